@@ -1,0 +1,113 @@
+/**
+ * Command lines of the sandbox's components. Each function returns an argument array for one program,
+ * binding everything to 127.0.0.1 and to ports chosen by `up`; nothing here starts a process.
+ */
+import type { ClusterLayout, SandboxLayout } from "./layout.js";
+
+/** Ports assigned to one cluster's components. */
+export interface ClusterPorts {
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+  kwok: number;
+}
+
+/** etcd with one member, plain HTTP on loopback, shared by every cluster of the sandbox. */
+export function etcdArgs(layout: SandboxLayout, clientPort: number, peerPort: number): string[] {
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return [
+    `--name=sandbox`,
+    `--data-dir=${layout.etcdData}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=sandbox=${peer}`,
+    `--initial-cluster-state=new`,
+    // The sandbox favours start-up speed and a small footprint over durability.
+    `--unsafe-no-fsync=true`,
+    `--quota-backend-bytes=4294967296`,
+    `--log-level=warn`,
+  ];
+}
+
+/** A kube-apiserver whose objects live under its own etcd prefix. */
+export function apiserverArgs(
+  layout: SandboxLayout,
+  cluster: ClusterLayout,
+  etcdUrl: string,
+  etcdPrefix: string,
+  port: number,
+): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    `--etcd-prefix=${etcdPrefix}`,
+    `--bind-address=127.0.0.1`,
+    `--advertise-address=127.0.0.1`,
+    `--secure-port=${port}`,
+    `--tls-cert-file=${cluster.servingCert}`,
+    `--tls-private-key-file=${cluster.servingKey}`,
+    `--client-ca-file=${layout.caCert}`,
+    `--token-auth-file=${cluster.tokens}`,
+    `--authorization-mode=RBAC`,
+    `--service-cluster-ip-range=10.96.0.0/16`,
+    `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+    `--service-account-key-file=${cluster.serviceAccountPub}`,
+    `--service-account-signing-key-file=${cluster.serviceAccountKey}`,
+    // With the default reconciler, a machine without a default route refuses to start and a loopback
+    // advertise address is rejected.
+    `--endpoint-reconciler-type=none`,
+    `--allow-privileged=true`,
+    `--profiling=false`,
+    `--enable-priority-and-fairness=false`,
+    `--v=0`,
+  ];
+}
+
+/** kube-controller-manager: Deployments get ReplicaSets and Pods, Jobs complete, namespaces finalize. */
+export function controllerManagerArgs(layout: SandboxLayout, cluster: ClusterLayout, port: number): string[] {
+  return [
+    `--kubeconfig=${cluster.kubeconfig}`,
+    `--authentication-kubeconfig=${cluster.kubeconfig}`,
+    `--authorization-kubeconfig=${cluster.kubeconfig}`,
+    `--bind-address=127.0.0.1`,
+    `--secure-port=${port}`,
+    `--cert-dir=${cluster.kcmCertDir}`,
+    `--leader-elect=false`,
+    `--use-service-account-credentials=false`,
+    `--service-account-private-key-file=${cluster.serviceAccountKey}`,
+    `--root-ca-file=${layout.caCert}`,
+    `--cluster-name=${cluster.dir.split("/").pop() ?? "sandbox"}`,
+    `--profiling=false`,
+    `--v=0`,
+  ];
+}
+
+/** kube-scheduler: binds Pods to the simulated nodes. */
+export function schedulerArgs(cluster: ClusterLayout, port: number): string[] {
+  return [
+    `--kubeconfig=${cluster.kubeconfig}`,
+    `--authentication-kubeconfig=${cluster.kubeconfig}`,
+    `--authorization-kubeconfig=${cluster.kubeconfig}`,
+    `--bind-address=127.0.0.1`,
+    `--secure-port=${port}`,
+    `--cert-dir=${cluster.schedulerCertDir}`,
+    `--leader-elect=false`,
+    `--profiling=false`,
+    `--v=0`,
+  ];
+}
+
+/** kwok: keeps every Node Ready and moves Pods through their phases, by the stages in `kwok-stages.yaml`. */
+export function kwokArgs(layout: SandboxLayout, cluster: ClusterLayout, port: number): string[] {
+  return [
+    `--kubeconfig=${cluster.kubeconfig}`,
+    `--config=${layout.kwokStages}`,
+    `--manage-all-nodes=true`,
+    `--server-address=127.0.0.1:${port}`,
+    `--node-ip=127.0.0.1`,
+    `--cidr=10.244.0.1/16`,
+    `--node-lease-duration-seconds=40`,
+  ];
+}

@@ -1,0 +1,73 @@
+/**
+ * Where a sandbox keeps its files. Everything lives under `<root>/<name>/` (default `.bosun/sandbox/<name>/`),
+ * so `down` can remove a sandbox by removing one directory, and every process's command line names that
+ * directory (which is how `down` recognises its own processes).
+ */
+import path from "node:path";
+
+/** Default parent of all sandboxes, relative to the working directory. */
+export const DEFAULT_SANDBOX_ROOT = ".bosun/sandbox";
+
+/** Default sandbox name. */
+export const DEFAULT_SANDBOX_NAME = "default";
+
+/** Paths of one sandbox. */
+export interface SandboxLayout {
+  name: string;
+  dir: string;
+  stateFile: string;
+  kubeconfig: string;
+  caCert: string;
+  caKey: string;
+  etcdData: string;
+  logs: string;
+  kwokStages: string;
+  cluster: (cluster: string) => ClusterLayout;
+}
+
+/** Paths of one cluster inside a sandbox. */
+export interface ClusterLayout {
+  dir: string;
+  servingCert: string;
+  servingKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+  tokens: string;
+  /** A kubeconfig with this cluster alone, for the sandbox's own components. */
+  kubeconfig: string;
+  kcmCertDir: string;
+  schedulerCertDir: string;
+  log: (component: string) => string;
+}
+
+/** Computes the layout of sandbox `name` under `root`. */
+export function sandboxLayout(root: string, name: string): SandboxLayout {
+  const dir = path.resolve(root, name);
+  const logs = path.join(dir, "logs");
+  return {
+    name,
+    dir,
+    stateFile: path.join(dir, "state.json"),
+    kubeconfig: path.join(dir, "kubeconfig"),
+    caCert: path.join(dir, "pki", "ca.crt"),
+    caKey: path.join(dir, "pki", "ca.key"),
+    etcdData: path.join(dir, "etcd"),
+    logs,
+    kwokStages: path.join(dir, "kwok-stages.yaml"),
+    cluster: (cluster) => {
+      const clusterDir = path.join(dir, "clusters", cluster);
+      return {
+        dir: clusterDir,
+        servingCert: path.join(clusterDir, "apiserver.crt"),
+        servingKey: path.join(clusterDir, "apiserver.key"),
+        serviceAccountKey: path.join(clusterDir, "sa.key"),
+        serviceAccountPub: path.join(clusterDir, "sa.pub"),
+        tokens: path.join(clusterDir, "tokens.csv"),
+        kubeconfig: path.join(clusterDir, "admin.kubeconfig"),
+        kcmCertDir: path.join(clusterDir, "kcm"),
+        schedulerCertDir: path.join(clusterDir, "scheduler"),
+        log: (component) => path.join(logs, `${cluster}-${component}.log`),
+      };
+    },
+  };
+}

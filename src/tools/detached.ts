@@ -1,0 +1,96 @@
+/**
+ * Starts long-running programs (etcd, kube-apiserver, …) detached from bosun, so they outlive the command
+ * that started them, with output appended to a log file; and stops them again by pid. The sandbox is the
+ * only user. A recorded pid is only signalled while its command line still names the sandbox directory,
+ * so a pid the kernel has since reused for another program is never touched.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import { ToolNotFoundError } from "../errors.js";
+
+/** A program to start in the background. */
+export interface DetachedSpec {
+  tool: string;
+  file: string;
+  args: readonly string[];
+  logFile: string;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts a program in its own process group and returns its pid; it keeps running when bosun exits. */
+export async function startDetached(spec: DetachedSpec): Promise<number> {
+  const out = fs.openSync(spec.logFile, "a");
+  try {
+    const child = spawn(spec.file, [...spec.args], {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      detached: true,
+      stdio: ["ignore", out, out],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) => {
+        reject(error.code === "ENOENT" ? new ToolNotFoundError(spec.tool, `no executable at ${spec.file}`) : error);
+      });
+      child.once("spawn", () => {
+        resolve(child.pid ?? -1);
+      });
+    });
+    child.unref();
+    return pid;
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
+/** True when `pid` runs and, where /proc exists, its command line contains `marker`. */
+export async function isOwnProcess(pid: number, marker: string): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const cmdline = await fsp.readFile(`/proc/${pid}/cmdline`, "utf8");
+    const state = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+    // A zombie has exited; only its parent's bookkeeping keeps it listed.
+    if (/\) Z /.test(state)) return false;
+    return cmdline.split("\0").some((arg) => arg.includes(marker));
+  } catch {
+    // No /proc (not Linux): fall back to the pid alone.
+    return process.platform !== "linux";
+  }
+}
+
+/**
+ * Stops a process group started by `startDetached`: SIGTERM, then SIGKILL after `graceMs`. Returns once the
+ * process is gone.
+ */
+export async function stopDetached(pid: number, marker: string, graceMs = 10_000): Promise<void> {
+  if (!(await isOwnProcess(pid, marker))) return;
+  signalGroup(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!(await isOwnProcess(pid, marker))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  signalGroup(pid, "SIGKILL");
+  const hardDeadline = Date.now() + 5_000;
+  while (Date.now() < hardDeadline && (await isOwnProcess(pid, marker))) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    // Negative pid: the whole process group, so helpers a program started go too.
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The single place where bosun starts an external program and waits for it. Each program has its own typed
+ * wrapper in this folder (`go.ts`, `helm.ts`, …) that builds argument arrays and calls `runProcess`; nothing
+ * in bosun runs a shell string.
+ */
+import { execa, type ExecaError } from "execa";
+import { ProcessError, ToolNotFoundError } from "../errors.js";
+
+/** How to run one external program. */
+export interface RunOptions {
+  /** Short program name for messages, e.g. `helm`. */
+  tool: string;
+  /** Absolute path or PATH name of the executable. */
+  file: string;
+  args: readonly string[];
+  /** Hard limit; the process is killed (SIGTERM, then SIGKILL) when it is exceeded. */
+  timeoutMs: number;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Extra environment replaces nothing else: it is added to the parent's. */
+  input?: string;
+  /** Largest stdout/stderr kept in memory, in bytes. */
+  maxBuffer?: number;
+  /** Called with each line of stderr as it arrives (progress for long builds). */
+  onStderrLine?: (line: string) => void;
+  /** What to tell the user when the executable is missing. */
+  notFoundHint: string;
+}
+
+/** What a finished program printed. */
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+/** Runs a program to completion; a non-zero exit, a signal or a timeout becomes a `ProcessError`. */
+export async function runProcess(options: RunOptions): Promise<RunResult> {
+  const child = execa(options.file, [...options.args], {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: true,
+    input: options.input,
+    timeout: options.timeoutMs,
+    forceKillAfterDelay: 5_000,
+    maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+    stripFinalNewline: false,
+    reject: false,
+    windowsHide: true,
+  });
+  const onLine = options.onStderrLine;
+  if (onLine) {
+    let pending = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("utf8");
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    });
+  }
+  const result = await child;
+  if (result.failed) {
+    const error = result as unknown as ExecaError;
+    if ((error.cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT" || error.code === "ENOENT") {
+      throw new ToolNotFoundError(options.tool, options.notFoundHint);
+    }
+    throw new ProcessError({
+      tool: options.tool,
+      args: options.args,
+      exitCode: result.exitCode,
+      stderr: String(result.stderr ?? ""),
+      timedOut: result.timedOut,
+      cause: error,
+    });
+  }
+  return { stdout: String(result.stdout), stderr: String(result.stderr) };
+}

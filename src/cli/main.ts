@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { sandboxCommand } from "./sandbox.js";
+import { validateCommand } from "./validate.js";
 import { EXIT_USAGE, reportError } from "./exit.js";
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -15,6 +16,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(sandboxCommand((code) => (exitCode = code)));
+  program.addCommand(validateCommand((code) => (exitCode = code)));
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   try {

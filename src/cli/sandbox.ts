@@ -5,7 +5,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { runAgent } from "../sandbox/agent.js";
-import { allBinaryNames, ensureBinaries } from "../sandbox/binaries/build.js";
+import { allBinaryNames, ensureBinaries, isBinaryName } from "../sandbox/binaries/build.js";
 import { sandboxDown } from "../sandbox/down.js";
 import { DEFAULT_SANDBOX_NAME, DEFAULT_SANDBOX_ROOT } from "../sandbox/layout.js";
 import { readState } from "../sandbox/state.js";
@@ -83,9 +83,13 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
 
   sandbox
     .command("binaries")
-    .description("locate or build (once, cached) every binary the sandbox and tests use, and print their paths")
-    .action(async () => {
-      const paths = await ensureBinaries(allBinaryNames(), progress);
+    .argument("[names...]", "only these binaries (default: all the sandbox and tests use; kubectl on request)")
+    .description("locate or build (once, cached) the binaries the sandbox and tests use, and print their paths")
+    .action(async (names: string[]) => {
+      const unknown = names.filter((n) => !isBinaryName(n));
+      if (unknown.length > 0) throw new UsageError(`unknown binary: ${unknown.join(", ")}`);
+      const wanted = names.length > 0 ? names.filter(isBinaryName) : allBinaryNames();
+      const paths = await ensureBinaries(wanted, progress);
       for (const [name, file] of Object.entries(paths)) process.stdout.write(`${name.padEnd(24)} ${file}\n`);
     });
 
@@ -98,7 +102,11 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
       const state = await readState(layout);
       if (!state) throw new UsageError(`no sandbox state in ${opts.dir}`);
       const controller = new AbortController();
-      for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => controller.abort());
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.once(signal, () => {
+          controller.abort();
+        });
+      }
       const log = (line: string): void => {
         process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       };

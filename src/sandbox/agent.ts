@@ -204,7 +204,8 @@ async function raiseKubeadmVersion(core: k8s.CoreV1Api, version: string): Promis
   const text = cm.data?.ClusterConfiguration;
   if (!text) return;
   const config = parse(text) as Record<string, unknown>;
-  const current = semver.valid(String(config.kubernetesVersion ?? "").replace(/^v/, ""));
+  const recorded = typeof config.kubernetesVersion === "string" ? config.kubernetesVersion : "";
+  const current = semver.valid(recorded.replace(/^v/, ""));
   if (current && semver.gte(current, version)) return;
   config.kubernetesVersion = `v${version}`;
   cm.data = { ...cm.data, ClusterConfiguration: stringify(config) };
@@ -234,8 +235,10 @@ async function appendRecord(core: k8s.CoreV1Api, record: Omit<UpgradeRecord, "se
 }
 
 async function markApplied(batch: k8s.BatchV1Api, job: k8s.V1Job, value: string): Promise<void> {
-  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [APPLIED_ANNOTATION]: value } };
-  await batch.replaceNamespacedJob({ name: job.metadata.name ?? "", namespace: job.metadata.namespace ?? "", body: job });
+  const metadata = job.metadata ?? {};
+  metadata.annotations = { ...metadata.annotations, [APPLIED_ANNOTATION]: value };
+  job.metadata = metadata;
+  await batch.replaceNamespacedJob({ name: metadata.name ?? "", namespace: metadata.namespace ?? "", body: job });
 }
 
 /** Reads the upgrade records of one cluster, oldest first. */

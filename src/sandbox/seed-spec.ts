@@ -87,9 +87,9 @@ function readClusters(doc: Document, c: Collector): SeedCluster[] {
   }
   checkKeys(root, "", ["apiVersion", "kind", "clusters"], c);
   if (root.get("apiVersion") !== "bosun.dev/v1alpha1") {
-    c.add(root.get("apiVersion", true) as YamlNode | undefined ?? root, "apiVersion", 'apiVersion must be "bosun.dev/v1alpha1"');
+    c.add(root.get("apiVersion", true) ?? root, "apiVersion", 'apiVersion must be "bosun.dev/v1alpha1"');
   }
-  if (root.get("kind") !== "Sandbox") c.add(root.get("kind", true) as YamlNode | undefined ?? root, "kind", 'kind must be "Sandbox"');
+  if (root.get("kind") !== "Sandbox") c.add(root.get("kind", true) ?? root, "kind", 'kind must be "Sandbox"');
   const list = root.get("clusters", true) as YamlNode | undefined;
   if (!isSeq(list) || list.items.length === 0) {
     c.add(list ?? root, "clusters", "clusters must be a non-empty list");
@@ -106,13 +106,13 @@ function readClusters(doc: Document, c: Collector): SeedCluster[] {
     checkKeys(item, at, ["name", "kubernetesVersion", "controlPlaneEndpoint", "nodes"], c);
     const name = stringField(item, "name", `${at}.name`, c, DNS_LABEL, "a DNS-1123 label");
     if (name !== undefined) {
-      if (seen.has(name)) c.add(item.get("name", true) as YamlNode, `${at}.name`, `duplicate cluster name "${name}"`);
+      if (seen.has(name)) c.add(item.get("name", true), `${at}.name`, `duplicate cluster name "${name}"`);
       seen.add(name);
     }
     const version = versionField(item, "kubernetesVersion", `${at}.kubernetesVersion`, c, true);
     const endpointNode = item.get("controlPlaneEndpoint", true) as YamlNode | undefined;
     const endpoint = endpointNode === undefined ? `${name ?? "cluster"}.sandbox.internal:6443` : String(item.get("controlPlaneEndpoint"));
-    const nodes = readNodes(item.get("nodes", true) as YamlNode | undefined, item, at, c, nodeNames);
+    const nodes = readNodes(item.get("nodes", true), item, at, c, nodeNames);
     if (name === undefined || version === undefined) return [];
     return [{ name, kubernetesVersion: version, controlPlaneEndpoint: endpoint, nodes }];
   });
@@ -140,7 +140,7 @@ function readNodes(
     if (name !== undefined) {
       // Node names are cluster-wide in Kubernetes but the sandbox asks for fleet-wide uniqueness, so a
       // name alone identifies a node in the agent's records.
-      if (nodeNames.has(name)) c.add(item.get("name", true) as YamlNode, `${nat}.name`, `duplicate node name "${name}"`);
+      if (nodeNames.has(name)) c.add(item.get("name", true), `${nat}.name`, `duplicate node name "${name}"`);
       nodeNames.add(name);
     }
     const roleNode = item.get("role", true) as YamlNode | undefined;
@@ -149,7 +149,7 @@ function readNodes(
       c.add(roleNode ?? item, `${nat}.role`, 'role must be "control-plane" or "worker"');
     }
     const zone = item.get("zone");
-    if (zone !== undefined && typeof zone !== "string") c.add(item.get("zone", true) as YamlNode, `${nat}.zone`, "zone must be a string");
+    if (zone !== undefined && typeof zone !== "string") c.add(item.get("zone", true), `${nat}.zone`, "zone must be a string");
     const kubeletVersion = versionField(item, "kubeletVersion", `${nat}.kubeletVersion`, c, false);
     if (name === undefined || (role !== "control-plane" && role !== "worker")) return [];
     const node: SeedNode = { name, role };

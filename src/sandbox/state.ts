@@ -54,13 +54,13 @@ export async function readState(layout: SandboxLayout): Promise<SandboxState | u
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  const state = JSON.parse(text) as SandboxState;
+  const state = JSON.parse(text) as Partial<SandboxState>;
   if (state.apiVersion !== "bosun.dev/sandbox-state/v1") {
     throw new BosunError(`${layout.stateFile}: unknown sandbox state version ${String(state.apiVersion)}`, {
       reason: "InvalidInput",
     });
   }
-  return state;
+  return state as SandboxState;
 }
 
 /** Writes a sandbox's state atomically (temp file + rename). */

@@ -63,21 +63,37 @@ export async function isOwnProcess(pid: number, marker: string): Promise<boolean
   }
 }
 
+/** True when `pid` no longer runs: no such process, or only a zombie waiting to be reaped. */
+export async function processGone(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+  try {
+    const state = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+    return /\) [ZX] /.test(state);
+  } catch {
+    return process.platform === "linux";
+  }
+}
+
 /**
- * Stops a process group started by `startDetached`: SIGTERM, then SIGKILL after `graceMs`. Returns once the
- * process is gone.
+ * Stops a process group started by `startDetached`: SIGTERM, then SIGKILL after `graceMs`. Ownership is
+ * checked once, before the first signal (an exiting process has an empty command line); then it waits
+ * until the process is really gone.
  */
 export async function stopDetached(pid: number, marker: string, graceMs = 10_000): Promise<void> {
   if (!(await isOwnProcess(pid, marker))) return;
   signalGroup(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!(await isOwnProcess(pid, marker))) return;
+    if (await processGone(pid)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   signalGroup(pid, "SIGKILL");
   const hardDeadline = Date.now() + 5_000;
-  while (Date.now() < hardDeadline && (await isOwnProcess(pid, marker))) {
+  while (Date.now() < hardDeadline && !(await processGone(pid))) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

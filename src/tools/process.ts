@@ -69,10 +69,10 @@ export async function runProcess(options: RunOptions): Promise<RunResult> {
       tool: options.tool,
       args: options.args,
       exitCode: result.exitCode,
-      stderr: String(result.stderr ?? ""),
+      stderr: result.stderr,
       timedOut: result.timedOut,
       cause: error,
     });
   }
-  return { stdout: String(result.stdout), stderr: String(result.stderr) };
+  return { stdout: result.stdout, stderr: result.stderr };
 }

@@ -11,6 +11,7 @@ import { goBuild, goInstall, goModDownload, goModTidy, goVersion } from "../../t
 import {
   ALL_BINARIES,
   CATALOG,
+  CATALOG_NAMES,
   ETCD_PACKAGES,
   INSTALLS,
   VERSIONS,
@@ -31,7 +32,7 @@ export type ProgressSink = (line: string) => void;
 /** Paths of the requested binaries, by name. */
 export type BinaryPaths = Partial<Record<BinaryName, string>>;
 
-const KUBE_COMMANDS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+const KUBE_COMMANDS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"] as const;
 
 /**
  * Returns a path for every requested binary, building (once, under a lock) whatever is not found in
@@ -58,6 +59,11 @@ export async function ensureBinaries(names: readonly BinaryName[], progress: Pro
 /** Every binary the sandbox and the tests use. */
 export function allBinaryNames(): readonly BinaryName[] {
   return ALL_BINARIES;
+}
+
+/** True when `name` is in the catalogue (for validating command-line input). */
+export function isBinaryName(name: string): name is BinaryName {
+  return (CATALOG_NAMES as readonly string[]).includes(name);
 }
 
 async function requireGo(missing: readonly BinaryName[]): Promise<void> {
@@ -108,7 +114,8 @@ async function buildGroup(group: BuildGroupId, progress: ProgressSink): Promise<
 type Builder = (outDir: string, onPackage: (pkg: string) => void, progress: ProgressSink) => Promise<void>;
 
 const BUILDERS: Record<BuildGroupId, Builder> = {
-  kubernetes: buildKubernetes,
+  kubernetes: (out, onPackage, progress) => buildKubernetes("kubernetes", ["kube-apiserver", "kube-controller-manager", "kube-scheduler"], out, onPackage, progress),
+  kubectl: (out, onPackage, progress) => buildKubernetes("kubectl", ["kubectl"], out, onPackage, progress),
   etcd: buildEtcd,
   kwok: (out, onPackage) => installGroup("kwok", out, onPackage),
   helm: (out, onPackage) => installGroup("helm", out, onPackage),
@@ -122,9 +129,16 @@ async function wrapperDir(group: BuildGroupId, version: string): Promise<string>
   return dir;
 }
 
-async function buildKubernetes(outDir: string, onPackage: (pkg: string) => void, progress: ProgressSink): Promise<void> {
+async function buildKubernetes(
+  group: "kubernetes" | "kubectl",
+  commands: readonly (typeof KUBE_COMMANDS)[number][],
+  outDir: string,
+  onPackage: (pkg: string) => void,
+  progress: ProgressSink,
+): Promise<void> {
   const version = VERSIONS.kubernetes;
-  const dir = await wrapperDir("kubernetes", version);
+  // A wrapper module per group: each group has its own lock, so two groups never share a directory.
+  const dir = await wrapperDir(group, version);
   progress(`resolving k8s.io/kubernetes v${version} and its staging modules`);
   const info = await goModDownload(`k8s.io/kubernetes@v${version}`, dir);
   const kubernetesGoMod = await fs.readFile(info.GoMod, "utf8");
@@ -132,7 +146,7 @@ async function buildKubernetes(outDir: string, onPackage: (pkg: string) => void,
   await fs.writeFile(path.join(dir, "tools.go"), toolsGo(KUBE_COMMANDS.map((c) => `k8s.io/kubernetes/cmd/${c}`)));
   await goModTidy(dir);
   const ldflags = kubernetesLdflags(version, buildDate());
-  for (const command of KUBE_COMMANDS) {
+  for (const command of commands) {
     progress(`compiling ${command} v${version}`);
     await goBuild({
       cwd: dir,

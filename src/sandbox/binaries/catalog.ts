@@ -21,11 +21,15 @@ export type BinaryName =
   | "kube-apiserver"
   | "kube-controller-manager"
   | "kube-scheduler"
+  | "kubectl"
   | "kwok"
   | "helm"
   | "kustomize";
 
-/** All binary names, in build order (cheap ones first so a failure shows early). */
+/**
+ * The binaries the sandbox and the test suite use, in build order (cheap ones first so a failure shows
+ * early). kubectl is in the catalogue for the container image but not here: the machines have one.
+ */
 export const ALL_BINARIES: readonly BinaryName[] = [
   "kustomize",
   "helm",
@@ -46,7 +50,7 @@ export interface VersionProbe {
 }
 
 /** A set of binaries built together from one wrapper module or one `go install`. */
-export type BuildGroupId = "kubernetes" | "etcd" | "kwok" | "helm" | "kustomize";
+export type BuildGroupId = "kubernetes" | "kubectl" | "etcd" | "kwok" | "helm" | "kustomize";
 
 /** One binary's entry in the catalogue. */
 export interface BinaryEntry {
@@ -84,6 +88,12 @@ export const CATALOG: Readonly<Record<BinaryName, BinaryEntry>> = {
     probe: kubeProbe,
   },
   "kube-scheduler": { name: "kube-scheduler", version: VERSIONS.kubernetes, group: "kubernetes", probe: kubeProbe },
+  kubectl: {
+    name: "kubectl",
+    version: VERSIONS.kubernetes,
+    group: "kubectl",
+    probe: { args: ["version", "--client"], accepts: (out) => minorAtLeast(out, /Client Version: v(\d+)\.(\d+)\./, 1, 30) },
+  },
   kwok: {
     name: "kwok",
     version: VERSIONS.kwok,
@@ -105,9 +115,12 @@ export const CATALOG: Readonly<Record<BinaryName, BinaryEntry>> = {
   },
 };
 
+/** Every name in the catalogue. */
+export const CATALOG_NAMES: readonly BinaryName[] = [...ALL_BINARIES, "kubectl"];
+
 /** The binaries of a build group. */
 export function groupMembers(group: BuildGroupId): BinaryName[] {
-  return ALL_BINARIES.filter((name) => CATALOG[name].group === group);
+  return CATALOG_NAMES.filter((name) => CATALOG[name].group === group);
 }
 
 /** Linker flags that make Kubernetes binaries report their real version (`--version`, `/version`). */

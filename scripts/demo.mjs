@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// bosun's demo: start the sandbox behind fleet-example (building the binaries once if needed) and show
+// every cluster's nodes and versions, as a kubeadm cluster shows them through its API.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import * as k8s from "@kubernetes/client-node";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const cli = path.join(repo, "dist/cli/main.js");
+const kubeconfig = path.join(repo, ".bosun/sandbox/default/kubeconfig");
+
+function step(text) {
+  process.stdout.write(`\n\x1b[1m==> ${text}\x1b[0m\n`);
+}
+
+step("bosun sandbox up --from fleet-example");
+const status = await execa(process.execPath, [cli, "sandbox", "status"], { cwd: repo, reject: false });
+if (status.exitCode === 0) {
+  process.stdout.write("the sandbox is already running; reusing it (bosun sandbox down to start afresh)\n");
+} else {
+  await execa(process.execPath, [cli, "sandbox", "up", "--from", "fleet-example"], { cwd: repo, stdio: "inherit" });
+}
+
+step("bosun sandbox status");
+await execa(process.execPath, [cli, "sandbox", "status"], { cwd: repo, stdio: "inherit" });
+
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(kubeconfig);
+for (const context of kc.getContexts()) {
+  kc.setCurrentContext(context.name);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [nodes, kubeadm] = await Promise.all([
+    core.listNode(),
+    core.readNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system" }),
+  ]);
+  const version = /kubernetesVersion: (\S+)/.exec(kubeadm.data?.ClusterConfiguration ?? "")?.[1] ?? "?";
+  step(`${context.name}: control plane ${version} (kube-system/kubeadm-config)`);
+  const rows = [["NODE", "ROLE", "ZONE", "KUBELET"]];
+  for (const node of nodes.items) {
+    const labels = node.metadata?.labels ?? {};
+    rows.push([
+      node.metadata?.name ?? "",
+      "node-role.kubernetes.io/control-plane" in labels ? "control-plane" : "worker",
+      labels["topology.kubernetes.io/zone"] ?? "-",
+      node.status?.nodeInfo?.kubeletVersion ?? "?",
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+}
+
+step("next");
+process.stdout.write(`export KUBECONFIG=${path.relative(process.cwd(), kubeconfig)}   # one context per cluster
+kubectl --context prod-eu-1 get nodes
+npm run bosun -- sandbox down                     # stop everything the demo started
+`);

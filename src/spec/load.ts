@@ -1,0 +1,299 @@
+/**
+ * Loading a fleet directory: read → parse (positions kept) → validate each document → written and fleet
+ * rules → path containment → merge defaults → merged rules → waves and windows → normalize. The result is
+ * a `DesiredFleet` or every error found, never a partly loaded fleet: normalization runs only when no phase
+ * reported an error.
+ */
+import fs from "node:fs/promises";
+import { isMap, parseDocument } from "yaml";
+import { InvalidInputError } from "../errors.js";
+import type { ClusterDocument, FleetDocument } from "./generated.js";
+import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
+import { DEFAULT_LIMITS, type SpecLimits } from "./limits.js";
+import { mergeClusterSpec } from "./merge.js";
+import { normalizeCluster, normalizeRepoPath, type ChartMetaByPath } from "./normalize.js";
+import { checkFleetSpec, checkMergedSpec, checkWrittenSpec, type PathRef, type RuleContext } from "./rules.js";
+import { validateDocument, type DocumentKind } from "./schema.js";
+import { describeLabels, selectorMatches, selectsEverything } from "./selectors.js";
+import { FLEET_FILE, findEscapingLinks, readChartMeta, readContained, readSpecFiles, resolveContained } from "./tree.js";
+import { durationSeconds } from "./duration.js";
+import { SPEC_API_VERSION, type AlertEvent, type DesiredCluster, type DesiredFleet, type WindowOperation } from "./types.js";
+import { parseSpecFile, SourceMap, type SpecDocument } from "./yaml.js";
+
+/** What loading a fleet gives: the normalized fleet, or every error. Warnings either way. */
+export type LoadResult =
+  | { ok: true; value: DesiredFleet; warnings: SpecIssue[] }
+  | { ok: false; errors: SpecIssue[]; warnings: SpecIssue[] };
+
+/** Options for `loadFleet`. */
+export interface LoadOptions {
+  limits?: Partial<SpecLimits>;
+}
+
+interface ClusterEntry {
+  doc: SpecDocument;
+  value: ClusterDocument;
+  nameAt: SourcePosition;
+}
+
+const ALL_OPERATIONS: WindowOperation[] = ["upgrade", "addons", "backup"];
+const ALL_EVENTS: AlertEvent[] = ["drift", "failed", "halted", "blocked"];
+
+/**
+ * Loads, validates and normalizes the fleet in `dir`. Spec problems are returned, not thrown; only a
+ * directory that cannot be read at all throws (InvalidInputError).
+ */
+export async function loadFleet(dir: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const limits: SpecLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const issues = new IssueCollector();
+  const sources = new SourceMap();
+  const ctx: RuleContext = { sources, issues };
+
+  let tree: Awaited<ReturnType<typeof readSpecFiles>>;
+  try {
+    tree = await readSpecFiles(dir, limits);
+  } catch (error) {
+    throw new InvalidInputError(`cannot read fleet directory ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+  for (const problem of tree.problems) issues.error({ file: problem.file, line: 1, col: 1, path: "" }, problem.message);
+
+  const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues));
+  const { fleet, clusters } = classify(docs, tree.problems.some((p) => p.file === FLEET_FILE), sources, issues);
+
+  const refs: PathRef[] = [];
+  if (fleet) {
+    const specAt = sources.locate(fleet.doc.value, ["spec"]) ?? fleet.doc.at;
+    checkFleetSpec(fleet.value.spec, specAt, ctx);
+    if (fleet.value.spec.defaults) refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
+  }
+  for (const cluster of clusters) {
+    const specAt = sources.locate(cluster.doc.value, ["spec"]) ?? cluster.doc.at;
+    refs.push(...checkWrittenSpec(cluster.value.spec, specAt, ctx));
+  }
+  checkDuplicateClusters(clusters, issues);
+  const charts = await checkPaths(tree.root, refs, limits, issues);
+
+  if (!fleet) return failed(issues);
+  const merged = clusters.map((cluster) => {
+    const spec = mergeClusterSpec(fleet.value.spec.defaults, cluster.value.spec, sources);
+    checkMergedSpec(cluster.value.metadata.name, spec, cluster.nameAt, ctx);
+    return { cluster, spec };
+  });
+  const resolved = resolveWaves(fleet, merged, ctx);
+  if (issues.errors.length > 0) return failed(issues);
+
+  const desired = merged
+    .map(({ cluster, spec }) =>
+      normalizeCluster(
+        {
+          name: cluster.value.metadata.name,
+          labels: cluster.value.metadata.labels ?? {},
+          origin: { file: cluster.doc.file, line: cluster.nameAt.line },
+          wave: resolved.waveOf.get(cluster) ?? "",
+          windows: resolved.windowsOf.get(cluster) ?? [],
+        },
+        spec,
+        charts,
+      ),
+    )
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { ok: true, value: buildFleet(fleet.value, desired), warnings: issues.sorted().warnings };
+}
+
+function failed(issues: IssueCollector): LoadResult {
+  return { ok: false, ...issues.sorted() };
+}
+
+/** Sorts documents into the one Fleet and the Clusters, validating each against its schema. */
+function classify(
+  docs: SpecDocument[],
+  fleetFileMissing: boolean,
+  sources: SourceMap,
+  issues: IssueCollector,
+): { fleet: { doc: SpecDocument; value: FleetDocument } | undefined; clusters: ClusterEntry[] } {
+  let fleet: { doc: SpecDocument; value: FleetDocument } | undefined;
+  let fleetSeen = false;
+  const clusters: ClusterEntry[] = [];
+  for (const doc of docs) {
+    const kind = documentKind(doc, sources, issues);
+    if (kind === undefined) continue;
+    if (kind === "Fleet") {
+      if (doc.file !== FLEET_FILE) {
+        issues.error(kindAt(doc, sources), `a Fleet document belongs in ${FLEET_FILE}, not in ${doc.file}`);
+        continue;
+      }
+      if (fleetSeen) {
+        issues.error(kindAt(doc, sources), `${FLEET_FILE} holds more than one Fleet document`);
+        continue;
+      }
+      fleetSeen = true;
+      if (validateDocument("Fleet", doc, sources, issues)) fleet = { doc, value: doc.value as FleetDocument };
+      continue;
+    }
+    if (validateDocument("Cluster", doc, sources, issues)) {
+      const value = doc.value as ClusterDocument;
+      clusters.push({ doc, value, nameAt: sources.locate(doc.value, ["metadata", "name"]) ?? doc.at });
+    }
+  }
+  if (!fleetSeen && !fleetFileMissing) issues.error({ file: FLEET_FILE, line: 1, col: 1, path: "" }, `${FLEET_FILE} has no Fleet document (kind: Fleet)`);
+  return { fleet, clusters };
+}
+
+function kindAt(doc: SpecDocument, sources: SourceMap): SourcePosition {
+  return sources.locate(doc.value, ["kind"]) ?? doc.at;
+}
+
+function documentKind(doc: SpecDocument, sources: SourceMap, issues: IssueCollector): DocumentKind | undefined {
+  const value = doc.value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    issues.error(doc.at, "a spec document must be a map with apiVersion, kind, metadata and spec");
+    return undefined;
+  }
+  const kind = (value as Record<string, unknown>).kind;
+  if (kind === "Fleet" || kind === "Cluster") return kind;
+  issues.error(
+    kind === undefined ? doc.at : { ...kindAt(doc, sources), path: "kind" },
+    kind === undefined ? "missing required field \"kind\" (Fleet or Cluster)" : `unknown kind ${JSON.stringify(kind)}: expected Fleet or Cluster`,
+  );
+  return undefined;
+}
+
+function checkDuplicateClusters(clusters: readonly ClusterEntry[], issues: IssueCollector): void {
+  const first = new Map<string, ClusterEntry>();
+  for (const cluster of clusters) {
+    const name = cluster.value.metadata.name;
+    const earlier = first.get(name);
+    if (earlier) issues.error(cluster.nameAt, `cluster "${name}" is defined twice (first in ${earlier.doc.file}:${earlier.nameAt.line})`);
+    else first.set(name, cluster);
+  }
+}
+
+/** Checks every path the spec names; returns Chart.yaml facts of the local charts. */
+async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, issues: IssueCollector): Promise<ChartMetaByPath> {
+  const charts = new Map<string, { name: string | null; version: string | null }>();
+  const unique = new Map<string, PathRef[]>();
+  for (const ref of refs) {
+    const key = `${ref.kind}\u0000${ref.written}`;
+    unique.set(key, [...(unique.get(key) ?? []), ref]);
+  }
+  await Promise.all(
+    [...unique.values()].map(async (group) => {
+      const ref = group[0];
+      if (!ref) return;
+      const problems = await checkPath(root, ref, limits, charts);
+      for (const each of group) {
+        for (const problem of problems) issues.error(each.at, problem);
+        const meta = charts.get(normalizeRepoPath(each.written));
+        if (each.kind === "chart" && each.version !== undefined && meta?.version && meta.version !== each.version) {
+          issues.error(each.at, `version ${each.version} does not match the local chart's Chart.yaml version ${meta.version}`);
+        }
+      }
+    }),
+  );
+  return charts;
+}
+
+async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts: Map<string, { name: string | null; version: string | null }>): Promise<string[]> {
+  if (ref.kind === "values") {
+    const read = await readContained(root, ref.written, limits.maxFileBytes);
+    if ("problem" in read) return [`values file ${read.problem}`];
+    const doc = parseDocument(read.text, { prettyErrors: false });
+    if (doc.errors.length > 0) return [`values file "${ref.written}" is not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`];
+    if (doc.contents !== null && !isMap(doc.contents)) return [`values file "${ref.written}" must hold a map of values`];
+    return [];
+  }
+  const what = ref.kind === "chart" ? "local chart" : "kustomize path";
+  const resolved = await resolveContained(root, ref.written);
+  if (!resolved.ok) return [`${what} ${resolved.problem}`];
+  if (!resolved.isDirectory) return [`${what} "${ref.written}" is a file; name its directory`];
+  const problems: string[] = [];
+  if (ref.kind === "chart") {
+    const meta = await readChartMeta(resolved.real, limits.maxFileBytes);
+    if (meta.problem) problems.push(`local chart "${ref.written}" ${meta.problem}`);
+    charts.set(normalizeRepoPath(ref.written), { name: meta.name, version: meta.version });
+  } else {
+    const found = await Promise.all(
+      ["kustomization.yaml", "kustomization.yml", "Kustomization"].map((name) => resolveContained(root, `${normalizeRepoPath(ref.written)}/${name}`)),
+    );
+    if (!found.some((r) => r.ok)) problems.push(`kustomize path "${ref.written}" has no kustomization.yaml`);
+  }
+  const escapes = await findEscapingLinks(root, resolved.real, limits.maxFiles);
+  if (escapes.length > 0) problems.push(`${what} "${ref.written}" holds a symlink to a place outside the fleet directory: ${escapes.slice(0, 3).join(", ")}`);
+  return problems;
+}
+
+interface Resolution {
+  waveOf: Map<ClusterEntry, string>;
+  windowsOf: Map<ClusterEntry, string[]>;
+}
+
+/** Puts each cluster in the first wave whose selector matches it, and finds the windows that apply to it. */
+function resolveWaves(
+  fleet: { doc: SpecDocument; value: FleetDocument },
+  merged: readonly { cluster: ClusterEntry }[],
+  ctx: RuleContext,
+): Resolution {
+  const waves = fleet.value.spec.rollout?.waves;
+  const waveOf = new Map<ClusterEntry, string>();
+  const windowsOf = new Map<ClusterEntry, string[]>();
+  const used = new Set<string>();
+  for (const { cluster } of merged) {
+    const labels = cluster.value.metadata.labels ?? {};
+    if (waves === undefined) waveOf.set(cluster, "default");
+    else {
+      const wave = waves.find((w) => selectorMatches(w.selector, labels));
+      if (wave) {
+        waveOf.set(cluster, wave.name);
+        used.add(wave.name);
+      } else {
+        ctx.issues.error(
+          cluster.nameAt,
+          `cluster "${cluster.value.metadata.name}" (${describeLabels(labels)}) is in no rollout wave: give it labels a wave selects, or add a last wave with selector: {}`,
+        );
+      }
+    }
+    windowsOf.set(cluster, (fleet.value.spec.windows ?? []).filter((w) => selectorMatches(w.selector, labels)).map((w) => w.name));
+  }
+  const written = waves ?? [];
+  written.forEach((wave, i) => {
+    if (used.has(wave.name)) return;
+    const at = ctx.sources.locate(fleet.doc.value, ["spec", "rollout", "waves", i, "name"]) ?? fleet.doc.at;
+    const earlier = written.slice(0, i).find((w) => selectsEverything(w.selector));
+    ctx.issues.warning(at, earlier ? `wave "${wave.name}" can never have clusters: wave "${earlier.name}" before it selects every cluster` : `wave "${wave.name}" selects no cluster`);
+  });
+  return { waveOf, windowsOf };
+}
+
+function buildFleet(fleet: FleetDocument, clusters: DesiredCluster[]): DesiredFleet {
+  const spec = fleet.spec;
+  const writtenWaves = spec.rollout?.waves ?? [{ name: "default", selector: {} }];
+  const inWave = (name: string): string[] => clusters.filter((c) => c.wave === name).map((c) => c.name);
+  return {
+    apiVersion: SPEC_API_VERSION,
+    name: fleet.metadata.name,
+    waves: writtenWaves.map((w) => ({
+      name: w.name,
+      maxConcurrent: w.maxConcurrent ?? 1,
+      soakSeconds: durationSeconds(w.soak ?? "0s"),
+      clusters: inWave(w.name),
+    })),
+    windows: (spec.windows ?? []).map((w) => ({
+      name: w.name,
+      kind: w.kind,
+      schedule: w.schedule,
+      durationSeconds: durationSeconds(w.duration),
+      timeZone: new Intl.DateTimeFormat("en-US", { timeZone: w.timeZone }).resolvedOptions().timeZone,
+      operations: w.operations ?? ALL_OPERATIONS,
+      clusters: clusters.filter((c) => c.windows.includes(w.name)).map((c) => c.name),
+    })),
+    alerting: {
+      webhooks: (spec.alerting?.webhooks ?? []).map((h) => ({ name: h.name, urlFromEnv: h.urlFromEnv, events: h.events ?? ALL_EVENTS })),
+    },
+    clusters,
+  };
+}
+
+/** Reads a fleet directory's existence for callers that want a usage error rather than a spec error. */
+export async function isDirectory(dir: string): Promise<boolean> {
+  return fs.stat(dir).then((s) => s.isDirectory(), () => false);
+}

@@ -1,0 +1,142 @@
+/**
+ * The normalized fleet: what the rest of bosun plans and applies against. Defaults are merged, built-in
+ * defaults filled in, durations in seconds, alternatives ("exactly one of") turned into discriminated unions
+ * and every cluster's rollout wave and maintenance windows resolved. The spec as written in YAML has its own
+ * types, generated from the schemas, in `./generated.ts`; nothing outside `src/spec/` needs them.
+ */
+
+/** The spec format this loader reads. */
+export const SPEC_API_VERSION = "bosun.dev/v1alpha1";
+
+/** A fleet after loading: valid, merged and resolved. */
+export interface DesiredFleet {
+  apiVersion: typeof SPEC_API_VERSION;
+  name: string;
+  /** Waves in rollout order, each with the names of its clusters (sorted). */
+  waves: DesiredWave[];
+  windows: DesiredWindow[];
+  alerting: { webhooks: DesiredWebhook[] };
+  /** Clusters sorted by name. */
+  clusters: DesiredCluster[];
+}
+
+/** One rollout wave. */
+export interface DesiredWave {
+  name: string;
+  /** Clusters of this wave changed at the same time. */
+  maxConcurrent: number;
+  /** How long the wave must stay healthy before the next one starts. */
+  soakSeconds: number;
+  clusters: string[];
+}
+
+/** One maintenance window. */
+export interface DesiredWindow {
+  name: string;
+  kind: "allow" | "deny";
+  /** Five-field cron expression (macros expanded are not; this is the text as written). */
+  schedule: string;
+  durationSeconds: number;
+  /** Canonical IANA name, as `Intl` spells it. */
+  timeZone: string;
+  operations: WindowOperation[];
+  /** Names of the clusters the window applies to (sorted). */
+  clusters: string[];
+}
+
+/** What a maintenance window governs. */
+export type WindowOperation = "upgrade" | "addons" | "backup";
+
+/** An alert receiver. The URL itself is read from the environment at send time. */
+export interface DesiredWebhook {
+  name: string;
+  urlFromEnv: string;
+  events: AlertEvent[];
+}
+
+/** Events alerts are sent for. */
+export type AlertEvent = "drift" | "failed" | "halted" | "blocked";
+
+/** Where a cluster's spec was written, for messages that point back at it. */
+export interface SpecOrigin {
+  file: string;
+  line: number;
+}
+
+/** One cluster after defaults are merged. */
+export interface DesiredCluster {
+  name: string;
+  labels: Record<string, string>;
+  origin: SpecOrigin;
+  wave: string;
+  /** Names of the maintenance windows that apply to this cluster, in fleet order. */
+  windows: string[];
+  connection: Connection;
+  provider: Provider;
+  kubernetes: { version: string };
+  upgrade: UpgradePolicy;
+  topology: Topology;
+  backup: { etcd: EtcdBackup | null };
+  /** Enabled add-ons, in dependency order (an add-on after everything it depends on; ties in written order). */
+  addons: DesiredAddon[];
+}
+
+/** How bosun reaches a cluster's API server. */
+export type Connection =
+  | { kind: "context"; context: string }
+  | { kind: "kubeconfig-file"; path: string; context: string | null }
+  | { kind: "kubeconfig-env"; env: string; context: string | null };
+
+/** The driver that upgrades a cluster. */
+export type Provider =
+  | { kind: "kubeadm"; packageManager: "apt" | "dnf" | "yum" }
+  | { kind: "clusterAPI"; context: string; namespace: string; name: string };
+
+/** How upgrades are carried out. */
+export interface UpgradePolicy {
+  skewPolicy: "strict" | "efficient";
+  drainTimeoutSeconds: number;
+  /** A node count, or a percentage of the workers. */
+  maxUnavailable: { kind: "count"; count: number } | { kind: "percent"; percent: number };
+}
+
+/** Control-plane and etcd topology. */
+export interface Topology {
+  controlPlane: { replicas: number; zones: string[] };
+  etcd: { mode: "stacked" } | { mode: "external"; endpoints: string[] };
+  endpoint: string | null;
+}
+
+/** Periodic etcd snapshots. */
+export interface EtcdBackup {
+  schedule: string;
+  retain: number;
+  beforeUpgrade: boolean;
+  destination: { hostPath: string };
+}
+
+/** One add-on of one cluster. */
+export interface DesiredAddon {
+  name: string;
+  namespace: string | null;
+  dependsOn: string[];
+  timeoutSeconds: number;
+  source: HelmChartSource | KustomizeSource;
+}
+
+/** A Helm chart add-on. Paths are relative to the fleet directory, with `/` separators. */
+export interface HelmChartSource {
+  kind: "helm";
+  chart:
+    | { kind: "local"; path: string; name: string | null; version: string | null }
+    | { kind: "repo"; repo: string; name: string; version: string };
+  /** Inline values (applied after the values files). */
+  values: Record<string, unknown>;
+  valuesFiles: string[];
+}
+
+/** A Kustomize overlay add-on. */
+export interface KustomizeSource {
+  kind: "kustomize";
+  path: string;
+}

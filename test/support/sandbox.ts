@@ -1,0 +1,50 @@
+/**
+ * Helpers for integration tests on the shared sandbox: a KubeConfig and API clients per cluster, the
+ * built CLI, and polling.
+ */
+import path from "node:path";
+import { execa, type Result } from "execa";
+import { inject } from "vitest";
+import { clientsFor, loadKubeConfig, type KubeClients } from "../../src/kube/config.js";
+import type { SharedSandbox } from "./global-setup.js";
+
+/** The shared sandbox started by the global setup. */
+export function sharedSandbox(): SharedSandbox {
+  return inject("sandbox");
+}
+
+/** API clients for one cluster of the shared sandbox. */
+export function sandboxCluster(cluster: string, kubeconfig = sharedSandbox().kubeconfig): KubeClients {
+  return clientsFor(loadKubeConfig(kubeconfig, cluster));
+}
+
+/** Path of the built CLI. */
+export const BOSUN_CLI = path.resolve(import.meta.dirname, "../../dist/cli/main.js");
+
+/** Runs the built `bosun` CLI; never throws on a non-zero exit (tests assert on `exitCode`). */
+export async function bosun(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return execa(process.execPath, [BOSUN_CLI, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    reject: false,
+    timeout: 600_000,
+  });
+}
+
+/** Polls `check` every 250 ms until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

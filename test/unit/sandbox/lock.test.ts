@@ -1,0 +1,67 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acquireLock } from "../../../src/sandbox/binaries/lock.js";
+
+describe("build lock", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-lock-"));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("lets one holder in at a time and tells the waiter who holds it", async () => {
+    const lock = path.join(dir, ".lock-x");
+    const events: string[] = [];
+    const release = await acquireLock(lock, () => events.push("unexpected wait"));
+    const waiting: (number | undefined)[] = [];
+    const second = acquireLock(lock, (holder) => waiting.push(holder)).then((r) => {
+      events.push("second in");
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(events).toEqual([]);
+    expect(waiting).toEqual([process.pid]);
+    events.push("first out");
+    await release();
+    await (await second)();
+    expect(events).toEqual(["first out", "second in"]);
+  });
+
+  it("takes over a lock whose holder died", async () => {
+    const lock = path.join(dir, ".lock-y");
+    await fs.mkdir(lock);
+    // A pid that exited: a short-lived child's.
+    const child = await execa(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+    await fs.writeFile(path.join(lock, "owner"), `${child.stdout}\n`);
+    const release = await acquireLock(lock, () => {
+      throw new Error("should not wait for a dead holder");
+    });
+    expect((await fs.readFile(path.join(lock, "owner"), "utf8")).trim()).toBe(String(process.pid));
+    await release();
+  });
+
+  it("serialises two processes contending for the same lock", async () => {
+    const lock = path.join(dir, ".lock-z");
+    const log = path.join(dir, "log");
+    const lockModule = path.resolve(import.meta.dirname, "../../../dist/sandbox/binaries/lock.js");
+    const script = `
+      const { acquireLock } = await import(${JSON.stringify(lockModule)});
+      const fs = await import("node:fs/promises");
+      const release = await acquireLock(${JSON.stringify(lock)}, () => {});
+      await fs.appendFile(${JSON.stringify(log)}, "in " + process.pid + "\\n");
+      await new Promise((r) => setTimeout(r, 700));
+      await fs.appendFile(${JSON.stringify(log)}, "out " + process.pid + "\\n");
+      await release();`;
+    await Promise.all([1, 2].map(() => execa(process.execPath, ["--input-type=module", "-e", script])));
+    const lines = (await fs.readFile(log, "utf8")).trim().split("\n");
+    expect(lines).toHaveLength(4);
+    // in A, out A, in B, out B: never two holders at once.
+    expect(lines[0]?.split(" ")[1]).toBe(lines[1]?.split(" ")[1]);
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["in", "out", "in", "out"]);
+  });
+});

@@ -282,10 +282,15 @@ async function waitForControllers(layout: SandboxLayout, c: ClusterState, timeou
 
 /** The first line of an error, plus the API server's message when it is a Kubernetes API error. */
 function errorSummary(error: unknown): string {
-  const body = (error as { body?: unknown }).body;
-  const apiMessage = typeof body === "string" ? /"message":"((?:[^"\\]|\\.)*)"/.exec(body)?.[1] : undefined;
   const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
-  return apiMessage ? `${first}: ${apiMessage}` : first;
+  const body = (error as { body?: unknown }).body;
+  if (typeof body !== "string") return first;
+  try {
+    const status = JSON.parse(body) as { message?: unknown };
+    return typeof status.message === "string" ? `${first}: ${status.message}` : first;
+  } catch {
+    return first;
+  }
 }
 
 function watch(what: string, record: ProcessRecord, marker: string): WatchedProcess {

@@ -64,7 +64,7 @@ function errorPath(root: unknown, error: ErrorObject): { path: Segment[]; key: b
   const params = error.params as Record<string, unknown>;
   if (error.keyword === "additionalProperties") return { path: [...path, String(params.additionalProperty)], key: true };
   if (typeof error.propertyName === "string") return { path: [...path, error.propertyName], key: true };
-  if (error.keyword === "uniqueItems" && typeof params.i === "number") return { path: [...path, params.i], key: false };
+  if (error.keyword === "uniqueItems" && typeof params.j === "number") return { path: [...path, params.j], key: false };
   return { path, key: false };
 }
 
@@ -125,7 +125,7 @@ function describe(error: ErrorObject): string {
     case "minItems":
       return `must have at least ${String(params.limit)} ${params.limit === 1 ? "entry" : "entries"}`;
     case "uniqueItems":
-      return `duplicate entry ${typeName(Array.isArray(data) ? data[Number(params.i)] : undefined)}`;
+      return `duplicate entry ${typeName(Array.isArray(data) ? data[Number(params.j)] : undefined)}`;
     case "minProperties":
     case "maxProperties": {
       const choices = Object.keys(schema.properties ?? {});

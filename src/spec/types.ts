@@ -34,7 +34,7 @@ export interface DesiredWave {
 export interface DesiredWindow {
   name: string;
   kind: "allow" | "deny";
-  /** Five-field cron expression (macros expanded are not; this is the text as written). */
+  /** Cron expression as written (a macro such as @daily is kept as it is). */
   schedule: string;
   durationSeconds: number;
   /** Canonical IANA name, as `Intl` spells it. */

@@ -51,20 +51,23 @@ export class SourceMap {
   }
 
   /**
-   * The position of the value at `path` under `root` — or of its key, with `key: true`. When the path leads
-   * to something that does not exist (a missing required field), the deepest existing ancestor is returned.
+   * The position of the value at `path` under `root` — or of its key, with `key: true`. A map or list
+   * value is reported at its key (`connection:` rather than the first line inside it), which is where a
+   * reader looks for "this whole thing is wrong". When the path leads to something that does not exist (a
+   * missing required field), the deepest existing ancestor is returned.
    */
   locate(root: unknown, path: readonly Segment[], options: { key?: boolean } = {}): SourcePosition | undefined {
     let current: unknown = root;
-    let found: SourcePosition | undefined = isObject(root) ? this.self(root) : undefined;
-    for (const [i, segment] of path.entries()) {
+    let entry: Located | undefined;
+    for (const segment of path) {
       if (!isObject(current)) break;
-      const entry = this.child(current, segment);
-      if (!entry) break;
-      found = options.key && i === path.length - 1 ? (entry.key ?? entry.value) : entry.value;
+      const next = this.child(current, segment);
+      if (!next) break;
+      entry = next;
       current = (current as Record<string, unknown>)[String(segment)];
     }
-    return found;
+    if (!entry) return isObject(root) ? this.self(root) : undefined;
+    return (options.key === true || isObject(current)) && entry.key ? entry.key : entry.value;
   }
 }
 

@@ -1,0 +1,68 @@
+/**
+ * The CLI's contract for bad input: usage errors exit 2, invalid input exits 1 with a message naming the
+ * problem, and nothing is started. Runs the built CLI (`npm test` builds before the unit tests).
+ */
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { reportError } from "../../src/cli/exit.js";
+import { InvalidInputError, UsageError } from "../../src/errors.js";
+
+const CLI = path.resolve(import.meta.dirname, "../../dist/cli/main.js");
+
+async function bosun(args: string[], cwd?: string) {
+  return execa(process.execPath, [CLI, ...args], { reject: false, cwd });
+}
+
+describe("bosun CLI", () => {
+  it.each([
+    [["no-such-command"]],
+    [["sandbox", "up", "--mode", "huge", "--clusters", "a"]],
+    [["sandbox", "status", "--bogus"]],
+    [["sandbox", "binaries", "not-a-binary"]],
+  ])("exits 2 for the usage error %j", async (args) => {
+    const result = await bosun(args);
+    expect(result.exitCode).toBe(2);
+    expect(String(result.stderr)).toMatch(/error|unknown|invalid/i);
+  });
+
+  it("exits 1 and names the problem for invalid input, starting nothing", async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-cli-"));
+    try {
+      const result = await bosun(["sandbox", "up", "--clusters", "Bad_Name", "--root", root]);
+      expect(result.exitCode).toBe(1);
+      expect(String(result.stderr)).toContain('--clusters: "Bad_Name" is not a DNS-1123 label');
+      expect(await fs.readdir(root)).toEqual([]);
+      const none = await bosun(["sandbox", "up", "--root", root]);
+      expect(none.exitCode).toBe(1);
+      expect(String(none.stderr)).toContain("needs --clusters");
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a bad sandbox.yaml with file:line:col and starts nothing", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-cli-"));
+    try {
+      await fs.writeFile(path.join(dir, "sandbox.yaml"), "apiVersion: bosun.dev/v1alpha1\nkind: Sandbox\nclusters:\n  - name: x\n    kubernetesVersion: latest\n    nodes: []\n");
+      const result = await bosun(["sandbox", "up", "--from", dir, "--root", path.join(dir, "root")]);
+      expect(result.exitCode).toBe(1);
+      expect(String(result.stderr)).toContain(`${path.join(dir, "sandbox.yaml")}:5:24: kubernetesVersion must be a version`);
+      expect(String(result.stderr)).toContain("nodes must be a non-empty list (at clusters[0].nodes)");
+      await expect(fs.access(path.join(dir, "root"))).rejects.toThrow();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("maps errors to exit codes in one place, and calls anything unexpected a bug", () => {
+    const out: string[] = [];
+    expect(reportError(new UsageError("bad flag"), (t) => out.push(t))).toBe(2);
+    expect(reportError(new InvalidInputError("bad file"), (t) => out.push(t))).toBe(1);
+    expect(reportError(new TypeError("oops"), (t) => out.push(t))).toBe(1);
+    expect(out[0]).toBe("bosun: bad flag\n");
+    expect(out[2]).toContain("internal error (a bug in bosun");
+  });
+});

@@ -4,14 +4,19 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { UsageError } from "../errors.js";
-import { runAgent } from "../sandbox/agent.js";
-import { allBinaryNames, ensureBinaries, isBinaryName } from "../sandbox/binaries/build.js";
-import { sandboxDown } from "../sandbox/down.js";
-import { DEFAULT_SANDBOX_NAME, DEFAULT_SANDBOX_ROOT } from "../sandbox/layout.js";
-import { readState } from "../sandbox/state.js";
-import { sandboxStatus, type SandboxHealth } from "../sandbox/status.js";
-import { sandboxUp } from "../sandbox/up.js";
-import { sandboxLayout } from "../sandbox/layout.js";
+import { DEFAULT_SANDBOX_NAME, DEFAULT_SANDBOX_ROOT, sandboxLayout } from "../sandbox/layout.js";
+import type { SandboxHealth } from "../sandbox/status.js";
+
+// The sandbox's modules (Kubernetes client, PKI) load only when a sandbox command runs, so other
+// commands start fast.
+const load = {
+  up: () => import("../sandbox/up.js"),
+  down: () => import("../sandbox/down.js"),
+  status: () => import("../sandbox/status.js"),
+  state: () => import("../sandbox/state.js"),
+  agent: () => import("../sandbox/agent.js"),
+  binaries: () => import("../sandbox/binaries/build.js"),
+};
 
 const progress = (line: string): void => {
   process.stderr.write(`sandbox: ${line}\n`);
@@ -38,6 +43,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(nameOption())
     .addOption(rootOption())
     .action(async (opts: { clusters?: string[]; from?: string; mode: "lite" | "full"; name: string; root: string }) => {
+      const { sandboxUp } = await load.up();
       const state = await sandboxUp({
         root: opts.root,
         name: opts.name,
@@ -57,6 +63,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(nameOption())
     .addOption(rootOption())
     .action(async (opts: { name: string; root: string }) => {
+      const { sandboxDown } = await load.down();
       const result = await sandboxDown(opts.root, opts.name);
       process.stdout.write(
         result.found ? `sandbox ${opts.name} stopped (${result.stopped} processes) and removed\n` : `sandbox ${opts.name} is not running\n`,
@@ -70,6 +77,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(nameOption())
     .addOption(rootOption())
     .action(async (opts: { output: "text" | "json"; name: string; root: string }) => {
+      const { sandboxStatus } = await load.status();
       const health = await sandboxStatus(opts.root, opts.name);
       if (!health) {
         if (opts.output === "json") process.stdout.write(`${JSON.stringify({ name: opts.name, running: false })}\n`);
@@ -86,6 +94,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .argument("[names...]", "only these binaries (default: all the sandbox and tests use; kubectl on request)")
     .description("locate or build (once, cached) the binaries the sandbox and tests use, and print their paths")
     .action(async (names: string[]) => {
+      const { allBinaryNames, ensureBinaries, isBinaryName } = await load.binaries();
       const unknown = names.filter((n) => !isBinaryName(n));
       if (unknown.length > 0) throw new UsageError(`unknown binary: ${unknown.join(", ")}`);
       const wanted = names.length > 0 ? names.filter(isBinaryName) : allBinaryNames();
@@ -99,6 +108,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .requiredOption("--dir <dir>", "sandbox directory")
     .action(async (opts: { dir: string }) => {
       const layout = sandboxLayout(path.dirname(opts.dir), path.basename(opts.dir));
+      const [{ readState }, { runAgent }] = await Promise.all([load.state(), load.agent()]);
       const state = await readState(layout);
       if (!state) throw new UsageError(`no sandbox state in ${opts.dir}`);
       const controller = new AbortController();

@@ -21,6 +21,8 @@ export interface SandboxLayout {
   caKey: string;
   etcdData: string;
   logs: string;
+  /** One `<process>.pid` file per started process, beside state.json, for people and scripts. */
+  pids: string;
   kwokStages: string;
   cluster: (cluster: string) => ClusterLayout;
 }
@@ -53,6 +55,7 @@ export function sandboxLayout(root: string, name: string): SandboxLayout {
     caKey: path.join(dir, "pki", "ca.key"),
     etcdData: path.join(dir, "etcd"),
     logs,
+    pids: path.join(dir, "pids"),
     kwokStages: path.join(dir, "kwok-stages.yaml"),
     cluster: (cluster) => {
       const clusterDir = path.join(dir, "clusters", cluster);

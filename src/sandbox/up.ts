@@ -139,6 +139,7 @@ async function startAll(
   state.etcd.clientUrl = `http://127.0.0.1:${etcdClient}`;
   state.etcd.port = etcdClient;
   state.etcd.pid = await startDetached({ tool: "etcd", file: need(binaries, "etcd"), args: etcdArgs(layout, etcdClient, etcdPeer), logFile: state.etcd.log });
+  await writePidFile(layout, "etcd", state.etcd.pid);
   await writeState(layout, state);
   options.progress(`etcd started on ${state.etcd.clientUrl}`);
   await waitFor("etcd", () => etcdHealthy(state.etcd.clientUrl), 60_000, [watch("etcd", state.etcd, marker)]);
@@ -162,7 +163,7 @@ async function startAll(
     if (seed !== undefined && typeof seed !== "string") record.seededVersion = seed.kubernetesVersion;
     state.clusters.push(record);
     record.processes.push(
-      await start(binaries, "kube-apiserver", apiserverArgs(layout, cluster, state.etcd.clientUrl, record.etcdPrefix, apiserverPort), cluster, apiserverPort),
+      await start(layout, binaries, "kube-apiserver", apiserverArgs(layout, cluster, state.etcd.clientUrl, record.etcdPrefix, apiserverPort), cluster, apiserverPort),
     );
     await writeState(layout, state);
   }
@@ -181,9 +182,9 @@ async function startAll(
       await fs.mkdir(cluster.kcmCertDir, { recursive: true });
       await fs.mkdir(cluster.schedulerCertDir, { recursive: true });
       const [kcmPort = 0, schedulerPort = 0, kwokPort = 0] = [ports[base + 1], ports[base + 2], ports[base + 3]];
-      c.processes.push(await start(binaries, "kube-controller-manager", controllerManagerArgs(layout, cluster, kcmPort), cluster, kcmPort));
-      c.processes.push(await start(binaries, "kube-scheduler", schedulerArgs(cluster, schedulerPort), cluster, schedulerPort));
-      c.processes.push(await start(binaries, "kwok", kwokArgs(layout, cluster, kwokPort), cluster, kwokPort));
+      c.processes.push(await start(layout, binaries, "kube-controller-manager", controllerManagerArgs(layout, cluster, kcmPort), cluster, kcmPort));
+      c.processes.push(await start(layout, binaries, "kube-scheduler", schedulerArgs(cluster, schedulerPort), cluster, schedulerPort));
+      c.processes.push(await start(layout, binaries, "kwok", kwokArgs(layout, cluster, kwokPort), cluster, kwokPort));
       await writeState(layout, state);
     }
     options.progress("waiting for controllers (default service accounts) in every cluster");
@@ -207,7 +208,13 @@ async function startAll(
       logFile: agentLog,
     }),
   };
+  await writePidFile(layout, "agent", state.agent.pid);
   await writeState(layout, state);
+}
+
+async function writePidFile(layout: SandboxLayout, name: string, pid: number): Promise<void> {
+  await fs.mkdir(layout.pids, { recursive: true });
+  await fs.writeFile(path.join(layout.pids, `${name}.pid`), `${pid}\n`);
 }
 
 async function writeClusterFiles(
@@ -238,6 +245,7 @@ async function writeClusterFiles(
 }
 
 async function start(
+  layout: SandboxLayout,
   binaries: BinaryPaths,
   component: Exclude<ComponentName, "etcd" | "agent">,
   args: string[],
@@ -246,6 +254,7 @@ async function start(
 ): Promise<ProcessRecord> {
   const log = cluster.log(component);
   const pid = await startDetached({ tool: component, file: need(binaries, component), args, logFile: log });
+  await writePidFile(layout, `${path.basename(cluster.dir)}-${component}`, pid);
   return { component, pid, port, log };
 }
 

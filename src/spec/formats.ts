@@ -43,13 +43,21 @@ function cron(value: string): string | undefined {
   return "problem" in parsed ? parsed.problem : undefined;
 }
 
+/** Zones already checked: building an Intl.DateTimeFormat is slow, and a fleet repeats a handful of zones. */
+const knownZones = new Map<string, boolean>();
+
 function timeZone(value: string): string | undefined {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: value });
-    return undefined;
-  } catch {
-    return `"${value}" is not an IANA time zone such as Europe/Berlin, America/New_York or UTC`;
+  let valid = knownZones.get(value);
+  if (valid === undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: value });
+      valid = true;
+    } catch {
+      valid = false;
+    }
+    knownZones.set(value, valid);
   }
+  return valid ? undefined : `"${value}" is not an IANA time zone such as Europe/Berlin, America/New_York or UTC`;
 }
 
 function labelKey(value: string): string | undefined {
@@ -91,3 +99,8 @@ export const FORMATS: Readonly<Record<string, FormatCheck>> = {
   "host-port": hostPort,
   "env-var-name": envVarName,
 };
+
+/** The formats in the shape ajv's generated validators look them up (`./validators.generated.ts`). */
+export const AJV_FORMATS: Readonly<Record<string, { type: "string"; validate: (value: string) => boolean }>> = Object.fromEntries(
+  Object.entries(FORMATS).map(([name, check]) => [name, { type: "string", validate: (value: string) => check(value) === undefined }]),
+);

@@ -30,6 +30,16 @@ export interface LoadOptions {
   limits?: Partial<SpecLimits>;
 }
 
+/** The Fleet document, and which of its sections passed the schema (the others are left out of later checks). */
+interface FleetEntry {
+  doc: SpecDocument;
+  value: FleetDocument;
+  valid: boolean;
+  usable: Record<FleetSection, boolean>;
+}
+
+type FleetSection = "defaults" | "rollout" | "windows" | "alerting";
+
 interface ClusterEntry {
   doc: SpecDocument;
   value: ClusterDocument;
@@ -63,8 +73,8 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   const refs: PathRef[] = [];
   if (fleet) {
     const specAt = sources.locate(fleet.doc.value, ["spec"]) ?? fleet.doc.at;
-    checkFleetSpec(fleet.value.spec, specAt, ctx);
-    if (fleet.value.spec.defaults) refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
+    checkFleetSpec(fleet.value.spec, specAt, ctx, fleet.usable);
+    if (fleet.usable.defaults && fleet.value.spec.defaults) refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
   }
   for (const cluster of clusters) {
     const specAt = sources.locate(cluster.doc.value, ["spec"]) ?? cluster.doc.at;
@@ -73,14 +83,15 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   checkDuplicateClusters(clusters, issues);
   const charts = await checkPaths(tree.root, refs, limits, issues);
 
-  if (!fleet) return failed(issues);
+  // Without usable defaults, merged clusters would report spurious gaps (no version, no provider).
+  if (!fleet?.usable.defaults) return failed(issues);
   const merged = clusters.map((cluster) => {
     const spec = mergeClusterSpec(fleet.value.spec.defaults, cluster.value.spec, sources);
     checkMergedSpec(cluster.value.metadata.name, spec, cluster.nameAt, ctx);
     return { cluster, spec };
   });
   const resolved = resolveWaves(fleet, merged, ctx);
-  if (issues.errors.length > 0) return failed(issues);
+  if (issues.errors.length > 0 || !fleet.valid) return failed(issues);
 
   const desired = merged
     .map(({ cluster, spec }) =>
@@ -110,8 +121,8 @@ function classify(
   fleetFileMissing: boolean,
   sources: SourceMap,
   issues: IssueCollector,
-): { fleet: { doc: SpecDocument; value: FleetDocument } | undefined; clusters: ClusterEntry[] } {
-  let fleet: { doc: SpecDocument; value: FleetDocument } | undefined;
+): { fleet: FleetEntry | undefined; clusters: ClusterEntry[] } {
+  let fleet: FleetEntry | undefined;
   let fleetSeen = false;
   const clusters: ClusterEntry[] = [];
   for (const doc of docs) {
@@ -127,16 +138,33 @@ function classify(
         continue;
       }
       fleetSeen = true;
-      if (validateDocument("Fleet", doc, sources, issues)) fleet = { doc, value: doc.value as FleetDocument };
+      fleet = fleetEntry(doc, validateDocument("Fleet", doc, sources, issues));
       continue;
     }
-    if (validateDocument("Cluster", doc, sources, issues)) {
+    if (validateDocument("Cluster", doc, sources, issues).length === 0) {
       const value = doc.value as ClusterDocument;
       clusters.push({ doc, value, nameAt: sources.locate(doc.value, ["metadata", "name"]) ?? doc.at });
     }
   }
   if (!fleetSeen && !fleetFileMissing) issues.error({ file: FLEET_FILE, line: 1, col: 1, path: "" }, `${FLEET_FILE} has no Fleet document (kind: Fleet)`);
   return { fleet, clusters };
+}
+
+/**
+ * A Fleet document whose spec is a map, with each section marked usable when no schema error lies inside
+ * it: a typo in a window must not hide the errors that merging the (valid) defaults would reveal.
+ */
+function fleetEntry(doc: SpecDocument, errorPaths: readonly string[]): FleetEntry | undefined {
+  const value = doc.value as FleetDocument;
+  const spec: unknown = value.spec;
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return undefined;
+  const clean = (section: FleetSection): boolean => errorPaths.every((p) => p !== `/spec/${section}` && !p.startsWith(`/spec/${section}/`));
+  return {
+    doc,
+    value,
+    valid: errorPaths.length === 0,
+    usable: { defaults: clean("defaults"), rollout: clean("rollout"), windows: clean("windows"), alerting: clean("alerting") },
+  };
 }
 
 function kindAt(doc: SpecDocument, sources: SourceMap): SourcePosition {
@@ -174,7 +202,9 @@ async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLi
   const unique = new Map<string, PathRef[]>();
   for (const ref of refs) {
     const key = `${ref.kind}\u0000${ref.written}`;
-    unique.set(key, [...(unique.get(key) ?? []), ref]);
+    const group = unique.get(key);
+    if (group) group.push(ref);
+    else unique.set(key, [ref]);
   }
   await Promise.all(
     [...unique.values()].map(async (group) => {
@@ -229,13 +259,15 @@ interface Resolution {
 
 /** Puts each cluster in the first wave whose selector matches it, and finds the windows that apply to it. */
 function resolveWaves(
-  fleet: { doc: SpecDocument; value: FleetDocument },
+  fleet: FleetEntry,
   merged: readonly { cluster: ClusterEntry }[],
   ctx: RuleContext,
 ): Resolution {
-  const waves = fleet.value.spec.rollout?.waves;
   const waveOf = new Map<ClusterEntry, string>();
   const windowsOf = new Map<ClusterEntry, string[]>();
+  // An invalid rollout or window list is already reported; resolving against it would only add noise.
+  if (!fleet.usable.rollout) return { waveOf, windowsOf };
+  const waves = fleet.value.spec.rollout?.waves;
   const used = new Set<string>();
   for (const { cluster } of merged) {
     const labels = cluster.value.metadata.labels ?? {};
@@ -252,7 +284,7 @@ function resolveWaves(
         );
       }
     }
-    windowsOf.set(cluster, (fleet.value.spec.windows ?? []).filter((w) => selectorMatches(w.selector, labels)).map((w) => w.name));
+    if (fleet.usable.windows) windowsOf.set(cluster, (fleet.value.spec.windows ?? []).filter((w) => selectorMatches(w.selector, labels)).map((w) => w.name));
   }
   const written = waves ?? [];
   written.forEach((wave, i) => {

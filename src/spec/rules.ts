@@ -76,15 +76,22 @@ function checkWrittenAddon(addon: Addon, spec: ClusterSpec, i: number, fallback:
   return refs;
 }
 
-/** Rules on the Fleet document's spec. */
-export function checkFleetSpec(spec: FleetSpec, fallback: SourcePosition, ctx: RuleContext): void {
-  uniqueNames(spec.rollout?.waves ?? [], "wave", (i) => at(ctx, spec, ["rollout", "waves", i, "name"], fallback), ctx);
-  uniqueNames(spec.windows ?? [], "window", (i) => at(ctx, spec, ["windows", i, "name"], fallback), ctx);
-  uniqueNames(spec.alerting?.webhooks ?? [], "webhook", (i) => at(ctx, spec, ["alerting", "webhooks", i, "name"], fallback), ctx);
-  (spec.rollout?.waves ?? []).forEach((wave, i) => {
+/** Rules on the Fleet document's spec; only sections that passed the schema (`usable`) are checked. */
+export function checkFleetSpec(
+  spec: FleetSpec,
+  fallback: SourcePosition,
+  ctx: RuleContext,
+  usable: { rollout: boolean; windows: boolean; alerting: boolean },
+): void {
+  const waves = usable.rollout ? (spec.rollout?.waves ?? []) : [];
+  const windows = usable.windows ? (spec.windows ?? []) : [];
+  uniqueNames(waves, "wave", (i) => at(ctx, spec, ["rollout", "waves", i, "name"], fallback), ctx);
+  uniqueNames(windows, "window", (i) => at(ctx, spec, ["windows", i, "name"], fallback), ctx);
+  if (usable.alerting) uniqueNames(spec.alerting?.webhooks ?? [], "webhook", (i) => at(ctx, spec, ["alerting", "webhooks", i, "name"], fallback), ctx);
+  waves.forEach((wave, i) => {
     checkSelector(wave.selector, ["rollout", "waves", i, "selector"], spec, fallback, ctx);
   });
-  (spec.windows ?? []).forEach((window, i) => {
+  windows.forEach((window, i) => {
     if (window.selector) checkSelector(window.selector, ["windows", i, "selector"], spec, fallback, ctx);
     if (durationSeconds(window.duration) === 0) ctx.issues.error(at(ctx, spec, ["windows", i, "duration"], fallback), `window "${window.name}" must stay open for longer than 0s`);
   });

@@ -6,41 +6,29 @@
  * was made, and merging only ever sees well-typed input. What can only be judged after merging (a cluster
  * with no version anywhere, add-on dependencies) is checked by the rules in `./rules.ts`.
  */
-import fs from "node:fs";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { FORMATS } from "./formats.js";
 import type { IssueCollector } from "./issues.js";
+import * as generated from "./validators.generated.js";
 import { formatPath, isObject, type Segment, type SourceMap, type SpecDocument } from "./yaml.js";
 
 /** The document kinds bosun reads. */
 export type DocumentKind = "Fleet" | "Cluster";
 
-const SCHEMA_DIR = new URL("../../schemas/", import.meta.url);
+/**
+ * The schemas, precompiled by scripts/gen-spec-validators.mjs (ajv options: allErrors, strict, verbose).
+ * Compiling at run time would cost more than loading a whole fleet.
+ */
+const VALIDATORS = { Cluster: generated.Cluster, Fleet: generated.Fleet } as unknown as Record<DocumentKind, ValidateFunction>;
 
-let compiled: Record<DocumentKind, ValidateFunction> | undefined;
-
-/** The compiled validators, built once per process: compiling costs more than validating a large fleet. */
-function validators(): Record<DocumentKind, ValidateFunction> {
-  if (compiled) return compiled;
-  const read = (name: string): Record<string, unknown> =>
-    JSON.parse(fs.readFileSync(new URL(name, SCHEMA_DIR), "utf8")) as Record<string, unknown>;
-  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-  for (const [name, check] of Object.entries(FORMATS)) ajv.addFormat(name, { type: "string", validate: (v: string) => check(v) === undefined });
-  // Registered under their file names so fleet.schema.json's "cluster.schema.json#/…" reference resolves the
-  // same way for ajv as for an editor reading the files side by side.
-  ajv.addSchema(read("cluster.schema.json"), "cluster.schema.json");
-  ajv.addSchema(read("fleet.schema.json"), "fleet.schema.json");
-  compiled = {
-    Cluster: ajv.getSchema("cluster.schema.json") as ValidateFunction,
-    Fleet: ajv.getSchema("fleet.schema.json") as ValidateFunction,
-  };
-  return compiled;
-}
-
-/** Validates one document against its kind's schema; returns whether it is valid, recording every error. */
-export function validateDocument(kind: DocumentKind, doc: SpecDocument, sources: SourceMap, issues: IssueCollector): boolean {
-  const validate = validators()[kind];
-  if (validate(doc.value)) return true;
+/**
+ * Validates one document against its kind's schema, recording every error. Returns the instance paths
+ * (JSON pointers) that have errors — empty when the document is valid — so a caller can still use the
+ * parts of a document that are fine.
+ */
+export function validateDocument(kind: DocumentKind, doc: SpecDocument, sources: SourceMap, issues: IssueCollector): string[] {
+  const validate = VALIDATORS[kind];
+  if (validate(doc.value)) return [];
   const errors = validate.errors ?? [];
   // Errors inside a propertyNames check are reported on the key itself; the wrapper error adds nothing.
   for (const error of errors) {
@@ -49,7 +37,7 @@ export function validateDocument(kind: DocumentKind, doc: SpecDocument, sources:
     const at = sources.locate(doc.value, path, { key }) ?? doc.at;
     issues.error({ ...at, path: formatPath(path) }, describe(error));
   }
-  return false;
+  return errors.map((e) => e.instancePath);
 }
 
 function errorPath(root: unknown, error: ErrorObject): { path: Segment[]; key: boolean } {

@@ -85,11 +85,14 @@ export interface SpecDocument {
 /** Formats a path the way messages show it: `spec.addons[0].helm`. */
 export function formatPath(path: readonly Segment[]): string {
   let out = "";
-  for (const segment of path) {
-    if (typeof segment === "number") out += `[${segment}]`;
-    else out += /^[A-Za-z_$][\w$-]*$/.test(segment) ? `${out ? "." : ""}${segment}` : `[${JSON.stringify(segment)}]`;
-  }
+  for (const segment of path) out = appendPath(out, segment);
   return out;
+}
+
+/** Extends a formatted path by one segment. */
+export function appendPath(path: string, segment: Segment): string {
+  if (typeof segment === "number") return `${path}[${segment}]`;
+  return /^[A-Za-z_$][\w$-]*$/.test(segment) ? `${path ? `${path}.` : ""}${segment}` : `${path}[${JSON.stringify(segment)}]`;
 }
 
 /** Whether a value is a map or list (not null). */
@@ -110,9 +113,9 @@ export function parseSpecFile(
   issues: IssueCollector,
 ): SpecDocument[] {
   const lines = new LineCounter();
-  const position = (offset: number | undefined, path: readonly Segment[]): SourcePosition => {
+  const position = (offset: number | undefined, path: string): SourcePosition => {
     const { line, col } = lines.linePos(offset ?? 0);
-    return { file, line, col, path: formatPath(path) };
+    return { file, line, col, path };
   };
   let docs: Document.Parsed[];
   try {
@@ -120,26 +123,27 @@ export function parseSpecFile(
     docs = Array.isArray(parsed) ? parsed : [];
   } catch (error) {
     // The parser recurses; input nested deeply enough can exhaust the stack before our depth limit applies.
-    issues.error(position(0, []), `cannot parse YAML: ${error instanceof Error ? error.message : String(error)}`);
+    issues.error(position(0, ""), `cannot parse YAML: ${error instanceof Error ? error.message : String(error)}`);
     return [];
   }
   if (docs.length > limits.maxDocumentsPerFile) {
-    issues.error(position(0, []), `more than ${limits.maxDocumentsPerFile} YAML documents in one file`);
+    issues.error(position(0, ""), `more than ${limits.maxDocumentsPerFile} YAML documents in one file`);
     return [];
   }
   const result: SpecDocument[] = [];
   for (const [index, doc] of docs.entries()) {
-    for (const problem of doc.errors) issues.error(position(problem.pos[0], []), yamlMessage(problem.message));
-    for (const problem of doc.warnings) issues.warning(position(problem.pos[0], []), yamlMessage(problem.message));
+    for (const problem of doc.errors) issues.error(position(problem.pos[0], ""), yamlMessage(problem.message));
+    for (const problem of doc.warnings) issues.warning(position(problem.pos[0], ""), yamlMessage(problem.message));
     if (doc.errors.length > 0 || doc.contents === null) continue;
     const walker = new Walker(doc, limits, sources, position);
-    const value = walker.convert(doc.contents, [], 0);
+    const value = walker.convert(doc.contents, "", 0);
     if (walker.failure) {
       issues.error(walker.failure.at, walker.failure.message);
       continue;
     }
-    result.push({ file, index, at: position(doc.contents.range[0], []), value });
+    result.push({ file, index, at: position(doc.contents.range[0], ""), value });
   }
+  if (docs.every((doc) => doc.contents === null)) issues.warning(position(0, ""), "the file holds no YAML document");
   return result;
 }
 
@@ -156,10 +160,10 @@ class Walker {
     private readonly doc: Document.Parsed,
     private readonly limits: SpecLimits,
     private readonly sources: SourceMap,
-    private readonly position: (offset: number | undefined, path: readonly Segment[]) => SourcePosition,
+    private readonly position: (offset: number | undefined, path: string) => SourcePosition,
   ) {}
 
-  convert(node: unknown, path: Segment[], depth: number): unknown {
+  convert(node: unknown, path: string, depth: number): unknown {
     if (this.failure) return null;
     const offset = (node as YamlNode | null)?.range?.[0];
     if (++this.nodes > this.limits.maxNodes) return this.fail(offset, path, `document expands to more than ${this.limits.maxNodes} YAML nodes`);
@@ -179,15 +183,13 @@ class Walker {
         const keyNode = pair.key as YamlNode | null;
         if (!isScalar(keyNode)) return this.fail(keyNode?.range?.[0] ?? offset, path, "a map key must be a plain value, not a list, map or alias");
         const key = String(keyNode.value);
-        const childPath = [...path, key];
+        const childPath = appendPath(path, key);
         const valueNode = pair.value as YamlNode | null;
         const value = valueNode === null ? null : this.convert(valueNode, childPath, depth + 1);
         // defineProperty, not assignment: a key named __proto__ must be data, never the object's prototype.
         Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-        this.sources.setChild(out, key, {
-          key: this.position(keyNode.range?.[0], childPath),
-          value: this.position(valueNode?.range?.[0] ?? keyNode.range?.[0], childPath),
-        });
+        const keyAt = this.position(keyNode.range?.[0], childPath);
+        this.sources.setChild(out, key, { key: keyAt, value: valueNode?.range ? this.position(valueNode.range[0], childPath) : keyAt });
       }
       return out;
     }
@@ -195,7 +197,7 @@ class Walker {
       const out: unknown[] = [];
       this.sources.register(out, this.position(offset, path));
       for (const [i, item] of node.items.entries()) {
-        const childPath = [...path, i];
+        const childPath = appendPath(path, i);
         out.push(this.convert(item, childPath, depth + 1));
         this.sources.setChild(out, i, { value: this.position((item as YamlNode | null)?.range?.[0] ?? offset, childPath) });
       }
@@ -204,7 +206,7 @@ class Walker {
     return null;
   }
 
-  private fail(offset: number | undefined, path: readonly Segment[], message: string): null {
+  private fail(offset: number | undefined, path: string, message: string): null {
     this.failure ??= { at: this.position(offset, path), message };
     return null;
   }

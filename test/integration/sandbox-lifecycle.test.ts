@@ -46,6 +46,14 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
     for (const cluster of kc.getClusters()) expect(cluster.caData).toBeTruthy();
   });
 
+  it("keeps a pid file and a log per process in the sandbox directory", async () => {
+    const layout = sandboxLayout(root, "life");
+    const pidFiles = (await fs.readdir(layout.pids)).sort();
+    expect(pidFiles).toEqual(["agent.pid", "blue-kube-apiserver.pid", "etcd.pid", "green-kube-apiserver.pid", "red-kube-apiserver.pid"]);
+    expect(Number((await fs.readFile(`${layout.pids}/etcd.pid`, "utf8")).trim())).toBe(state.etcd.pid);
+    for (const p of allProcesses(state)) await fs.access(p.log);
+  });
+
   it("keeps clusters apart: a namespace created in one is not visible in the others", async () => {
     const ns = `only-in-red-${Date.now()}`;
     await sandboxCluster("red", kubeconfig).core.createNamespace({ body: { metadata: { name: ns } } });

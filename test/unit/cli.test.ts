@@ -25,7 +25,7 @@ describe("bosun CLI", () => {
   ])("exits 2 for the usage error %j", async (args) => {
     const result = await bosun(args);
     expect(result.exitCode).toBe(2);
-    expect(String(result.stderr)).toMatch(/error|unknown|invalid/i);
+    expect(result.stderr).toMatch(/error|unknown|invalid/i);
   });
 
   it("exits 1 and names the problem for invalid input, starting nothing", async () => {
@@ -33,11 +33,11 @@ describe("bosun CLI", () => {
     try {
       const result = await bosun(["sandbox", "up", "--clusters", "Bad_Name", "--root", root]);
       expect(result.exitCode).toBe(1);
-      expect(String(result.stderr)).toContain('--clusters: "Bad_Name" is not a DNS-1123 label');
+      expect(result.stderr).toContain('--clusters: "Bad_Name" is not a DNS-1123 label');
       expect(await fs.readdir(root)).toEqual([]);
       const none = await bosun(["sandbox", "up", "--root", root]);
       expect(none.exitCode).toBe(1);
-      expect(String(none.stderr)).toContain("needs --clusters");
+      expect(none.stderr).toContain("needs --clusters");
     } finally {
       await fs.rm(root, { recursive: true, force: true });
     }
@@ -49,8 +49,8 @@ describe("bosun CLI", () => {
       await fs.writeFile(path.join(dir, "sandbox.yaml"), "apiVersion: bosun.dev/v1alpha1\nkind: Sandbox\nclusters:\n  - name: x\n    kubernetesVersion: latest\n    nodes: []\n");
       const result = await bosun(["sandbox", "up", "--from", dir, "--root", path.join(dir, "root")]);
       expect(result.exitCode).toBe(1);
-      expect(String(result.stderr)).toContain(`${path.join(dir, "sandbox.yaml")}:5:24: kubernetesVersion must be a version`);
-      expect(String(result.stderr)).toContain("nodes must be a non-empty list (at clusters[0].nodes)");
+      expect(result.stderr).toContain(`${path.join(dir, "sandbox.yaml")}:5:24: kubernetesVersion must be a version`);
+      expect(result.stderr).toContain("nodes must be a non-empty list (at clusters[0].nodes)");
       await expect(fs.access(path.join(dir, "root"))).rejects.toThrow();
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
@@ -64,5 +64,39 @@ describe("bosun CLI", () => {
     expect(reportError(new TypeError("oops"), (t) => out.push(t))).toBe(1);
     expect(out[0]).toBe("bosun: bad flag\n");
     expect(out[2]).toContain("internal error (a bug in bosun");
+  });
+});
+
+describe("bosun sandbox binaries", () => {
+  it("explains a missing Go toolchain and names BOSUN_BIN_DIR", async () => {
+    const cache = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-nogo-"));
+    try {
+      const result = await execa(process.execPath, [CLI, "sandbox", "binaries", "kustomize"], {
+        reject: false,
+        env: { BOSUN_GO: path.join(cache, "no-go-here"), BOSUN_CACHE_DIR: cache, PATH: cache },
+        extendEnv: false,
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain("the Go toolchain is not installed");
+      expect(result.stderr).toContain("set BOSUN_BIN_DIR");
+      expect(await fs.readdir(cache)).toEqual([]);
+    } finally {
+      await fs.rm(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("uses BOSUN_BIN_DIR first and trusts what is there", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bindir-"));
+    try {
+      await fs.writeFile(path.join(dir, "kustomize"), "#!/bin/sh\necho v5.0.0\n", { mode: 0o755 });
+      const result = await execa(process.execPath, [CLI, "sandbox", "binaries", "kustomize"], {
+        reject: false,
+        env: { BOSUN_BIN_DIR: dir },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout.trim()).toBe(`kustomize                ${path.join(dir, "kustomize")}`);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -51,15 +51,30 @@ const yamlish = fc.string({ unit: fc.constantFrom("a", ":", " ", "\n", "-", "[",
 
 describe("property: hostile input gives errors, never exceptions", () => {
   it("random text as fleet.yaml", async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), yamlish), async (text) => expectErrors(await loadWith("fleet.yaml", text))), { numRuns: 150 });
+    await fc.assert(fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), yamlish), async (text) => {
+      expectErrors(await loadWith("fleet.yaml", text));
+    }), { numRuns: 100 });
   });
 
   it("random text as a cluster file", async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), yamlish), async (text) => expectErrors(await loadWith("clusters/prod.yaml", text))), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), yamlish),
+        async (text) => {
+          const result = await loadWith("clusters/prod.yaml", text);
+          // Only a file with no document at all (empty, comments) leaves a valid, smaller fleet — and says so.
+          if (result.ok) expect(result.warnings.map((w) => w.message)).toContain("the file holds no YAML document");
+          else expectErrors(result);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it("random JSON values as a cluster document", async () => {
-    await fc.assert(fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => expectErrors(await loadWith("clusters/prod.yaml", stringify(value)))), { numRuns: 100 });
+    await fc.assert(fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => {
+      expectErrors(await loadWith("clusters/prod.yaml", stringify(value)));
+    }), { numRuns: 100 });
   });
 
   it("truncated spec files never throw", async () => {
@@ -71,7 +86,7 @@ describe("property: hostile input gives errors, never exceptions", () => {
         // A cut at a line end can leave a valid but shorter spec; anything else must be errors.
         if (!result.ok) expectErrors(result);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// bosun's demo: start the sandbox behind fleet-example (building the binaries once if needed) and show
-// every cluster's nodes and versions, as a kubeadm cluster shows them through its API.
+// bosun's demo: validate fleet-example, start the sandbox behind it (building the binaries once if
+// needed) and show every cluster's nodes and versions, as a kubeadm cluster shows them through its API.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -13,6 +13,9 @@ const kubeconfig = path.join(repo, ".bosun/sandbox/default/kubeconfig");
 function step(text) {
   process.stdout.write(`\n\x1b[1m==> ${text}\x1b[0m\n`);
 }
+
+step("bosun validate fleet-example");
+await execa(process.execPath, [cli, "validate", "fleet-example"], { cwd: repo, stdio: "inherit" });
 
 step("bosun sandbox up --from fleet-example");
 const status = await execa(process.execPath, [cli, "sandbox", "status"], { cwd: repo, reject: false });

@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The shared sandbox's teardown stops every process before vitest exits.
+    teardownTimeout: 120_000,
     projects: [
       {
         test: {

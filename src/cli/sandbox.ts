@@ -44,6 +44,14 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(rootOption())
     .action(async (opts: { clusters?: string[]; from?: string; mode: "lite" | "full"; name: string; root: string }) => {
       const { sandboxUp } = await load.up();
+      // Ctrl-C or SIGTERM while starting: stop what was started rather than leave it running detached.
+      const controller = new AbortController();
+      const interrupt = (): void => {
+        progress("interrupted; stopping what was started");
+        controller.abort();
+      };
+      process.once("SIGINT", interrupt);
+      process.once("SIGTERM", interrupt);
       const state = await sandboxUp({
         root: opts.root,
         name: opts.name,
@@ -51,6 +59,10 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
         ...(opts.clusters ? { clusters: opts.clusters } : {}),
         ...(opts.from ? { from: opts.from } : {}),
         progress,
+        signal: controller.signal,
+      }).finally(() => {
+        process.off("SIGINT", interrupt);
+        process.off("SIGTERM", interrupt);
       });
       const kubeconfig = sandboxLayout(opts.root, opts.name).kubeconfig;
       process.stdout.write(`export KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}\n`);

@@ -37,6 +37,8 @@ export interface UpgradeRecord {
   node: string;
   role: "control-plane" | "worker";
   job: string;
+  /** The Job's uid: a record is written once per Job, even if marking the Job applied failed. */
+  jobUid: string;
   from: string;
   to: string;
   at: string;
@@ -52,15 +54,17 @@ export async function runAgent(kubeconfig: string, clusters: readonly string[], 
   const targets = clusters.map((name) => ({ name, clients: clientsFor(loadKubeConfig(kubeconfig, name)) }));
   log(`agent watching ${clusters.join(", ")}`);
   while (!signal.aborted) {
-    // Clusters are handled one after another but each failure is contained: one stopped API server
-    // (a test may stop one mid-upgrade) never stops the agent for the others.
-    for (const target of targets) {
-      try {
-        await tick(target.name, target.clients, log);
-      } catch (error) {
-        log(`${target.name}: ${(error as Error).message.split("\n")[0] ?? "error"} (will retry)`);
-      }
-    }
+    // Clusters are handled concurrently and each failure is contained: one stopped or hung API server
+    // (a test may stop one mid-upgrade) never stops or slows the agent for the others.
+    await Promise.all(
+      targets.map(async (target) => {
+        try {
+          await withTimeout(tick(target.name, target.clients, log), 10_000);
+        } catch (error) {
+          log(`${target.name}: ${firstLine(error)} (will retry)`);
+        }
+      }),
+    );
     await sleep(500, signal);
   }
 }
@@ -73,17 +77,32 @@ async function tick(cluster: string, clients: KubeClients, log: Log): Promise<vo
 async function drivePods(cluster: string, clients: KubeClients, log: Log): Promise<void> {
   const pods = await clients.core.listPodForAllNamespaces({ labelSelector: NODE_UPGRADE_LABEL });
   for (const pod of pods.items) {
+    // One bad item (say, a pod pinned to a node that does not exist) must not stall the others.
+    try {
+      await drivePod(cluster, clients, pod, log);
+    } catch (error) {
+      log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""}: ${firstLine(error)}`);
+    }
+  }
+}
+
+async function drivePod(cluster: string, clients: KubeClients, pod: k8s.V1Pod, log: Log): Promise<void> {
+  {
     const nodeName = pod.spec?.nodeName;
-    if (!nodeName || pod.metadata?.deletionTimestamp) continue;
+    if (!nodeName || pod.metadata?.deletionTimestamp) return;
     const phase = pod.status?.phase ?? "Pending";
     if (phase === "Pending") {
       await setPodPhase(clients.core, pod, "Running", 0);
       log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} running on ${nodeName}`);
     } else if (phase === "Running") {
       const started = pod.status?.startTime ? new Date(pod.status.startTime).getTime() : 0;
-      if (Date.now() - started < RUN_MS) continue;
-      const node = await clients.core.readNode({ name: nodeName });
-      const fail = node.metadata?.annotations?.[FAIL_UPGRADE_ANNOTATION] === "true";
+      if (Date.now() - started < RUN_MS) return;
+      const node = await clients.core.readNode({ name: nodeName }).catch((error: unknown) => {
+        if (httpStatus(error) === 404) return undefined;
+        throw error;
+      });
+      // A pod pinned to a node that does not exist fails, as it would on a real cluster.
+      const fail = node === undefined || node.metadata?.annotations?.[FAIL_UPGRADE_ANNOTATION] === "true";
       await setPodPhase(clients.core, pod, fail ? "Failed" : "Succeeded", fail ? 1 : 0);
       log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} on ${nodeName} ${fail ? "failed (node marked to fail)" : "succeeded"}`);
     }
@@ -135,24 +154,34 @@ async function setPodPhase(core: k8s.CoreV1Api, pod: k8s.V1Pod, phase: "Running"
 async function applyCompletedJobs(cluster: string, clients: KubeClients, log: Log): Promise<void> {
   const jobs = await clients.batch.listJobForAllNamespaces({ labelSelector: NODE_UPGRADE_LABEL });
   for (const job of jobs.items) {
+    try {
+      await applyJob(cluster, clients, job, log);
+    } catch (error) {
+      log(`${cluster}: upgrade job ${job.metadata?.name ?? ""}: ${firstLine(error)}`);
+    }
+  }
+}
+
+async function applyJob(cluster: string, clients: KubeClients, job: k8s.V1Job, log: Log): Promise<void> {
+  {
     const labels = job.metadata?.labels ?? {};
-    if (job.metadata?.annotations?.[APPLIED_ANNOTATION]) continue;
+    if (job.metadata?.annotations?.[APPLIED_ANNOTATION]) return;
     const complete = job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True");
-    if (!complete) continue;
+    if (!complete) return;
     const nodeName = labels[NODE_UPGRADE_LABEL] ?? "";
     const target = semver.valid((labels[TARGET_VERSION_LABEL] ?? "").replace(/^v/, ""));
     if (!nodeName || !target) {
       log(`${cluster}: job ${job.metadata?.name ?? ""} has no valid ${TARGET_VERSION_LABEL} label; ignored`);
       await markApplied(clients.batch, job, "invalid");
-      continue;
+      return;
     }
-    const record = await upgradeNode(clients, nodeName, target, job.metadata?.name ?? "");
+    const record = await upgradeNode(clients, nodeName, target, job.metadata?.name ?? "", job.metadata?.uid ?? "");
     await markApplied(clients.batch, job, "true");
     log(`${cluster}: node ${nodeName} upgraded ${record.from} → ${record.to} (job ${record.job})`);
   }
 }
 
-async function upgradeNode(clients: KubeClients, nodeName: string, version: string, job: string): Promise<UpgradeRecord> {
+async function upgradeNode(clients: KubeClients, nodeName: string, version: string, job: string, jobUid: string): Promise<UpgradeRecord> {
   const { core } = clients;
   const node = await core.readNodeStatus({ name: nodeName });
   const from = node.status?.nodeInfo?.kubeletVersion ?? "unknown";
@@ -171,6 +200,7 @@ async function upgradeNode(clients: KubeClients, nodeName: string, version: stri
     node: nodeName,
     role: controlPlane ? "control-plane" : "worker",
     job,
+    jobUid,
     from,
     to: `v${version}`,
     at: new Date().toISOString(),
@@ -221,6 +251,10 @@ async function appendRecord(core: k8s.CoreV1Api, record: Omit<UpgradeRecord, "se
   );
   for (;;) {
     const cm = await core.readNamespacedConfigMap({ name: RECORDS_CONFIGMAP, namespace: "kube-system" });
+    const existing = Object.values(cm.data ?? {})
+      .map((value) => JSON.parse(value) as UpgradeRecord)
+      .find((r) => r.jobUid === record.jobUid);
+    if (existing) return existing;
     const seq = Object.keys(cm.data ?? {}).length + 1;
     const full: UpgradeRecord = { seq, ...record };
     cm.data = { ...cm.data, [String(seq).padStart(6, "0")]: JSON.stringify(full) };
@@ -251,6 +285,24 @@ export async function readUpgradeRecords(core: k8s.CoreV1Api): Promise<UpgradeRe
   } catch (error) {
     if (httpStatus(error) === 404) return [];
     throw error;
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "error";
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,9 +2,9 @@
  * `bosun sandbox down`: stops exactly the processes a sandbox recorded (checked by command line, so a
  * reused pid is never signalled) and removes its directory.
  */
-import fs from "node:fs/promises";
+import { BosunError } from "../errors.js";
 import { stopDetached } from "../tools/detached.js";
-import { sandboxLayout } from "./layout.js";
+import { removeSandboxDir, sandboxLayout } from "./layout.js";
 import { allProcesses, readState, type SandboxState } from "./state.js";
 
 /** What `down` did. */
@@ -18,11 +18,11 @@ export async function sandboxDown(root: string, name: string): Promise<DownResul
   const layout = sandboxLayout(root, name);
   const state = await readState(layout);
   if (!state) {
-    await fs.rm(layout.dir, { recursive: true, force: true });
+    await removeSandboxDir(layout);
     return { found: false, stopped: 0 };
   }
   const stopped = await stopSandboxProcesses(state);
-  await fs.rm(layout.dir, { recursive: true, force: true });
+  await removeSandboxDir(layout);
   return { found: true, stopped };
 }
 
@@ -37,8 +37,14 @@ export async function stopSandboxProcesses(state: SandboxState): Promise<number>
     processes.filter((p) => p.component === "kube-apiserver"),
     processes.filter((p) => p.component === "etcd"),
   ];
+  const survivors: string[] = [];
   for (const tier of tiers) {
-    await Promise.all(tier.map((p) => stopDetached(p.pid, state.dir)));
+    const results = await Promise.all(tier.map(async (p) => ({ p, stopped: await stopDetached(p.pid, state.dir) })));
+    for (const { p, stopped } of results) if (!stopped) survivors.push(`${p.component} (pid ${p.pid})`);
+  }
+  if (survivors.length > 0) {
+    // Keep the state: it is the only record of what still runs.
+    throw new BosunError(`could not stop ${survivors.join(", ")}; state kept in ${state.dir}`, { reason: "SandboxStartFailed", retryable: true });
   }
   return processes.length;
 }

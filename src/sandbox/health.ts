@@ -64,9 +64,11 @@ export async function waitFor(
   check: () => Promise<boolean>,
   timeoutMs: number,
   watched: readonly WatchedProcess[],
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    throwIfAborted(signal);
     if (await check()) return;
     for (const proc of watched) {
       if (!(await isOwnProcess(proc.pid, proc.marker))) {
@@ -94,4 +96,9 @@ export async function logTail(file: string, lines = 15): Promise<string> {
   } catch {
     return "(no log)";
   }
+}
+
+/** Throws a BosunError when `signal` was aborted (the user interrupted `up`). */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BosunError("interrupted", { reason: "SandboxStartFailed" });
 }

@@ -3,7 +3,9 @@
  * so `down` can remove a sandbox by removing one directory, and every process's command line names that
  * directory (which is how `down` recognises its own processes).
  */
+import fs from "node:fs/promises";
 import path from "node:path";
+import { InvalidInputError } from "../errors.js";
 
 /** Default parent of all sandboxes, relative to the working directory. */
 export const DEFAULT_SANDBOX_ROOT = ".bosun/sandbox";
@@ -42,9 +44,20 @@ export interface ClusterLayout {
   log: (component: string) => string;
 }
 
-/** Computes the layout of sandbox `name` under `root`. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** File that marks a directory as a sandbox's own, so nothing else is ever removed as one. */
+export const SANDBOX_MARKER = ".bosun-sandbox";
+
+/**
+ * Computes the layout of sandbox `name` under `root`. The name must be a DNS-1123 label, so the sandbox
+ * directory is always a direct child of `root` (never `..`, `/` or a path).
+ */
 export function sandboxLayout(root: string, name: string): SandboxLayout {
-  const dir = path.resolve(root, name);
+  if (!DNS_LABEL.test(name) || name.length > 63) {
+    throw new InvalidInputError(`--name: "${name}" is not a DNS-1123 label (lower-case letters, digits and "-")`);
+  }
+  const dir = path.join(path.resolve(root), name);
   const logs = path.join(dir, "logs");
   return {
     name,
@@ -73,4 +86,20 @@ export function sandboxLayout(root: string, name: string): SandboxLayout {
       };
     },
   };
+}
+
+/**
+ * Removes a sandbox directory, but only one bosun made: it must hold the marker file or a state.json.
+ * Anything else at that path is left alone and reported.
+ */
+export async function removeSandboxDir(layout: SandboxLayout): Promise<void> {
+  const entries = await fs.readdir(layout.dir).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (entries === undefined) return;
+  if (entries.length > 0 && !entries.includes(SANDBOX_MARKER) && !entries.includes("state.json")) {
+    throw new InvalidInputError(`${layout.dir} exists but is not a bosun sandbox (no ${SANDBOX_MARKER}); not removing it`);
+  }
+  await fs.rm(layout.dir, { recursive: true, force: true });
 }

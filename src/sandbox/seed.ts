@@ -6,6 +6,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { clientsFor } from "../kube/config.js";
+import { BosunError } from "../errors.js";
 import { createIfAbsent, retryOnConflict } from "../kube/errors.js";
 import { CONTROL_PLANE_COMPONENTS, IMAGE_REPOSITORY, componentImage, type ControlPlaneComponent } from "./images.js";
 import type { SeedCluster, SeedNode } from "./seed-spec.js";
@@ -78,9 +79,10 @@ async function seedNode(core: k8s.CoreV1Api, cluster: SeedCluster, node: SeedNod
     },
     spec: node.role === "control-plane" ? { taints: [{ key: CONTROL_PLANE_LABEL, effect: "NoSchedule" }] } : {},
   };
-  await createIfAbsent(() => core.createNode({ body }));
   const now = new Date();
-  const status: k8s.V1NodeStatus = {
+  // The status goes into the create request (the API server keeps a Node's status on create, as kubelet
+  // registration relies on), so in full mode kwok never sees a version-less node it could race with.
+  body.status = {
     nodeInfo: {
       architecture: "amd64",
       operatingSystem: "linux",
@@ -103,15 +105,12 @@ async function seedNode(core: k8s.CoreV1Api, cluster: SeedCluster, node: SeedNod
     capacity: { cpu: "32", memory: "128Gi", pods: "110" },
     allocatable: { cpu: "32", memory: "128Gi", pods: "110" },
   };
-  await retryOnConflict(async () => {
-    const current = await core.readNodeStatus({ name: node.name });
-    // Only the first seeding sets the versions; a later seeding must not undo a simulated upgrade. In full
-    // mode kwok writes node status too, so its conditions are kept when it got there first.
-    if (current.status?.nodeInfo?.kubeletVersion && current.status.nodeInfo.kubeletVersion !== "v0.0.0") return;
-    const merged = { ...status, conditions: current.status?.conditions?.length ? current.status.conditions : status.conditions };
-    await core.replaceNodeStatus({ name: node.name, body: { ...current, status: merged } });
-  });
-  return core.readNode({ name: node.name });
+  await createIfAbsent(() => core.createNode({ body }));
+  const created = await core.readNode({ name: node.name });
+  if (!created.status?.nodeInfo?.kubeletVersion) {
+    throw new BosunError(`seeding ${node.name}: the API server dropped the node's status on create`, { reason: "SandboxStartFailed" });
+  }
+  return created;
 }
 
 async function seedStaticPod(

@@ -7,7 +7,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BosunError, InvalidInputError } from "../errors.js";
+import { BosunError, InternalError, InvalidInputError } from "../errors.js";
 import { clientsFor, loadKubeConfig } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
 import { startDetached } from "../tools/detached.js";
@@ -15,10 +15,11 @@ import { ensureBinaries, type BinaryPaths, type ProgressSink } from "./binaries/
 import { VERSIONS, type BinaryName } from "./binaries/catalog.js";
 import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
 import { stopSandboxProcesses } from "./down.js";
-import { apiserverReady, etcdHealthy, waitFor, type WatchedProcess } from "./health.js";
+import { acquireLock } from "./binaries/lock.js";
+import { apiserverReady, etcdHealthy, throwIfAborted, waitFor, type WatchedProcess } from "./health.js";
 import { renderKubeconfig, renderTokenFile } from "./kubeconfig.js";
 import { KWOK_STAGES } from "./kwok-stages.js";
-import { sandboxLayout, type ClusterLayout, type SandboxLayout } from "./layout.js";
+import { SANDBOX_MARKER, removeSandboxDir, sandboxLayout, type ClusterLayout, type SandboxLayout } from "./layout.js";
 import { createCertificateAuthority, createServiceAccountKeys, issueCertificate, randomToken } from "./pki.js";
 import { freePorts } from "./ports.js";
 import { seedCluster } from "./seed.js";
@@ -38,15 +39,31 @@ export interface UpOptions {
   progress: ProgressSink;
   /** How long each cluster may take to become ready. */
   startTimeoutMs?: number;
+  /** Aborting it (Ctrl-C) stops whatever was started and fails `up`. */
+  signal?: AbortSignal;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DEFAULT_START_TIMEOUT_MS = 300_000;
 
-/** Starts a sandbox and returns its state once every cluster answers `/readyz`. */
+/**
+ * Starts a sandbox and returns its state once every cluster answers `/readyz`. Holds a per-sandbox lock
+ * from the "already running?" check to the last state write, so two `up`s of one name never interleave.
+ */
 export async function sandboxUp(options: UpOptions): Promise<SandboxState> {
   const layout = sandboxLayout(options.root, options.name);
   const seeds = await resolveClusters(options);
+  const release = await acquireLock(path.join(path.dirname(layout.dir), `.lock-${layout.name}`), (holder) => {
+    options.progress(`waiting for another bosun process (pid ${holder ?? "?"}) that is starting sandbox ${layout.name}`);
+  });
+  try {
+    return await startSandbox(layout, seeds, options);
+  } finally {
+    await release();
+  }
+}
+
+async function startSandbox(layout: SandboxLayout, seeds: SeedCluster[] | string[], options: UpOptions): Promise<SandboxState> {
   await refuseIfRunning(layout);
 
   const started = Date.now();
@@ -54,8 +71,10 @@ export async function sandboxUp(options: UpOptions): Promise<SandboxState> {
   if (options.mode === "full") names.push("kube-controller-manager", "kube-scheduler", "kwok");
   const binaries = await ensureBinaries(names, options.progress);
 
-  await fs.rm(layout.dir, { recursive: true, force: true });
+  throwIfAborted(options.signal);
+  await removeSandboxDir(layout);
   await fs.mkdir(layout.logs, { recursive: true });
+  await fs.writeFile(path.join(layout.dir, SANDBOX_MARKER), "a bosun sandbox: remove with `bosun sandbox down`\n");
   const state: SandboxState = {
     apiVersion: "bosun.dev/sandbox-state/v1",
     name: options.name,
@@ -85,7 +104,6 @@ async function resolveClusters(options: UpOptions): Promise<SeedCluster[] | stri
   for (const name of options.clusters ?? []) {
     if (!DNS_LABEL.test(name) || name.length > 63) throw new InvalidInputError(`--clusters: "${name}" is not a DNS-1123 label`);
   }
-  if (!DNS_LABEL.test(options.name)) throw new InvalidInputError(`--name: "${options.name}" is not a DNS-1123 label`);
   if (options.from !== undefined) {
     const spec = await loadSeedSpec(options.from);
     if (!options.clusters || options.clusters.length === 0) return spec.clusters;
@@ -122,9 +140,11 @@ async function startAll(
   options: UpOptions,
 ): Promise<void> {
   const names = seeds.map((s) => (typeof s === "string" ? s : s.name));
-  const perCluster = options.mode === "full" ? 4 : 1;
-  const ports = await freePorts(2 + names.length * perCluster);
+  // Ports are taken from the kernel just before the processes that use them start, to keep the window
+  // in which another program could take one short.
+  const ports = await freePorts(2 + names.length);
   const [etcdClient = 0, etcdPeer = 0] = ports;
+  const signal = options.signal;
   const timeout = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const marker = layout.dir;
 
@@ -142,12 +162,12 @@ async function startAll(
   await writePidFile(layout, "etcd", state.etcd.pid);
   await writeState(layout, state);
   options.progress(`etcd started on ${state.etcd.clientUrl}`);
-  await waitFor("etcd", () => etcdHealthy(state.etcd.clientUrl), 60_000, [watch("etcd", state.etcd, marker)]);
+  await waitFor("etcd", () => etcdHealthy(state.etcd.clientUrl), 60_000, [watch("etcd", state.etcd, marker)], signal);
 
   const tokens = new Map<string, string>();
   for (const [index, name] of names.entries()) {
-    const base = 2 + index * perCluster;
-    const apiserverPort = ports[base] ?? 0;
+    throwIfAborted(signal);
+    const apiserverPort = ports[2 + index] ?? 0;
     const cluster = layout.cluster(name);
     const token = randomToken();
     tokens.set(name, token);
@@ -162,10 +182,7 @@ async function startAll(
     const seed = seeds[index];
     if (seed !== undefined && typeof seed !== "string") record.seededVersion = seed.kubernetesVersion;
     state.clusters.push(record);
-    record.processes.push(
-      await start(layout, binaries, "kube-apiserver", apiserverArgs(layout, cluster, state.etcd.clientUrl, record.etcdPrefix, apiserverPort), cluster, apiserverPort),
-    );
-    await writeState(layout, state);
+    await start(layout, state, record, binaries, "kube-apiserver", apiserverArgs(layout, cluster, state.etcd.clientUrl, record.etcdPrefix, apiserverPort), apiserverPort);
   }
   await fs.writeFile(
     layout.kubeconfig,
@@ -173,25 +190,25 @@ async function startAll(
     { mode: 0o600 },
   );
   options.progress(`waiting for ${names.length} kube-apiserver(s) to answer /readyz (a cold start takes 30–120s)`);
-  await Promise.all(state.clusters.map((c) => waitForApiserver(layout, c, timeout, marker)));
+  await Promise.all(state.clusters.map((c) => waitForApiserver(layout, c, timeout, marker, signal)));
 
   if (options.mode === "full") {
-    for (const [index, c] of state.clusters.entries()) {
-      const base = 2 + index * perCluster;
+    for (const c of state.clusters) {
+      throwIfAborted(signal);
       const cluster = layout.cluster(c.name);
       await fs.mkdir(cluster.kcmCertDir, { recursive: true });
       await fs.mkdir(cluster.schedulerCertDir, { recursive: true });
-      const [kcmPort = 0, schedulerPort = 0, kwokPort = 0] = [ports[base + 1], ports[base + 2], ports[base + 3]];
-      c.processes.push(await start(layout, binaries, "kube-controller-manager", controllerManagerArgs(layout, cluster, kcmPort), cluster, kcmPort));
-      c.processes.push(await start(layout, binaries, "kube-scheduler", schedulerArgs(cluster, schedulerPort), cluster, schedulerPort));
-      c.processes.push(await start(layout, binaries, "kwok", kwokArgs(layout, cluster, kwokPort), cluster, kwokPort));
-      await writeState(layout, state);
+      const [kcmPort = 0, schedulerPort = 0, kwokPort = 0] = await freePorts(3);
+      await start(layout, state, c, binaries, "kube-controller-manager", controllerManagerArgs(layout, cluster, kcmPort), kcmPort);
+      await start(layout, state, c, binaries, "kube-scheduler", schedulerArgs(cluster, schedulerPort), schedulerPort);
+      await start(layout, state, c, binaries, "kwok", kwokArgs(layout, cluster, kwokPort), kwokPort);
     }
     options.progress("waiting for controllers (default service accounts) in every cluster");
-    await Promise.all(state.clusters.map((c) => waitForControllers(layout, c, timeout, marker)));
+    await Promise.all(state.clusters.map((c) => waitForControllers(layout, c, timeout, marker, signal)));
   }
 
   for (const seed of seeds) {
+    throwIfAborted(signal);
     if (typeof seed === "string") continue;
     options.progress(`seeding ${seed.name}: kubeadm-config, ${seed.nodes.length} node(s) at v${seed.kubernetesVersion}, static control-plane pods`);
     await seedCluster(loadKubeConfig(layout.kubeconfig, seed.name), seed);
@@ -244,21 +261,24 @@ async function writeClusterFiles(
   );
 }
 
+/** Starts one cluster component and records it in the state file at once, so `down` always finds it. */
 async function start(
   layout: SandboxLayout,
+  state: SandboxState,
+  record: ClusterState,
   binaries: BinaryPaths,
   component: Exclude<ComponentName, "etcd" | "agent">,
   args: string[],
-  cluster: ClusterLayout,
   port: number,
-): Promise<ProcessRecord> {
-  const log = cluster.log(component);
+): Promise<void> {
+  const log = layout.cluster(record.name).log(component);
   const pid = await startDetached({ tool: component, file: need(binaries, component), args, logFile: log });
-  await writePidFile(layout, `${path.basename(cluster.dir)}-${component}`, pid);
-  return { component, pid, port, log };
+  record.processes.push({ component, pid, port, log });
+  await writeState(layout, state);
+  await writePidFile(layout, `${record.name}-${component}`, pid);
 }
 
-async function waitForApiserver(layout: SandboxLayout, c: ClusterState, timeoutMs: number, marker: string): Promise<void> {
+async function waitForApiserver(layout: SandboxLayout, c: ClusterState, timeoutMs: number, marker: string, signal?: AbortSignal): Promise<void> {
   const kc = loadKubeConfig(layout.kubeconfig, c.name);
   const core = clientsFor(kc).core;
   const apiserver = c.processes.find((p) => p.component === "kube-apiserver");
@@ -271,10 +291,10 @@ async function waitForApiserver(layout: SandboxLayout, c: ClusterState, timeoutM
     } catch {
       return false;
     }
-  }, timeoutMs, watched);
+  }, timeoutMs, watched, signal);
 }
 
-async function waitForControllers(layout: SandboxLayout, c: ClusterState, timeoutMs: number, marker: string): Promise<void> {
+async function waitForControllers(layout: SandboxLayout, c: ClusterState, timeoutMs: number, marker: string, signal?: AbortSignal): Promise<void> {
   const core = clientsFor(loadKubeConfig(layout.kubeconfig, c.name)).core;
   const watched = c.processes.map((p) => watch(`${c.name} ${p.component}`, p, marker));
   // The service-account controller creates `default` in every namespace; until it has, Pods are refused.
@@ -286,7 +306,7 @@ async function waitForControllers(layout: SandboxLayout, c: ClusterState, timeou
       if (httpStatus(error) === 404 || httpStatus(error) === undefined) return false;
       throw error;
     }
-  }, timeoutMs, watched);
+  }, timeoutMs, watched, signal);
 }
 
 /** The first line of an error, plus the API server's message when it is a Kubernetes API error. */
@@ -308,7 +328,7 @@ function watch(what: string, record: ProcessRecord, marker: string): WatchedProc
 
 function need(binaries: BinaryPaths, name: BinaryName): string {
   const file = binaries[name];
-  if (!file) throw new BosunError(`internal error: ${name} was not located`, { reason: "Internal" });
+  if (!file) throw new InternalError(`${name} was not located`);
   return file;
 }
 

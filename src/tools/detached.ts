@@ -44,7 +44,10 @@ export async function startDetached(spec: DetachedSpec): Promise<number> {
   }
 }
 
-/** True when `pid` runs and, where /proc exists, its command line contains `marker`. */
+/**
+ * True when `pid` runs and, where /proc exists, one of its arguments is the directory `marker` or a path
+ * inside it (so sandbox `/x/it` never matches a process of `/x/it2`).
+ */
 export async function isOwnProcess(pid: number, marker: string): Promise<boolean> {
   try {
     process.kill(pid, 0);
@@ -56,11 +59,16 @@ export async function isOwnProcess(pid: number, marker: string): Promise<boolean
     const state = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
     // A zombie has exited; only its parent's bookkeeping keeps it listed.
     if (/\) Z /.test(state)) return false;
-    return cmdline.split("\0").some((arg) => arg.includes(marker));
+    return cmdline.split("\0").some((arg) => namesDirectory(arg, marker));
   } catch {
     // No /proc (not Linux): fall back to the pid alone.
     return process.platform !== "linux";
   }
+}
+
+function namesDirectory(arg: string, dir: string): boolean {
+  const value = arg.includes("=") && arg.startsWith("--") ? arg.slice(arg.indexOf("=") + 1) : arg;
+  return value === dir || value.startsWith(`${dir}/`);
 }
 
 /** True when `pid` no longer runs: no such process, or only a zombie waiting to be reaped. */
@@ -79,34 +87,34 @@ export async function processGone(pid: number): Promise<boolean> {
 }
 
 /**
- * Stops a process group started by `startDetached`: SIGTERM, then SIGKILL after `graceMs`. Ownership is
- * checked once, before the first signal (an exiting process has an empty command line); then it waits
- * until the process is really gone.
+ * Stops a process group started by `startDetached`: SIGTERM, then SIGKILL after `graceMs`, each sent only
+ * after checking the pid is still ours (an exiting process has an empty command line, so the wait in
+ * between only checks that it is gone). Returns false when it is still running afterwards.
  */
-export async function stopDetached(pid: number, marker: string, graceMs = 10_000): Promise<void> {
-  if (!(await isOwnProcess(pid, marker))) return;
+export async function stopDetached(pid: number, marker: string, graceMs = 10_000): Promise<boolean> {
+  if (!(await isOwnProcess(pid, marker))) return true;
   signalGroup(pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (await processGone(pid)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  if (await waitGone(pid, graceMs)) return true;
+  if (!(await isOwnProcess(pid, marker))) return true;
   signalGroup(pid, "SIGKILL");
-  const hardDeadline = Date.now() + 5_000;
-  while (Date.now() < hardDeadline && !(await processGone(pid))) {
+  return waitGone(pid, 5_000);
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await processGone(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  return processGone(pid);
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
-    // Negative pid: the whole process group, so helpers a program started go too.
+    // Negative pid: the whole process group (every sandbox process leads its own), so helpers a program
+    // started go too. No fallback to the bare pid: a group that is gone means the process is gone.
     process.kill(-pid, signal);
   } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
+    // Already gone.
   }
 }

@@ -105,3 +105,28 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
     expect(String(status.stdout)).toContain("not running");
   });
 });
+
+describe("sandbox lifecycle (full, 1 cluster)", () => {
+  it("down stops the controllers, scheduler, kwok and node agent too, and frees every port", async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-lifecycle-full-"));
+    try {
+      const up = await bosun(["sandbox", "up", "--mode", "full", "--clusters", "solo", "--root", root, "--name", "full"]);
+      expect(up.exitCode, String(up.stderr)).toBe(0);
+      const state = await readState(sandboxLayout(root, "full"));
+      if (!state) throw new Error("no state after up");
+      const processes = allProcesses(state);
+      expect(processes.map((p) => p.component).sort()).toEqual(
+        ["agent", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"],
+      );
+      const ports = processes.map((p) => p.port).filter((p): p is number => p !== undefined);
+      expect(ports).toHaveLength(5);
+      const down = await bosun(["sandbox", "down", "--root", root, "--name", "full"]);
+      expect(down.exitCode).toBe(0);
+      for (const p of processes) expect(await processGone(p.pid), `${p.component} pid ${p.pid}`).toBe(true);
+      for (const port of ports) expect(await portInUse(port), `port ${port}`).toBe(false);
+    } finally {
+      await bosun(["sandbox", "down", "--root", root, "--name", "full"]);
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,7 +4,7 @@
  * fail makes its upgrade Job fail.
  */
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { execa } from "execa";
+import { kubectl } from "../../src/tools/kubectl.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { FAIL_UPGRADE_ANNOTATION, NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, readUpgradeRecords } from "../../src/sandbox/agent.js";
@@ -14,7 +14,11 @@ describe("kubeadm-shaped seeding", () => {
   const { core } = sandboxCluster("alpha");
 
   it("shows the seeded versions, roles and zones through kubectl get nodes", async () => {
-    const { stdout } = await execa("kubectl", ["--kubeconfig", sharedSandbox().kubeconfig, "--context", "alpha", "get", "nodes", "--no-headers", "-L", "topology.kubernetes.io/zone"]);
+    const stdout = await kubectl(
+      { kubeconfig: sharedSandbox().kubeconfig, context: "alpha" },
+      ["get", "nodes", "--no-headers", "-L", "topology.kubernetes.io/zone"],
+      { kubectl: sharedSandbox().binaries.kubectl },
+    );
     const rows = stdout.trim().split("\n").map((line) => line.trim().split(/\s+/));
     const byName: Record<string, { status?: string; roles?: string; version?: string; zone?: string }> = Object.fromEntries(
       rows.map((r) => [r[0] ?? "", { status: r[1], roles: r[2], version: r[4], zone: r[5] }]),
@@ -121,5 +125,9 @@ describe("sandbox node agent", () => {
     const node = await core.readNode({ name: "alpha-worker-2" });
     expect(node.status?.nodeInfo?.kubeletVersion).toBe("v1.34.4");
     expect((await readUpgradeRecords(core)).some((r) => r.job === job)).toBe(false);
+    await core.patchNode(
+      { name: "alpha-worker-2", body: { metadata: { annotations: { [FAIL_UPGRADE_ANNOTATION]: null } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
   });
 });

@@ -84,6 +84,8 @@ function cgi(root: string, req: http.IncomingMessage, res: http.ServerResponse):
     },
     stdio: ["pipe", "pipe", "inherit"],
   });
+  // http-backend may exit before reading a request body (an unknown repository): ignore the broken pipe.
+  child.stdin.on("error", () => undefined);
   req.pipe(child.stdin);
   let headerDone = false;
   let buffered = Buffer.alloc(0);
@@ -111,7 +113,7 @@ function cgi(root: string, req: http.IncomingMessage, res: http.ServerResponse):
   });
   child.on("close", () => res.end());
   child.on("error", () => {
-    res.writeHead(500);
+    if (!res.headersSent) res.writeHead(500);
     res.end();
   });
 }

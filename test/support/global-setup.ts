@@ -38,7 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (line: string): void => {
     process.stderr.write(`[sandbox] ${line}\n`);
   };
-  const binaries = await ensureBinaries(allBinaryNames(), log);
+  // kubectl too: the machines have one on PATH (accepted as it is); elsewhere it is built once.
+  const binaries = await ensureBinaries([...allBinaryNames(), "kubectl"], log);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-it-"));
   let stopped = false;
   const teardown = async (): Promise<void> => {

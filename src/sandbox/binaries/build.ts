@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { BosunError } from "../../errors.js";
-import { binCacheDir, cacheRoot } from "../../paths.js";
+import { binCacheDir } from "../../paths.js";
 import { goBuild, goInstall, goModDownload, goModTidy, goVersion } from "../../tools/go.js";
 import {
   ALL_BINARIES,
@@ -23,7 +23,7 @@ import {
   type BinaryName,
   type BuildGroupId,
 } from "./catalog.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock, processAlive } from "./lock.js";
 import { cachedPath, locateBinary, type LocatedBinary } from "./locate.js";
 
 /** Receives one line of human-readable progress. */
@@ -91,18 +91,23 @@ async function buildGroup(group: BuildGroupId, progress: ProgressSink): Promise<
 
     const started = Date.now();
     progress(`building ${members.join(", ")} with go from the module proxy (first run only; minutes on 2 cores)`);
-    const tmp = await fs.mkdtemp(path.join(binCacheDir(), `.tmp-${group}-`));
+    await sweepAbandoned(group);
+    const tmp = await fs.mkdtemp(path.join(binCacheDir(), `.tmp-${group}-${process.pid}-`));
+    const ticker = packageTicker(group, progress);
     try {
-      const ticker = packageTicker(group, progress);
-      await BUILDERS[group](tmp, ticker.onPackage, progress);
-      ticker.stop();
-      for (const name of members) await fs.rename(path.join(tmp, name), cachedPath(name));
+      const out = path.join(tmp, "out");
+      const work = path.join(tmp, "module");
+      await fs.mkdir(out);
+      await fs.mkdir(work);
+      await BUILDERS[group](out, work, ticker.onPackage, progress);
+      for (const name of members) await fs.rename(path.join(out, name), cachedPath(name));
     } catch (error) {
       throw new BosunError(`building ${members.join(", ")} failed: ${(error as Error).message}`, {
         reason: "BuildFailed",
         cause: error,
       });
     } finally {
+      ticker.stop();
       await fs.rm(tmp, { recursive: true, force: true });
     }
     progress(`built ${members.join(", ")} in ${Math.round((Date.now() - started) / 1000)}s → ${binCacheDir()}`);
@@ -111,34 +116,40 @@ async function buildGroup(group: BuildGroupId, progress: ProgressSink): Promise<
   }
 }
 
-type Builder = (outDir: string, onPackage: (pkg: string) => void, progress: ProgressSink) => Promise<void>;
+/**
+ * Builds a group's binaries into `outDir`. `workDir` is a fresh, private directory for a wrapper module;
+ * the Go module and build caches make a rebuild after a failure fast without reusing a possibly
+ * half-written go.mod/go.sum.
+ */
+type Builder = (outDir: string, workDir: string, onPackage: (pkg: string) => void, progress: ProgressSink) => Promise<void>;
 
 const BUILDERS: Record<BuildGroupId, Builder> = {
-  kubernetes: (out, onPackage, progress) => buildKubernetes("kubernetes", ["kube-apiserver", "kube-controller-manager", "kube-scheduler"], out, onPackage, progress),
-  kubectl: (out, onPackage, progress) => buildKubernetes("kubectl", ["kubectl"], out, onPackage, progress),
+  kubernetes: (out, work, onPackage, progress) =>
+    buildKubernetes(["kube-apiserver", "kube-controller-manager", "kube-scheduler"], out, work, onPackage, progress),
+  kubectl: (out, work, onPackage, progress) => buildKubernetes(["kubectl"], out, work, onPackage, progress),
   etcd: buildEtcd,
-  kwok: (out, onPackage) => installGroup("kwok", out, onPackage),
-  helm: (out, onPackage) => installGroup("helm", out, onPackage),
-  kustomize: (out, onPackage) => installGroup("kustomize", out, onPackage),
+  kwok: (out, work, onPackage) => installGroup("kwok", out, work, onPackage),
+  helm: (out, work, onPackage) => installGroup("helm", out, work, onPackage),
+  kustomize: (out, work, onPackage) => installGroup("kustomize", out, work, onPackage),
 };
 
-async function wrapperDir(group: BuildGroupId, version: string): Promise<string> {
-  // Kept between runs: a second build after a failure reuses the resolved go.mod/go.sum.
-  const dir = path.join(cacheRoot(), "build", `${group}-v${version}`);
-  await fs.mkdir(dir, { recursive: true });
-  return dir;
+/** Removes temp build directories left by builders that were killed (their pid is in the name). */
+async function sweepAbandoned(group: BuildGroupId): Promise<void> {
+  const entries = await fs.readdir(binCacheDir()).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const match = new RegExp(`^\\.tmp-${group}-(\\d+)-`).exec(entry);
+    if (match && !processAlive(Number(match[1]))) await fs.rm(path.join(binCacheDir(), entry), { recursive: true, force: true });
+  }
 }
 
 async function buildKubernetes(
-  group: "kubernetes" | "kubectl",
   commands: readonly (typeof KUBE_COMMANDS)[number][],
   outDir: string,
+  dir: string,
   onPackage: (pkg: string) => void,
   progress: ProgressSink,
 ): Promise<void> {
   const version = VERSIONS.kubernetes;
-  // A wrapper module per group: each group has its own lock, so two groups never share a directory.
-  const dir = await wrapperDir(group, version);
   progress(`resolving k8s.io/kubernetes v${version} and its staging modules`);
   const info = await goModDownload(`k8s.io/kubernetes@v${version}`, dir);
   const kubernetesGoMod = await fs.readFile(info.GoMod, "utf8");
@@ -159,9 +170,8 @@ async function buildKubernetes(
   }
 }
 
-async function buildEtcd(outDir: string, onPackage: (pkg: string) => void, progress: ProgressSink): Promise<void> {
+async function buildEtcd(outDir: string, dir: string, onPackage: (pkg: string) => void, progress: ProgressSink): Promise<void> {
   const version = VERSIONS.etcd;
-  const dir = await wrapperDir("etcd", version);
   await fs.writeFile(path.join(dir, "go.mod"), etcdWrapperGoMod(version));
   await fs.writeFile(path.join(dir, "tools.go"), toolsGo(Object.values(ETCD_PACKAGES)));
   progress(`resolving etcd v${version}`);
@@ -178,14 +188,14 @@ async function buildEtcd(outDir: string, onPackage: (pkg: string) => void, progr
   }
 }
 
-async function installGroup(name: "kwok" | "helm" | "kustomize", outDir: string, onPackage: (pkg: string) => void): Promise<void> {
+async function installGroup(name: "kwok" | "helm" | "kustomize", outDir: string, workDir: string, onPackage: (pkg: string) => void): Promise<void> {
   const version = CATALOG[name].version;
   const install = INSTALLS[name];
   await goInstall({
     packageAtVersion: `${install.pkg}@v${version}`,
     gobin: outDir,
     ldflags: install.ldflags(version),
-    cwd: outDir,
+    cwd: workDir,
     onPackage,
   });
   // `go install` names the binary after its package path, without a major-version suffix such as /v5.

@@ -67,9 +67,11 @@ function minorAtLeast(output: string, pattern: RegExp, major: number, minor: num
   return maj > major || (maj === major && min >= minor);
 }
 
+// Kubernetes' server components must all be the pinned release: mixing a PATH apiserver with a cached
+// controller-manager of another minor would be an unsupported skew, and /version must be predictable.
 const kubeProbe: VersionProbe = {
   args: ["--version"],
-  accepts: (out) => minorAtLeast(out, /Kubernetes v(\d+)\.(\d+)\./, 1, 34),
+  accepts: (out) => out.includes(`Kubernetes v${VERSIONS.kubernetes}`),
 };
 // kube-apiserver 1.34+ carries the etcd 3.6 client; Debian's etcd 3.4 is too old for it.
 const etcdProbe: VersionProbe = { args: ["--version"], accepts: (out) => minorAtLeast(out, /Version: (\d+)\.(\d+)\./, 3, 6) };

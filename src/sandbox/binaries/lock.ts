@@ -1,7 +1,9 @@
 /**
- * A cross-process lock on a directory in the binary cache, so two bosun processes building the same binaries
- * at once neither corrupt the cache nor build twice. `mkdir` is atomic; the owner's pid is written inside so
- * a lock left by a killed process is recognised and taken over.
+ * A cross-process lock on a directory, so two bosun processes building the same binaries (or starting the
+ * same sandbox) at once neither corrupt anything nor do the work twice. `mkdir` is atomic; the owner's pid
+ * is written inside so a lock left by a killed process is recognised and taken over. Taking over is itself
+ * serialised by a second lock (`<lock>.takeover`), and the taker re-reads the owner under it, so two
+ * waiters that both saw the same dead owner can never both end up holding the lock.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -9,7 +11,8 @@ import path from "node:path";
 /** Releases a held lock. */
 export type Release = () => Promise<void>;
 
-function alive(pid: number): boolean {
+/** True when a process with this pid exists (it may belong to someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -47,16 +50,17 @@ export async function acquireLock(lockDir: string, onWait: (holder: number | und
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = await ownerOf(lockDir);
-    if (holder !== undefined && !alive(holder)) {
+    if (holder !== undefined && !processAlive(holder)) {
       // The holder died without releasing; its half-built output is in its own temp dir, never in place.
-      await fs.rm(lockDir, { recursive: true, force: true });
+      await takeOver(lockDir, holder);
       continue;
     }
     if (holder === undefined) {
       // Between another process's mkdir and its owner write; only stale if it stays ownerless.
       ownerlessSince ??= Date.now();
       if (Date.now() - ownerlessSince > 10_000) {
-        await fs.rm(lockDir, { recursive: true, force: true });
+        await takeOver(lockDir, undefined);
+        ownerlessSince = undefined;
         continue;
       }
     } else {
@@ -67,5 +71,26 @@ export async function acquireLock(lockDir: string, onWait: (holder: number | und
       told = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+/** Removes a stale lock, but only if it still has the stale owner it was judged by. */
+async function takeOver(lockDir: string, staleOwner: number | undefined): Promise<void> {
+  const guard = `${lockDir}.takeover`;
+  try {
+    await fs.mkdir(guard);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    // Someone else is taking over; a guard left by a process killed mid-takeover expires.
+    const stat = await fs.stat(guard).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > 30_000) await fs.rm(guard, { recursive: true, force: true });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return;
+  }
+  try {
+    const exists = await fs.stat(lockDir).then(() => true, () => false);
+    if (exists && (await ownerOf(lockDir)) === staleOwner) await fs.rm(lockDir, { recursive: true, force: true });
+  } finally {
+    await fs.rm(guard, { recursive: true, force: true });
   }
 }

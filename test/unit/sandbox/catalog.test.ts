@@ -47,6 +47,7 @@ describe("binary catalogue", () => {
 
   it.each([
     ["kube-apiserver", "Kubernetes v1.36.3", true],
+    ["kube-apiserver", "Kubernetes v1.35.4", false],
     ["kube-apiserver", "Kubernetes v1.33.2", false],
     ["etcd", "etcd Version: 3.4.23\nGit SHA: x", false],
     ["etcd", "etcd Version: 3.6.16\nGit SHA: x", true],

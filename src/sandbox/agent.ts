@@ -87,25 +87,23 @@ async function drivePods(cluster: string, clients: KubeClients, log: Log): Promi
 }
 
 async function drivePod(cluster: string, clients: KubeClients, pod: k8s.V1Pod, log: Log): Promise<void> {
-  {
-    const nodeName = pod.spec?.nodeName;
-    if (!nodeName || pod.metadata?.deletionTimestamp) return;
-    const phase = pod.status?.phase ?? "Pending";
-    if (phase === "Pending") {
-      await setPodPhase(clients.core, pod, "Running", 0);
-      log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} running on ${nodeName}`);
-    } else if (phase === "Running") {
-      const started = pod.status?.startTime ? new Date(pod.status.startTime).getTime() : 0;
-      if (Date.now() - started < RUN_MS) return;
-      const node = await clients.core.readNode({ name: nodeName }).catch((error: unknown) => {
-        if (httpStatus(error) === 404) return undefined;
-        throw error;
-      });
-      // A pod pinned to a node that does not exist fails, as it would on a real cluster.
-      const fail = node === undefined || node.metadata?.annotations?.[FAIL_UPGRADE_ANNOTATION] === "true";
-      await setPodPhase(clients.core, pod, fail ? "Failed" : "Succeeded", fail ? 1 : 0);
-      log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} on ${nodeName} ${fail ? "failed (node marked to fail)" : "succeeded"}`);
-    }
+  const nodeName = pod.spec?.nodeName;
+  if (!nodeName || pod.metadata?.deletionTimestamp) return;
+  const phase = pod.status?.phase ?? "Pending";
+  if (phase === "Pending") {
+    await setPodPhase(clients.core, pod, "Running", 0);
+    log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} running on ${nodeName}`);
+  } else if (phase === "Running") {
+    const started = pod.status?.startTime ? new Date(pod.status.startTime).getTime() : 0;
+    if (Date.now() - started < RUN_MS) return;
+    const node = await clients.core.readNode({ name: nodeName }).catch((error: unknown) => {
+      if (httpStatus(error) === 404) return undefined;
+      throw error;
+    });
+    // A pod pinned to a node that does not exist fails, as it would on a real cluster.
+    const fail = node === undefined || node.metadata?.annotations?.[FAIL_UPGRADE_ANNOTATION] === "true";
+    await setPodPhase(clients.core, pod, fail ? "Failed" : "Succeeded", fail ? 1 : 0);
+    log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} on ${nodeName} ${node === undefined ? "failed (no such node)" : fail ? "failed (node marked to fail)" : "succeeded"}`);
   }
 }
 
@@ -163,22 +161,20 @@ async function applyCompletedJobs(cluster: string, clients: KubeClients, log: Lo
 }
 
 async function applyJob(cluster: string, clients: KubeClients, job: k8s.V1Job, log: Log): Promise<void> {
-  {
-    const labels = job.metadata?.labels ?? {};
-    if (job.metadata?.annotations?.[APPLIED_ANNOTATION]) return;
-    const complete = job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True");
-    if (!complete) return;
-    const nodeName = labels[NODE_UPGRADE_LABEL] ?? "";
-    const target = semver.valid((labels[TARGET_VERSION_LABEL] ?? "").replace(/^v/, ""));
-    if (!nodeName || !target) {
-      log(`${cluster}: job ${job.metadata?.name ?? ""} has no valid ${TARGET_VERSION_LABEL} label; ignored`);
-      await markApplied(clients.batch, job, "invalid");
-      return;
-    }
-    const record = await upgradeNode(clients, nodeName, target, job.metadata?.name ?? "", job.metadata?.uid ?? "");
-    await markApplied(clients.batch, job, "true");
-    log(`${cluster}: node ${nodeName} upgraded ${record.from} → ${record.to} (job ${record.job})`);
+  const labels = job.metadata?.labels ?? {};
+  if (job.metadata?.annotations?.[APPLIED_ANNOTATION]) return;
+  const complete = job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True");
+  if (!complete) return;
+  const nodeName = labels[NODE_UPGRADE_LABEL] ?? "";
+  const target = semver.valid((labels[TARGET_VERSION_LABEL] ?? "").replace(/^v/, ""));
+  if (!nodeName || !target) {
+    log(`${cluster}: job ${job.metadata?.name ?? ""} has no valid ${TARGET_VERSION_LABEL} label; ignored`);
+    await markApplied(clients.batch, job, "invalid");
+    return;
   }
+  const record = await upgradeNode(clients, nodeName, target, job.metadata?.name ?? "", job.metadata?.uid ?? "");
+  await markApplied(clients.batch, job, "true");
+  log(`${cluster}: node ${nodeName} upgraded ${record.from} → ${record.to} (job ${record.job})`);
 }
 
 async function upgradeNode(clients: KubeClients, nodeName: string, version: string, job: string, jobUid: string): Promise<UpgradeRecord> {

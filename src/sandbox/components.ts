@@ -68,31 +68,28 @@ export function apiserverArgs(
 /** kube-controller-manager: Deployments get ReplicaSets and Pods, Jobs complete, namespaces finalize. */
 export function controllerManagerArgs(layout: SandboxLayout, cluster: ClusterLayout, port: number): string[] {
   return [
-    `--kubeconfig=${cluster.kubeconfig}`,
-    `--authentication-kubeconfig=${cluster.kubeconfig}`,
-    `--authorization-kubeconfig=${cluster.kubeconfig}`,
-    `--bind-address=127.0.0.1`,
-    `--secure-port=${port}`,
-    `--cert-dir=${cluster.kcmCertDir}`,
-    `--leader-elect=false`,
+    ...controllerCommonArgs(cluster, port, cluster.kcmCertDir),
     `--use-service-account-credentials=false`,
     `--service-account-private-key-file=${cluster.serviceAccountKey}`,
     `--root-ca-file=${layout.caCert}`,
     `--cluster-name=${cluster.dir.split("/").pop() ?? "sandbox"}`,
-    `--profiling=false`,
-    `--v=0`,
   ];
 }
 
 /** kube-scheduler: binds Pods to the simulated nodes. */
 export function schedulerArgs(cluster: ClusterLayout, port: number): string[] {
+  return controllerCommonArgs(cluster, port, cluster.schedulerCertDir);
+}
+
+/** What kube-controller-manager and kube-scheduler share: the admin kubeconfig, loopback serving, one instance. */
+function controllerCommonArgs(cluster: ClusterLayout, port: number, certDir: string): string[] {
   return [
     `--kubeconfig=${cluster.kubeconfig}`,
     `--authentication-kubeconfig=${cluster.kubeconfig}`,
     `--authorization-kubeconfig=${cluster.kubeconfig}`,
     `--bind-address=127.0.0.1`,
     `--secure-port=${port}`,
-    `--cert-dir=${cluster.schedulerCertDir}`,
+    `--cert-dir=${certDir}`,
     `--leader-elect=false`,
     `--profiling=false`,
     `--v=0`,

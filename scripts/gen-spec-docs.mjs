@@ -2,10 +2,9 @@
 // Generates docs/spec.md — the field reference of the fleet spec — from the descriptions in
 // schemas/*.schema.json, so the reference cannot drift from what the loader validates. `--check` exits 1
 // when the committed file differs (the unit test in test/unit/spec/generated.test.ts does the same).
-import fs from "node:fs";
 import process from "node:process";
 import { URL, fileURLToPath } from "node:url";
-import { readSpecSchemas } from "./spec-schemas.mjs";
+import { readSpecSchemas, writeOrCheck } from "./spec-schemas.mjs";
 
 const target = new URL("../docs/spec.md", import.meta.url);
 
@@ -157,15 +156,5 @@ function cell(text) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = renderSpecDocs(readSpecSchemas());
-  if (process.argv.includes("--check")) {
-    const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : "";
-    if (current !== text) {
-      process.stderr.write("docs/spec.md is stale: run node scripts/gen-spec-docs.mjs\n");
-      process.exitCode = 1;
-    }
-  } else {
-    fs.writeFileSync(target, text);
-    process.stdout.write(`wrote ${fileURLToPath(target)}\n`);
-  }
+  writeOrCheck(target, renderSpecDocs(readSpecSchemas()), "scripts/gen-spec-docs.mjs");
 }

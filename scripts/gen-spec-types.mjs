@@ -2,10 +2,9 @@
 // Generates src/spec/generated.ts — the TypeScript types of the spec as written in YAML — from the JSON
 // Schemas in schemas/, so the schema stays the one source of truth. `--check` exits 1 when the committed
 // file differs (the unit test in test/unit/spec/generated.test.ts does the same in memory).
-import fs from "node:fs";
 import process from "node:process";
 import { URL, fileURLToPath } from "node:url";
-import { readSpecSchemas } from "./spec-schemas.mjs";
+import { readSpecSchemas, writeOrCheck } from "./spec-schemas.mjs";
 
 const target = new URL("../src/spec/generated.ts", import.meta.url);
 
@@ -81,15 +80,5 @@ function single(type, schema) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = renderSpecTypes(readSpecSchemas());
-  if (process.argv.includes("--check")) {
-    const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : "";
-    if (current !== text) {
-      process.stderr.write("src/spec/generated.ts is stale: run node scripts/gen-spec-types.mjs\n");
-      process.exitCode = 1;
-    }
-  } else {
-    fs.writeFileSync(target, text);
-    process.stdout.write(`wrote ${fileURLToPath(target)}\n`);
-  }
+  writeOrCheck(target, renderSpecTypes(readSpecSchemas()), "scripts/gen-spec-types.mjs");
 }

@@ -3,12 +3,11 @@
 // Compiling the schemas at run time costs ~150 ms of every `bosun validate`, more than loading a fleet; the
 // generated module costs nothing to start. `--check` exits 1 when the committed file is stale (the unit test
 // in test/unit/spec/generated.test.ts does the same in memory).
-import fs from "node:fs";
 import process from "node:process";
 import { URL, fileURLToPath } from "node:url";
 import { Ajv, _ } from "ajv";
 import standalone from "ajv/dist/standalone/index.js";
-import { readSpecSchemas } from "./spec-schemas.mjs";
+import { readSpecSchemas, writeOrCheck } from "./spec-schemas.mjs";
 
 const target = new URL("../src/spec/validators.generated.ts", import.meta.url);
 
@@ -67,15 +66,5 @@ function formatNames(schemas) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = renderSpecValidators(readSpecSchemas());
-  if (process.argv.includes("--check")) {
-    const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : "";
-    if (current !== text) {
-      process.stderr.write("src/spec/validators.generated.ts is stale: run node scripts/gen-spec-validators.mjs\n");
-      process.exitCode = 1;
-    }
-  } else {
-    fs.writeFileSync(target, text);
-    process.stdout.write(`wrote ${fileURLToPath(target)}\n`);
-  }
+  writeOrCheck(target, renderSpecValidators(readSpecSchemas()), "scripts/gen-spec-validators.mjs");
 }

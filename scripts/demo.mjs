@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // bosun's demo: validate fleet-example, start the sandbox behind it (building the binaries once if
-// needed) and show every cluster's nodes and versions, as a kubeadm cluster shows them through its API.
+// needed), show every cluster's nodes and versions as a kubeadm cluster shows them through its API, then
+// plan the fleet against the live sandbox.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -53,8 +54,22 @@ for (const context of kc.getContexts()) {
   for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()}\n`);
 }
 
+step("bosun plan --fleet fleet-example   (KUBECONFIG: the sandbox's kubeconfig)");
+const planned = await execa(process.execPath, [cli, "plan", "--fleet", "fleet-example", "--out", path.join(repo, ".bosun/demo-plan.json")], {
+  cwd: repo,
+  stdio: "inherit",
+  reject: false,
+  env: { KUBECONFIG: kubeconfig },
+});
+if (planned.exitCode !== 0) {
+  process.stderr.write(`bosun plan exited with ${planned.exitCode}\n`);
+  process.exitCode = 1;
+}
+
 step("next");
 process.stdout.write(`export KUBECONFIG=${path.relative(process.cwd(), kubeconfig)}   # one context per cluster
 kubectl --context prod-eu-1 get nodes
+npm run bosun -- plan --fleet fleet-example -o markdown   # the plan as a pull-request comment
+npm run bosun -- plan --fleet fleet-example --detailed-exitcode; echo $?   # 2: there are changes
 npm run bosun -- sandbox down                     # stop everything the demo started
 `);

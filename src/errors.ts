@@ -16,6 +16,9 @@ export type ErrorReason =
   | "SandboxNotFound"
   | "SandboxStartFailed"
   | "Unreachable"
+  | "KubeApi"
+  | "GitFailed"
+  | "RenderFailed"
   | "Internal";
 
 /** Options every bosun error accepts. */

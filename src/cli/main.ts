@@ -3,6 +3,7 @@
  * The `bosun` command line: parses flags, dispatches to one command, maps errors to exit codes.
  */
 import { Command, CommanderError } from "commander";
+import { planCommand } from "./plan.js";
 import { sandboxCommand } from "./sandbox.js";
 import { validateCommand } from "./validate.js";
 import { EXIT_USAGE, reportError } from "./exit.js";
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride();
   program.addCommand(sandboxCommand((code) => (exitCode = code)));
   program.addCommand(validateCommand((code) => (exitCode = code)));
+  program.addCommand(planCommand((code) => (exitCode = code)));
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   try {

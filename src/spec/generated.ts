@@ -270,6 +270,16 @@ export interface HelmSource {
   values?: Record<string, unknown>;
   /** Values files in the fleet repository, applied in order before values. */
   valuesFiles?: string[];
+  /** Values that are secrets: each is read from an environment variable of the machine running bosun when the add-on is planned or applied, set at its path over values, and masked in every plan, diff, log and error. The fleet repository holds only the variable's name. */
+  secretValues?: SecretValue[];
+}
+
+/** One secret chart value taken from the environment. */
+export interface SecretValue {
+  /** Dot-separated path of the value in the chart's values, e.g. auth.password. */
+  path: string;
+  /** Name of the environment variable holding the value. */
+  env: string;
 }
 
 /** A Kustomize overlay in the fleet repository, built with kustomize and applied server-side. */

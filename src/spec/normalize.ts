@@ -113,6 +113,7 @@ function normalizeAddon(addon: Addon, charts: ChartMetaByPath): DesiredAddon {
             : { kind: "local", path: local, name: meta?.name ?? null, version: meta?.version ?? null },
         values: helm.values ?? {},
         valuesFiles: (helm.valuesFiles ?? []).map(normalizeRepoPath),
+        secretValues: (helm.secretValues ?? []).map((secret) => ({ path: secret.path.split("."), env: secret.env })),
       },
     };
   }

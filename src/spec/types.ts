@@ -133,6 +133,16 @@ export interface HelmChartSource {
   /** Inline values (applied after the values files). */
   values: Record<string, unknown>;
   valuesFiles: string[];
+  /** Secret values read from the environment at plan/apply time; masked in every output. */
+  secretValues: SecretValue[];
+}
+
+/** A chart value taken from an environment variable and treated as a secret. */
+export interface SecretValue {
+  /** Path in the values tree, one key per element. */
+  path: string[];
+  /** The environment variable holding the value. */
+  env: string;
 }
 
 /** A Kustomize overlay add-on. */

@@ -1,0 +1,80 @@
+/**
+ * Turns a cluster's `connection` from the spec into a kubeconfig with the right current context. The
+ * fleet repository only names a context, a file or an environment variable: the credentials stay on the
+ * machine running bosun.
+ */
+import os from "node:os";
+import path from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { InvalidInputError } from "../errors.js";
+import type { Connection } from "../spec/types.js";
+
+/** Where bosun's default kubeconfig comes from: `$KUBECONFIG` (a path list) or `~/.kube/config`. */
+export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  const files = (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f !== "");
+  try {
+    if (files.length === 0) kc.loadFromFile(path.join(os.homedir(), ".kube", "config"));
+    // Like kubectl, several files are merged; the first one that sets a name wins.
+    else kc.loadFromFile(files[0] as string);
+    for (const file of files.slice(1)) {
+      const more = new k8s.KubeConfig();
+      more.loadFromFile(file);
+      kc.mergeConfig(more, true);
+    }
+  } catch (error) {
+    throw new InvalidInputError(`cannot read the kubeconfig (${files.length > 0 ? "$KUBECONFIG" : "~/.kube/config"}): ${(error as Error).message}`, { cause: error });
+  }
+  return kc;
+}
+
+/**
+ * The kubeconfig for one connection, with its context selected. `base` is the default kubeconfig, read
+ * once per run (used for `context:` connections). Errors name the cluster and what is missing.
+ */
+export function kubeConfigFor(cluster: string, connection: Connection, env: NodeJS.ProcessEnv, base: () => k8s.KubeConfig): k8s.KubeConfig {
+  switch (connection.kind) {
+    case "context":
+      return withContext(cluster, copyOf(base()), connection.context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+    case "kubeconfig-file":
+      return fromFile(cluster, expandHome(connection.path), connection.context);
+    case "kubeconfig-env": {
+      const file = env[connection.env];
+      if (file === undefined || file === "") {
+        throw new InvalidInputError(`cluster ${cluster}: environment variable ${connection.env} (its kubeconfig path) is not set`);
+      }
+      return fromFile(cluster, expandHome(file), connection.context);
+    }
+  }
+}
+
+/** Selects `context` in a kubeconfig by name: the management cluster of a Cluster API cluster, for instance. */
+export function contextOf(cluster: string, base: k8s.KubeConfig, context: string): k8s.KubeConfig {
+  return withContext(cluster, copyOf(base), context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+}
+
+function fromFile(cluster: string, file: string, context: string | null): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromFile(file);
+  } catch (error) {
+    throw new InvalidInputError(`cluster ${cluster}: cannot read kubeconfig ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  return context === null ? kc : withContext(cluster, kc, context, file);
+}
+
+function withContext(cluster: string, kc: k8s.KubeConfig, context: string, where: string): k8s.KubeConfig {
+  if (!kc.getContextObject(context)) throw new InvalidInputError(`cluster ${cluster}: context "${context}" is not in ${where}`);
+  kc.setCurrentContext(context);
+  return kc;
+}
+
+function copyOf(kc: k8s.KubeConfig): k8s.KubeConfig {
+  const copy = new k8s.KubeConfig();
+  copy.loadFromOptions({ clusters: kc.clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+  return copy;
+}
+
+function expandHome(file: string): string {
+  return file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : file;
+}

@@ -1,0 +1,268 @@
+/**
+ * A small REST client for reading a cluster and dry-running applies against it, used by every observer.
+ *
+ * Why not the generated `@kubernetes/client-node` APIs here: observers need three things those do not
+ * give cheaply — a hard timeout per request (an unreachable cluster must fail fast, never hang the plan),
+ * a count of the requests made (the observers promise a bounded number per cluster, and tests count them),
+ * and one error type that says "this cluster is unreachable" for network errors, timeouts and 401/403
+ * alike. Credentials and TLS still come from the kubeconfig through `applyToHTTPSOptions`.
+ */
+import https from "node:https";
+import type * as k8s from "@kubernetes/client-node";
+import { BosunError, InvalidInputError } from "../errors.js";
+
+/** Default time one request may take. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The cluster cannot be talked to: connection refused, TLS failure, timeout, or credentials rejected. */
+export class UnreachableError extends BosunError {
+  readonly cluster: string;
+  constructor(cluster: string, message: string, cause?: unknown) {
+    super(message, { reason: "Unreachable", identity: `${cluster}:`, cause, retryable: true });
+    this.cluster = cluster;
+  }
+}
+
+/** The API server answered a request with an error status other than 401/403/404. */
+export class KubeApiError extends BosunError {
+  readonly status: number;
+  /** The `reason` of the API server's Status object (`Invalid`, `Conflict`, `NotFound`…), if it sent one. */
+  readonly statusReason: string | undefined;
+  constructor(message: string, status: number, statusReason: string | undefined, identity?: string) {
+    super(message, { reason: "KubeApi", ...(identity === undefined ? {} : { identity }), retryable: status >= 500 || status === 429 });
+    this.status = status;
+    this.statusReason = statusReason;
+  }
+}
+
+/** Options of a {@link KubeRest}. */
+export interface KubeRestOptions {
+  /** Name of the cluster, for errors. */
+  cluster: string;
+  /** Time one request may take. */
+  timeoutMs?: number;
+  /** Aborts every request in flight and every later one (the per-cluster deadline). */
+  signal?: AbortSignal;
+}
+
+/** One request: method, path and optional query, body and content type. */
+export interface KubeRequest {
+  method: "GET" | "PATCH" | "POST" | "PUT" | "DELETE";
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: string;
+  contentType?: string;
+}
+
+/** The minimal shape of any Kubernetes object. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** A LIST response. */
+interface KubeList<T> {
+  items?: T[];
+  metadata?: { continue?: string };
+}
+
+/** One API resource from discovery. */
+export interface ApiResource {
+  /** The plural resource name in URLs (`deployments`). */
+  name: string;
+  namespaced: boolean;
+}
+
+/**
+ * Reads one cluster and dry-runs applies against it, counting requests. One instance per cluster and
+ * per plan run; discovery answers are cached in it.
+ */
+export class KubeRest {
+  /** Requests sent so far (every attempt counts, failed ones too). */
+  requests = 0;
+  readonly cluster: string;
+  private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly discovery = new Map<string, Promise<Map<string, ApiResource>>>();
+
+  constructor(
+    private readonly kc: k8s.KubeConfig,
+    options: KubeRestOptions,
+  ) {
+    this.cluster = options.cluster;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.signal = options.signal;
+  }
+
+  /** GETs one object or resource; `null` when it does not exist (404). */
+  async get<T>(path: string, query?: Record<string, string | undefined>): Promise<T | null> {
+    const response = await this.send({ method: "GET", path, ...(query ? { query } : {}) });
+    if (response.status === 404) return null;
+    return this.parse<T>(response, `GET ${path}`);
+  }
+
+  /**
+   * LISTs a collection (all pages); an empty list when the resource type does not exist (404: a CRD that is
+   * not installed).
+   */
+  async list<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    do {
+      const response = await this.send({
+        method: "GET",
+        path,
+        query: { ...query, limit: "500", continue: continueToken },
+      });
+      if (response.status === 404) return [];
+      const page = this.parse<KubeList<T>>(response, `LIST ${path}`);
+      items.push(...(page.items ?? []));
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken);
+    return items;
+  }
+
+  /**
+   * Server-side applies `object` with `dryRun=All` and `force=true` as `fieldManager`, and returns what the
+   * API server would store. Nothing is changed. `null` when the object's kind is not served by the cluster
+   * (its CRD is not installed yet).
+   */
+  async applyDryRun(object: KubeObject, fieldManager: string): Promise<KubeObject | null> {
+    const path = await this.objectPath(object);
+    if (path === null) return null;
+    const response = await this.send({
+      method: "PATCH",
+      path,
+      query: { dryRun: "All", fieldManager, force: "true" },
+      body: JSON.stringify(object),
+      contentType: "application/apply-patch+yaml",
+    });
+    return this.parse<KubeObject>(response, `dry-run apply of ${object.kind}/${object.metadata.name}`, object.kind === "Secret");
+  }
+
+  /** GETs the live version of `object`; `null` when it does not exist or its kind is not served. */
+  async getLive(object: KubeObject): Promise<KubeObject | null> {
+    const path = await this.objectPath(object);
+    if (path === null) return null;
+    return this.get<KubeObject>(path);
+  }
+
+  /**
+   * The URL path of one object, from discovery (cached per group/version); `null` when the cluster does not
+   * serve its kind.
+   */
+  async objectPath(object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): Promise<string | null> {
+    const resource = await this.resource(object.apiVersion, object.kind);
+    if (!resource) return null;
+    const base = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+    const namespace = resource.namespaced ? `/namespaces/${encodeURIComponent(object.metadata.namespace ?? "default")}` : "";
+    return `${base}${namespace}/${resource.name}/${encodeURIComponent(object.metadata.name)}`;
+  }
+
+  /** The resource serving `kind` in `apiVersion`, or undefined when the cluster does not serve it. */
+  async resource(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+    let pending = this.discovery.get(apiVersion);
+    if (!pending) {
+      pending = this.discover(apiVersion);
+      this.discovery.set(apiVersion, pending);
+    }
+    return (await pending).get(kind);
+  }
+
+  private async discover(apiVersion: string): Promise<Map<string, ApiResource>> {
+    const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const list = await this.get<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>(path);
+    const byKind = new Map<string, ApiResource>();
+    for (const resource of list?.resources ?? []) {
+      if (resource.name.includes("/")) continue; // subresources such as deployments/scale
+      byKind.set(resource.kind, { name: resource.name, namespaced: resource.namespaced });
+    }
+    return byKind;
+  }
+
+  /**
+   * Sends one request. Network errors, timeouts, an abort and 401/403 become {@link UnreachableError};
+   * every other status is returned.
+   */
+  async send(request: KubeRequest): Promise<{ status: number; body: string }> {
+    const server = this.kc.getCurrentCluster()?.server;
+    if (!server) throw new InvalidInputError(`cluster ${this.cluster}: the kubeconfig context has no cluster server`);
+    if (this.signal?.aborted) throw this.unreachable(`${request.method} ${request.path}: cancelled (cluster deadline passed)`);
+    const url = new URL(request.path, server);
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, value);
+    }
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (request.contentType) headers["Content-Type"] = request.contentType;
+    const options: https.RequestOptions = { method: request.method, headers, timeout: this.timeoutMs };
+    if (this.signal) options.signal = this.signal;
+    await this.kc.applyToHTTPSOptions(options);
+    this.requests += 1;
+    const what = `${request.method} ${url.pathname}`;
+    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+        });
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end(request.body);
+    }).catch((error: unknown) => {
+      const reason = this.signal?.aborted ? "cancelled (cluster deadline passed)" : describeNetworkError(error);
+      throw this.unreachable(`${what}: ${reason}`, error);
+    });
+    if (response.status === 401 || response.status === 403) {
+      throw this.unreachable(`${what}: the API server refused bosun's credentials (HTTP ${response.status})`);
+    }
+    return response;
+  }
+
+  private parse<T>(response: { status: number; body: string }, what: string, sensitive = false): T {
+    if (response.status >= 200 && response.status < 300) {
+      try {
+        return JSON.parse(response.body) as T;
+      } catch (error) {
+        throw new KubeApiError(`cluster ${this.cluster}: ${what}: the API server sent invalid JSON (${(error as Error).message})`, response.status, undefined, `${this.cluster}:`);
+      }
+    }
+    const status = parseStatus(response.body);
+    // The API server's message can quote field values; for a Secret that could be secret data, so only
+    // the status reason is kept.
+    const detail = sensitive ? (status.reason ?? "error") : (status.message ?? status.reason ?? response.body.slice(0, 200));
+    throw new KubeApiError(`cluster ${this.cluster}: ${what}: HTTP ${response.status}: ${detail}`, response.status, status.reason, `${this.cluster}:`);
+  }
+
+  private unreachable(message: string, cause?: unknown): UnreachableError {
+    return new UnreachableError(this.cluster, `cluster ${this.cluster}: ${message}`, cause);
+  }
+}
+
+function parseStatus(body: string): { message?: string; reason?: string } {
+  try {
+    const parsed = JSON.parse(body) as { kind?: string; message?: unknown; reason?: unknown };
+    return {
+      ...(typeof parsed.message === "string" ? { message: parsed.message } : {}),
+      ...(typeof parsed.reason === "string" ? { reason: parsed.reason } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
+}

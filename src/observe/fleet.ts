@@ -1,0 +1,112 @@
+/**
+ * Observes every cluster of a fleet in parallel: the driver's view (kubeadm or Cluster API), the add-ons
+ * and the backup CronJob, each through one `KubeRest` per cluster. Each cluster has its own deadline; a
+ * cluster that cannot be reached, times out or rejects the credentials becomes `unreachable` with the
+ * reason, and never delays or fails the others (ARCHITECTURE invariant 8).
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { observeAddons } from "../addons/observe.js";
+import { observeBackup } from "../backup/observe.js";
+import { observeClusterAPI } from "../drivers/cluster-api/observe.js";
+import { observeKubeadm } from "../drivers/kubeadm/observe.js";
+import { BosunError, asError } from "../errors.js";
+import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
+import { KubeRest, UnreachableError } from "../kube/rest.js";
+import type { ObservedCluster } from "../plan/observed.js";
+import type { DesiredCluster } from "../spec/types.js";
+
+/** How to observe. */
+export interface ObserveOptions {
+  /** The fleet directory (add-on charts, values files and overlays are read from it). */
+  fleetDir: string;
+  /** Environment: `$KUBECONFIG`, kubeconfig variables named by the spec, secret values. */
+  env: NodeJS.ProcessEnv;
+  /** Time one cluster's whole observation may take. */
+  clusterTimeoutMs: number;
+  /** Time one API request may take. */
+  requestTimeoutMs: number;
+  /** Clusters observed at the same time. */
+  concurrency: number;
+  /** Called when a cluster's observation finishes (progress output). */
+  onCluster?: (observed: ObservedCluster, ms: number) => void;
+}
+
+/** Observes `clusters`, returning one observation per cluster in the same order. Never throws for one cluster's failure. */
+export async function observeFleet(clusters: readonly DesiredCluster[], options: ObserveOptions): Promise<ObservedCluster[]> {
+  let base: k8s.KubeConfig | undefined;
+  // Read lazily and once: a fleet whose clusters all name their own kubeconfig files needs no default.
+  const defaultConfig = (): k8s.KubeConfig => (base ??= defaultKubeConfig(options.env));
+  const results: ObservedCluster[] = new Array<ObservedCluster>(clusters.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < clusters.length) {
+      const index = next;
+      next += 1;
+      const cluster = clusters[index] as DesiredCluster;
+      const started = performance.now();
+      const observed = await observeWithDeadline(cluster, defaultConfig, options);
+      results[index] = observed;
+      options.onCluster?.(observed, performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, clusters.length)) }, worker));
+  return results;
+}
+
+async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.KubeConfig, options: ObserveOptions): Promise<ObservedCluster> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<ObservedCluster>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ name: cluster.name, status: "unreachable", reason: `observation took longer than ${Math.round(options.clusterTimeoutMs / 1000)} s` });
+    }, options.clusterTimeoutMs);
+  });
+  try {
+    return await Promise.race([observeCluster(cluster, base, options, controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
+/** Observes one cluster; every failure becomes an `unreachable` or `invalid` observation. */
+export async function observeCluster(
+  cluster: DesiredCluster,
+  base: () => k8s.KubeConfig,
+  options: ObserveOptions,
+  signal: AbortSignal,
+): Promise<ObservedCluster> {
+  const restOptions = { timeoutMs: options.requestTimeoutMs, signal };
+  try {
+    const rest = new KubeRest(kubeConfigFor(cluster.name, cluster.connection, options.env, base), { cluster: cluster.name, ...restOptions });
+    let management: KubeRest | undefined;
+    let driverResult;
+    if (cluster.provider.kind === "kubeadm") {
+      driverResult = await observeKubeadm(rest);
+    } else {
+      const provider = cluster.provider;
+      management = new KubeRest(contextOf(cluster.name, base(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})`, ...restOptions });
+      driverResult = await observeClusterAPI(management, rest, { namespace: provider.namespace, name: provider.name });
+    }
+    if ("invalid" in driverResult) return { name: cluster.name, status: "invalid", reason: driverResult.invalid };
+    const [addons, backup] = await Promise.all([
+      observeAddons(rest, cluster, options.fleetDir, options.env),
+      observeBackup(rest, cluster),
+    ]);
+    const total = rest.requests + (management?.requests ?? 0);
+    return {
+      name: cluster.name,
+      status: "observed",
+      driver: driverResult,
+      addons: addons.observed,
+      backup,
+      requests: { observe: total - addons.diffRequests, diff: addons.diffRequests },
+    };
+  } catch (error) {
+    if (error instanceof UnreachableError) return { name: cluster.name, status: "unreachable", reason: error.message };
+    if (error instanceof BosunError && error.reason === "InvalidInput") return { name: cluster.name, status: "invalid", reason: error.message };
+    if (error instanceof BosunError) return { name: cluster.name, status: "unreachable", reason: error.message };
+    throw asError(error);
+  }
+}

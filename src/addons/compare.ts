@@ -64,15 +64,16 @@ function toYaml(object: unknown): string {
  * too, so an invalid manifest is caught at plan time — except for a new object whose namespace does not
  * exist yet (the add-on creates it, or `helm --create-namespace` will): the API server answers such a
  * dry-run with 404, so the object is reported as `create` without the server's validation. Other errors
- * (an invalid object, a webhook denial) propagate as `KubeApiError`.
+ * (an invalid object, a webhook denial) propagate as `KubeApiError`. A caller that already read the live
+ * object passes it as `live` (null: it does not exist) to save the GET.
  */
-export async function compareObject(rest: KubeRest, desired: KubeObject, fieldManager: string): Promise<ObjectChange> {
+export async function compareObject(rest: KubeRest, desired: KubeObject, fieldManager: string, known?: { live: KubeObject | null }): Promise<ObjectChange> {
   const id = objectId(desired);
   const resource = await rest.resource(desired.apiVersion, desired.kind);
   if (!resource) {
     return { id, action: "unserved", diff: diffObjects(id, undefined, normalizeForDiff(desired)) };
   }
-  const live = await rest.getLive(desired);
+  const live = known ? known.live : await rest.getLive(desired);
   let dryRun: KubeObject | null;
   try {
     dryRun = await rest.applyDryRun(desired, fieldManager);

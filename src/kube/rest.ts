@@ -106,7 +106,7 @@ export class KubeRest {
   async get<T>(path: string, query?: Record<string, string | undefined>): Promise<T | null> {
     const response = await this.send({ method: "GET", path, ...(query ? { query } : {}) });
     if (response.status === 404) return null;
-    return this.parse<T>(response, `GET ${path}`);
+    return this.parse(response, `GET ${path}`) as T;
   }
 
   /**
@@ -123,7 +123,7 @@ export class KubeRest {
         query: { ...query, limit: "500", continue: continueToken },
       });
       if (response.status === 404) return [];
-      const page = this.parse<KubeList<T>>(response, `LIST ${path}`);
+      const page = this.parse(response, `LIST ${path}`) as KubeList<T>;
       items.push(...(page.items ?? []));
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
@@ -145,7 +145,7 @@ export class KubeRest {
       body: JSON.stringify(object),
       contentType: "application/apply-patch+yaml",
     });
-    return this.parse<KubeObject>(response, `dry-run apply of ${object.kind}/${object.metadata.name}`, object.kind === "Secret");
+    return this.parse(response, `dry-run apply of ${object.kind}/${object.metadata.name}`, object.kind === "Secret") as KubeObject;
   }
 
   /** GETs the live version of `object`; `null` when it does not exist or its kind is not served. */
@@ -229,10 +229,10 @@ export class KubeRest {
     return response;
   }
 
-  private parse<T>(response: { status: number; body: string }, what: string, sensitive = false): T {
+  private parse(response: { status: number; body: string }, what: string, sensitive = false): unknown {
     if (response.status >= 200 && response.status < 300) {
       try {
-        return JSON.parse(response.body) as T;
+        return JSON.parse(response.body) as unknown;
       } catch (error) {
         throw new KubeApiError(`cluster ${this.cluster}: ${what}: the API server sent invalid JSON (${(error as Error).message})`, response.status, undefined, `${this.cluster}:`);
       }

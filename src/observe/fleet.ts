@@ -4,6 +4,7 @@
  * cluster that cannot be reached, times out or rejects the credentials becomes `unreachable` with the
  * reason, and never delays or fails the others (ARCHITECTURE invariant 8).
  */
+import { setMaxListeners } from "node:events";
 import type * as k8s from "@kubernetes/client-node";
 import { observeAddons } from "../addons/observe.js";
 import { observeBackup } from "../backup/observe.js";
@@ -55,6 +56,8 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
 
 async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.KubeConfig, options: ObserveOptions): Promise<ObservedCluster> {
   const controller = new AbortController();
+  // Every request of the cluster listens on this one signal; many run at once by design.
+  setMaxListeners(0, controller.signal);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<ObservedCluster>((resolve) => {
     timer = setTimeout(() => {

@@ -1,6 +1,7 @@
 /**
- * `sandbox.yaml`: what a sandbox cluster looks like when it starts — its Kubernetes version and its nodes
- * (name, role, zone). Read with source positions so a mistake is reported as `file:line:col: message`.
+ * `sandbox.yaml`: what a sandbox cluster looks like when it starts — its Kubernetes version, its nodes
+ * (name, role, zone) and, for a cluster managed through Cluster API, which other sandbox cluster plays its
+ * management cluster. Read with source positions so a mistake is reported as `file:line:col: message`.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -20,6 +21,16 @@ export interface SeedNode {
   kubeletVersion?: string;
 }
 
+/** Where a sandbox cluster's Cluster API objects live: another sandbox cluster plays its management cluster. */
+export interface SeedClusterAPI {
+  /** The sandbox cluster that plays the management cluster (its kubeconfig context has this name). */
+  management: string;
+  /** Namespace of the `Cluster`, `KubeadmControlPlane` and `MachineDeployment` in the management cluster. */
+  namespace: string;
+  /** Name of the `Cluster` object; defaults to the sandbox cluster's name. */
+  name: string;
+}
+
 /** One seeded cluster. */
 export interface SeedCluster {
   name: string;
@@ -27,6 +38,8 @@ export interface SeedCluster {
   kubernetesVersion: string;
   controlPlaneEndpoint: string;
   nodes: SeedNode[];
+  /** Set when the cluster is managed through Cluster API from another sandbox cluster. */
+  clusterAPI?: SeedClusterAPI;
 }
 
 /** The parsed `sandbox.yaml`. */
@@ -97,13 +110,14 @@ function readClusters(doc: Document, c: Collector): SeedCluster[] {
   }
   const seen = new Set<string>();
   const nodeNames = new Set<string>();
-  return list.items.flatMap((item, i) => {
+  const managed: ManagedRef[] = [];
+  const clusters = list.items.flatMap((item, i) => {
     const at = `clusters[${i}]`;
     if (!isMap(item)) {
       c.add(item as YamlNode, at, "a cluster must be a mapping");
       return [];
     }
-    checkKeys(item, at, ["name", "kubernetesVersion", "controlPlaneEndpoint", "nodes"], c);
+    checkKeys(item, at, ["name", "kubernetesVersion", "controlPlaneEndpoint", "nodes", "clusterAPI"], c);
     const name = stringField(item, "name", `${at}.name`, c, DNS_LABEL, "a DNS-1123 label");
     if (name !== undefined) {
       if (seen.has(name)) c.add(item.get("name", true), `${at}.name`, `duplicate cluster name "${name}"`);
@@ -112,23 +126,107 @@ function readClusters(doc: Document, c: Collector): SeedCluster[] {
     const version = versionField(item, "kubernetesVersion", `${at}.kubernetesVersion`, c, true);
     const endpointNode = item.get("controlPlaneEndpoint", true) as YamlNode | undefined;
     const endpoint = endpointNode === undefined ? `${name ?? "cluster"}.sandbox.internal:6443` : String(item.get("controlPlaneEndpoint"));
-    const nodes = readNodes(item.get("nodes", true), item, at, c, nodeNames);
+    const capiNode = item.get("clusterAPI", true) as YamlNode | undefined;
+    const capi = capiNode === undefined ? undefined : readClusterAPI(capiNode, `${at}.clusterAPI`, name, c);
+    const nodes = readNodes(item.get("nodes", true), item, at, c, nodeNames, capi === undefined ? undefined : version);
     if (name === undefined || version === undefined) return [];
-    return [{ name, kubernetesVersion: version, controlPlaneEndpoint: endpoint, nodes }];
+    const cluster: SeedCluster = { name, kubernetesVersion: version, controlPlaneEndpoint: endpoint, nodes };
+    if (capi !== undefined) {
+      cluster.clusterAPI = capi.value;
+      managed.push({ ...capi, cluster: name, at: `${at}.clusterAPI` });
+    }
+    return [cluster];
   });
+  checkManagement(managed, seen, c);
+  return clusters;
 }
 
+/** A parsed `clusterAPI` with the YAML nodes its errors point at. */
+interface ParsedClusterAPI {
+  value: SeedClusterAPI;
+  managementNode: YamlNode;
+  mapNode: YamlNode;
+}
+
+interface ManagedRef extends ParsedClusterAPI {
+  cluster: string;
+  at: string;
+}
+
+function readClusterAPI(map: YamlNode, at: string, clusterName: string | undefined, c: Collector): ParsedClusterAPI | undefined {
+  if (!isMap(map)) {
+    c.add(map, at, "clusterAPI must be a mapping with management, namespace and optionally name");
+    return undefined;
+  }
+  checkKeys(map, at, ["management", "namespace", "name"], c);
+  const management = stringField(map, "management", `${at}.management`, c, DNS_LABEL, "the name of another sandbox cluster");
+  const namespace = stringField(map, "namespace", `${at}.namespace`, c, DNS_LABEL, "a DNS-1123 label");
+  const name = map.get("name") === undefined ? clusterName : stringField(map, "name", `${at}.name`, c, DNS_LABEL, "a DNS-1123 label");
+  if (management === undefined || namespace === undefined || name === undefined) return undefined;
+  return { value: { management, namespace, name }, managementNode: map.get("management", true) as YamlNode, mapNode: map };
+}
+
+/**
+ * Cross-cluster rules of `clusterAPI`: the management cluster is another cluster of the file, management
+ * links form no cycle, and no two clusters claim the same Cluster object.
+ */
+function checkManagement(managed: readonly ManagedRef[], names: ReadonlySet<string>, c: Collector): void {
+  const managerOf = new Map(managed.map((m) => [m.cluster, m.value.management]));
+  const claimed = new Map<string, string>();
+  const reportedCycles = new Set<string>();
+  for (const m of managed) {
+    const { management, namespace, name } = m.value;
+    if (management === m.cluster) {
+      c.add(m.managementNode, `${m.at}.management`, `cluster "${m.cluster}" cannot be its own Cluster API management cluster`);
+    } else if (!names.has(management)) {
+      c.add(m.managementNode, `${m.at}.management`, `unknown management cluster "${management}" (clusters: ${[...names].join(", ")})`);
+    } else {
+      const cycle = managementCycle(m.cluster, managerOf);
+      const key = cycle ? [...cycle].sort().join(",") : "";
+      if (cycle && !reportedCycles.has(key)) {
+        reportedCycles.add(key);
+        c.add(m.managementNode, `${m.at}.management`, `Cluster API management clusters form a cycle: ${[...cycle, m.cluster].join(" → ")}`);
+      }
+    }
+    const object = `${management}:Cluster/${namespace}/${name}`;
+    const other = claimed.get(object);
+    if (other !== undefined) {
+      c.add(m.mapNode, m.at, `clusters "${other}" and "${m.cluster}" both claim Cluster API object ${object}`);
+    } else {
+      claimed.set(object, m.cluster);
+    }
+  }
+}
+
+/** The clusters on the management chain from `start` back to `start`, or undefined when the chain ends. */
+function managementCycle(start: string, managerOf: ReadonlyMap<string, string>): string[] | undefined {
+  const chain = [start];
+  for (let next = managerOf.get(start); next !== undefined; next = managerOf.get(next)) {
+    if (next === start) return chain;
+    if (chain.includes(next)) return undefined; // a cycle that does not include start: reported from its members
+    chain.push(next);
+  }
+  return undefined;
+}
+
+/**
+ * Reads a cluster's nodes. `capiVersion` is set (to the cluster's version) for a Cluster API cluster, whose
+ * nodes are seeded as converged: control-plane nodes at the KubeadmControlPlane's version (the cluster's),
+ * and every worker at the one version of its MachineDeployment.
+ */
 function readNodes(
   list: YamlNode | undefined,
   parent: YamlNode,
   at: string,
   c: Collector,
   nodeNames: Set<string>,
+  capiVersion?: string,
 ): SeedNode[] {
   if (!isSeq(list) || list.items.length === 0) {
     c.add(list ?? parent, `${at}.nodes`, "nodes must be a non-empty list");
     return [];
   }
+  const workerVersions: { version: string; node: YamlNode; at: string; of: string }[] = [];
   const nodes = list.items.flatMap((item, j) => {
     const nat = `${at}.nodes[${j}]`;
     if (!isMap(item)) {
@@ -151,12 +249,26 @@ function readNodes(
     const zone = item.get("zone");
     if (zone !== undefined && typeof zone !== "string") c.add(item.get("zone", true), `${nat}.zone`, "zone must be a string");
     const kubeletVersion = versionField(item, "kubeletVersion", `${nat}.kubeletVersion`, c, false);
+    if (capiVersion !== undefined && kubeletVersion !== undefined) {
+      const versionNode = item.get("kubeletVersion", true) as YamlNode;
+      if (role === "control-plane" && kubeletVersion !== capiVersion) {
+        c.add(versionNode, `${nat}.kubeletVersion`, `a control-plane node of a Cluster API cluster runs its KubeadmControlPlane's version, the cluster's kubernetesVersion "${capiVersion}"`);
+      }
+      if (role === "worker") workerVersions.push({ version: kubeletVersion, node: versionNode, at: `${nat}.kubeletVersion`, of: nat });
+    } else if (capiVersion !== undefined && role === "worker") {
+      workerVersions.push({ version: capiVersion, node: item, at: nat, of: `${nat}, the cluster's kubernetesVersion` });
+    }
     if (name === undefined || (role !== "control-plane" && role !== "worker")) return [];
     const node: SeedNode = { name, role };
     if (typeof zone === "string") node.zone = zone;
     if (kubeletVersion !== undefined) node.kubeletVersion = kubeletVersion;
     return [node];
   });
+  const [first] = workerVersions;
+  const odd = workerVersions.find((w) => w.version !== first?.version);
+  if (first && odd) {
+    c.add(odd.node, odd.at, `the workers of a Cluster API cluster share their MachineDeployment's version: "${odd.version}" differs from "${first.version}" of ${first.of}`);
+  }
   if (!nodes.some((n) => n.role === "control-plane") && c.errors.length === 0) {
     c.add(list, `${at}.nodes`, "a cluster needs at least one control-plane node");
   }

@@ -8,13 +8,12 @@ import { stringify } from "yaml";
 import { clientsFor } from "../kube/config.js";
 import { BosunError } from "../errors.js";
 import { createIfAbsent, retryOnConflict } from "../kube/errors.js";
+import { CONTROL_PLANE_LABEL, ZONE_LABEL } from "../kube/nodes.js";
 import { CONTROL_PLANE_COMPONENTS, IMAGE_REPOSITORY, componentImage, type ControlPlaneComponent } from "./images.js";
 import type { SeedCluster, SeedNode } from "./seed-spec.js";
 
-/** Label kubeadm puts on control-plane nodes. */
-export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
-/** Well-known zone label. */
-export const ZONE_LABEL = "topology.kubernetes.io/zone";
+// The labels live with the node parser (`src/kube/nodes.ts`), so seeding and observing agree on them.
+export { CONTROL_PLANE_LABEL, ZONE_LABEL };
 
 /** The ClusterConfiguration document kubeadm stores in `kubeadm-config`. */
 export function clusterConfiguration(cluster: SeedCluster, version: string): string {

@@ -10,9 +10,11 @@ import { fileURLToPath } from "node:url";
 import { BosunError, InternalError, InvalidInputError } from "../errors.js";
 import { clientsFor, loadKubeConfig } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
+import { KubeRest } from "../kube/rest.js";
 import { startDetached } from "../tools/detached.js";
 import { ensureBinaries, type BinaryPaths, type ProgressSink } from "./binaries/build.js";
 import { VERSIONS, type BinaryName } from "./binaries/catalog.js";
+import { installClusterAPICRDs, seedClusterAPI } from "./capi-seed.js";
 import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
 import { stopSandboxProcesses } from "./down.js";
 import { acquireLock } from "./binaries/lock.js";
@@ -109,13 +111,32 @@ async function resolveClusters(options: UpOptions): Promise<SeedCluster[] | stri
     if (!options.clusters || options.clusters.length === 0) return spec.clusters;
     const unknown = options.clusters.filter((n) => !spec.clusters.some((c) => c.name === n));
     if (unknown.length > 0) throw new InvalidInputError(`--clusters: ${unknown.join(", ")} not in ${spec.file}`);
-    return spec.clusters.filter((c) => options.clusters?.includes(c.name));
+    const wanted = withManagementClusters(spec.clusters, options.clusters);
+    const added = [...wanted].filter((n) => !options.clusters?.includes(n));
+    if (added.length > 0) options.progress(`also starting ${added.join(", ")}: the Cluster API management cluster(s) of the clusters asked for`);
+    return spec.clusters.filter((c) => wanted.has(c.name));
   }
   if (!options.clusters || options.clusters.length === 0) {
     throw new InvalidInputError("sandbox up needs --clusters a,b,… or --from DIR (a directory with sandbox.yaml)");
   }
   if (new Set(options.clusters).size !== options.clusters.length) throw new InvalidInputError("--clusters: duplicate cluster name");
   return [...options.clusters];
+}
+
+/** `names` plus, transitively, the management clusters of those managed through Cluster API. */
+function withManagementClusters(clusters: readonly SeedCluster[], names: readonly string[]): Set<string> {
+  const wanted = new Set(names);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of clusters) {
+      const management = c.clusterAPI?.management;
+      if (management !== undefined && wanted.has(c.name) && !wanted.has(management)) {
+        wanted.add(management);
+        grew = true;
+      }
+    }
+  }
+  return wanted;
 }
 
 async function refuseIfRunning(layout: SandboxLayout): Promise<void> {
@@ -213,6 +234,20 @@ async function startAll(
     options.progress(`seeding ${seed.name}: kubeadm-config, ${seed.nodes.length} node(s) at v${seed.kubernetesVersion}, static control-plane pods`);
     await seedCluster(loadKubeConfig(layout.kubeconfig, seed.name), seed);
   }
+  // Every API server answers by now, so each management cluster is up before its workload clusters'
+  // Cluster API objects go into it; management clusters are seeded side by side.
+  await Promise.all(
+    managementGroups(seeds).map(async ([management, managed]) => {
+      const rest = new KubeRest(loadKubeConfig(layout.kubeconfig, management), { cluster: management, timeoutMs: 30_000 });
+      options.progress(`installing the Cluster API CRDs in ${management} (management cluster of ${managed.map((m) => m.name).join(", ")})`);
+      await installClusterAPICRDs(rest, signal);
+      for (const seed of managed) {
+        throwIfAborted(signal);
+        options.progress(`seeding ${seed.name}'s Cluster API objects in ${management}: Cluster, KubeadmControlPlane, MachineDeployment (converged)`);
+        await seedClusterAPI(rest, seed);
+      }
+    }),
+  );
 
   const agentLog = path.join(layout.logs, "agent.log");
   state.agent = {
@@ -227,6 +262,18 @@ async function startAll(
   };
   await writePidFile(layout, "agent", state.agent.pid);
   await writeState(layout, state);
+}
+
+/** The clusters managed through Cluster API, grouped by management cluster, in file order. */
+function managementGroups(seeds: readonly SeedCluster[] | readonly string[]): [string, SeedCluster[]][] {
+  const groups = new Map<string, SeedCluster[]>();
+  for (const seed of seeds) {
+    if (typeof seed === "string" || seed.clusterAPI === undefined) continue;
+    const group = groups.get(seed.clusterAPI.management) ?? [];
+    group.push(seed);
+    groups.set(seed.clusterAPI.management, group);
+  }
+  return [...groups];
 }
 
 async function writePidFile(layout: SandboxLayout, name: string, pid: number): Promise<void> {

@@ -3,9 +3,12 @@
  * before positionals where helm allows it, an explicit timeout, the cluster's kubeconfig and context, and
  * values through a temp file — never on the command line, where they would show in process listings.
  */
+import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import semver from "semver";
+import { binCacheDir } from "../paths.js";
 import { runProcess, type RunResult } from "./process.js";
 
 const HELM_HINT = "install it or set BOSUN_HELM";
@@ -18,21 +21,67 @@ export interface HelmTarget {
 
 /** Options shared by every helm call. */
 export interface HelmOptions {
-  /** The helm executable; defaults to BOSUN_HELM, then `helm` on PATH. */
+  /** The helm executable; defaults to {@link resolveTool}'s lookup (BOSUN_HELM, PATH, bosun's binary cache). */
   helm?: string;
   timeoutMs?: number;
 }
 
-function helmFile(options: HelmOptions): string {
-  return options.helm ?? process.env.BOSUN_HELM ?? "helm";
+const resolved = new Map<string, Promise<string>>();
+
+/**
+ * Finds an external program the way every wrapper does: `explicit` (a caller's option), else the
+ * environment variable `envVar` (BOSUN_HELM, BOSUN_KUSTOMIZE…), else `BOSUN_BIN_DIR/<name>`, else `name` on
+ * PATH, else the newest `<name>-v<version>` in bosun's binary cache (where `bosun sandbox` builds helm and
+ * kustomize), else `name` itself — so that running it reports the program as not found, with the hint.
+ * The lookup is done once per process.
+ */
+export async function resolveTool(name: string, envVar: string, explicit?: string): Promise<string> {
+  if (explicit) return explicit;
+  const fromEnv = process.env[envVar];
+  if (fromEnv) return fromEnv;
+  const key = `${name}\0${process.env.BOSUN_BIN_DIR ?? ""}\0${process.env.PATH ?? ""}\0${binCacheDir()}`;
+  let pending = resolved.get(key);
+  if (!pending) {
+    pending = lookUp(name);
+    resolved.set(key, pending);
+  }
+  return pending;
 }
 
-async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000): Promise<RunResult> {
+async function lookUp(name: string): Promise<string> {
+  const binDir = process.env.BOSUN_BIN_DIR;
+  if (binDir && (await isExecutable(path.join(path.resolve(binDir), name)))) return path.join(path.resolve(binDir), name);
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir && (await isExecutable(path.join(dir, name)))) return name;
+  }
+  const cached = (await fs.readdir(binCacheDir()).catch(() => [] as string[]))
+    .map((file) => ({ file, version: semver.valid(file.startsWith(`${name}-v`) ? file.slice(name.length + 2) : null) }))
+    .filter((entry): entry is { file: string; version: string } => entry.version !== null)
+    .sort((a, b) => semver.rcompare(a.version, b.version));
+  for (const { file } of cached) {
+    if (await isExecutable(path.join(binCacheDir(), file))) return path.join(binCacheDir(), file);
+  }
+  return name;
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    const stat = await fs.stat(file);
+    if (!stat.isFile()) return false;
+    await fs.access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number): Promise<RunResult> {
   return runProcess({
     tool: "helm",
-    file: helmFile(options),
+    file: await resolveTool("helm", "BOSUN_HELM", options.helm),
     args,
     timeoutMs: options.timeoutMs ?? timeoutMs,
+    ...(maxBuffer === undefined ? {} : { maxBuffer }),
     notFoundHint: HELM_HINT,
   });
 }
@@ -58,6 +107,50 @@ export async function helmPackage(chartDir: string, destination: string, options
 /** Writes `index.yaml` for the charts in `dir`, with download URLs under `url`. */
 export async function helmRepoIndex(dir: string, url: string, options: HelmOptions = {}): Promise<void> {
   await helm(["repo", "index", "--url", url, "--", dir], options);
+}
+
+/** What `helm template` renders: the release it pretends to install and where its values are. */
+export interface HelmTemplateRequest {
+  release: string;
+  namespace: string;
+  /** A YAML or JSON file holding every user-supplied value (written by the caller, readable by it only). */
+  valuesFile: string;
+  /** The chart version; required with `repo`, ignored by helm for a local chart directory. */
+  version?: string;
+  /** A chart repository URL (`https://…` or `oci://…`); `chart` is then the chart's name in it. */
+  repo?: string;
+  /** `Capabilities.KubeVersion` for the render, e.g. `1.34.2` (helm's built-in default otherwise). */
+  kubeVersion?: string;
+  /** Extra `Capabilities.APIVersions` (`group/version`), e.g. what the target cluster serves. */
+  apiVersions?: readonly string[];
+  /**
+   * Include hook manifests (default false). Hooks are not part of a release's objects — helm creates and
+   * usually deletes them around an install — so diffing them against the live cluster would always show
+   * them as new.
+   */
+  hooks?: boolean;
+}
+
+/** Largest rendered output accepted from `helm template`. */
+const TEMPLATE_MAX_BUFFER = 64 * 1024 * 1024;
+
+/**
+ * `helm template` of one chart: the manifests `helm upgrade --install` would apply (CRDs included, tests
+ * and hooks left out unless asked for), as multi-document YAML. Nothing is sent to a cluster; a repo
+ * chart is downloaded into helm's cache.
+ */
+export async function helmTemplate(chart: string, request: HelmTemplateRequest, options: HelmOptions = {}): Promise<string> {
+  const args = ["template", "--namespace", request.namespace, "--values", request.valuesFile, "--include-crds", "--skip-tests"];
+  if (!request.hooks) args.push("--no-hooks");
+  let ref = chart;
+  // An OCI registry is not a chart repository: helm takes the chart's full oci:// reference instead of --repo.
+  if (request.repo?.startsWith("oci://")) ref = `${request.repo.replace(/\/+$/, "")}/${chart}`;
+  else if (request.repo) args.push("--repo", request.repo);
+  if (request.version) args.push("--version", request.version);
+  if (request.kubeVersion) args.push("--kube-version", request.kubeVersion);
+  for (const apiVersion of request.apiVersions ?? []) args.push("--api-versions", apiVersion);
+  args.push("--", request.release, ref);
+  return (await helm(args, options, 120_000, TEMPLATE_MAX_BUFFER)).stdout;
 }
 
 /** What to install or upgrade. */

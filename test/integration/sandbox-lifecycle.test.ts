@@ -26,7 +26,7 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-lifecycle-"));
     const up = await bosun(["sandbox", "up", "--clusters", CLUSTERS.join(","), "--root", root, "--name", "life"]);
-    expect(up.exitCode, String(up.stderr)).toBe(0);
+    expect(up.exitCode, up.stderr).toBe(0);
     kubeconfig = sandboxLayout(root, "life").kubeconfig;
     const read = await readState(sandboxLayout(root, "life"));
     if (!read) throw new Error("no state after up");
@@ -74,9 +74,9 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
   it("reports every cluster healthy in status (text and json)", async () => {
     const text = await bosun(["sandbox", "status", "--root", root, "--name", "life"]);
     expect(text.exitCode).toBe(0);
-    for (const cluster of CLUSTERS) expect(String(text.stdout)).toMatch(new RegExp(`^${cluster}\\s+yes\\s+v${VERSIONS.kubernetes.replaceAll(".", "\\.")}`, "m"));
+    for (const cluster of CLUSTERS) expect(text.stdout).toMatch(new RegExp(`^${cluster}\\s+yes\\s+v${VERSIONS.kubernetes.replaceAll(".", "\\.")}`, "m"));
     const json = await bosun(["sandbox", "status", "--root", root, "--name", "life", "-o", "json"]);
-    const health = JSON.parse(String(json.stdout)) as { healthy: boolean; clusters: { name: string; ready: boolean }[] };
+    const health = JSON.parse(json.stdout) as { healthy: boolean; clusters: { name: string; ready: boolean }[] };
     expect(health.healthy).toBe(true);
     expect(health.clusters.map((c) => c.ready)).toEqual([true, true, true]);
   });
@@ -84,7 +84,7 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
   it("refuses a second up with the same name and leaves the first running", async () => {
     const again = await bosun(["sandbox", "up", "--clusters", "red", "--root", root, "--name", "life"]);
     expect(again.exitCode).toBe(1);
-    expect(String(again.stderr)).toContain("sandbox life is already running");
+    expect(again.stderr).toContain("sandbox life is already running");
     const status = await bosun(["sandbox", "status", "--root", root, "--name", "life"]);
     expect(status.exitCode).toBe(0);
   });
@@ -96,13 +96,13 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
     const down = await bosun(["sandbox", "down", "--root", root, "--name", "life"]);
     downDone = true;
     expect(down.exitCode).toBe(0);
-    expect(String(down.stdout)).toContain("stopped (5 processes)");
+    expect(down.stdout).toContain("stopped (5 processes)");
     for (const p of processes) expect(await processGone(p.pid), `${p.component} pid ${p.pid}`).toBe(true);
     for (const port of ports) expect(await portInUse(port), `port ${port}`).toBe(false);
     await expect(fs.access(sandboxLayout(root, "life").dir)).rejects.toThrow();
     const status = await bosun(["sandbox", "status", "--root", root, "--name", "life"]);
     expect(status.exitCode).toBe(1);
-    expect(String(status.stdout)).toContain("not running");
+    expect(status.stdout).toContain("not running");
   });
 });
 
@@ -111,7 +111,7 @@ describe("sandbox lifecycle (full, 1 cluster)", () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-lifecycle-full-"));
     try {
       const up = await bosun(["sandbox", "up", "--mode", "full", "--clusters", "solo", "--root", root, "--name", "full"]);
-      expect(up.exitCode, String(up.stderr)).toBe(0);
+      expect(up.exitCode, up.stderr).toBe(0);
       const state = await readState(sandboxLayout(root, "full"));
       if (!state) throw new Error("no state after up");
       const processes = allProcesses(state);

@@ -95,21 +95,20 @@ describe("sandbox node agent", () => {
   it("moves a node, its static pods and kubeadm-config to the target version when its upgrade Job completes", async () => {
     const job = await upgradeJob("alpha-cp-1", "1.35.4");
     expect(await jobOutcome(job)).toBe("Complete");
-    await eventually("node alpha-cp-1 at v1.35.4", async () => {
-      const node = await core.readNode({ name: "alpha-cp-1" });
-      return node.status?.nodeInfo?.kubeletVersion === "v1.35.4" ? true : undefined;
+    // The agent writes its record last, after the node, its static pods and kubeadm-config: once the
+    // record is there, everything else must be too.
+    const records = await eventually("upgrade record", async () => {
+      const all = (await readUpgradeRecords(core)).filter((r) => r.job === job);
+      return all.length > 0 ? all : undefined;
     });
+    const node = await core.readNode({ name: "alpha-cp-1" });
+    expect(node.status?.nodeInfo?.kubeletVersion).toBe("v1.35.4");
     const pod = await core.readNamespacedPod({ name: "kube-apiserver-alpha-cp-1", namespace: "kube-system" });
     expect(pod.spec?.containers[0]?.image).toBe("registry.k8s.io/kube-apiserver:v1.35.4");
     const untouched = await core.readNamespacedPod({ name: "kube-apiserver-alpha-cp-2", namespace: "kube-system" });
     expect(untouched.spec?.containers[0]?.image).toBe("registry.k8s.io/kube-apiserver:v1.34.4");
     const cm = await core.readNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system" });
     expect((parse(cm.data?.ClusterConfiguration ?? "") as { kubernetesVersion: string }).kubernetesVersion).toBe("v1.35.4");
-    // The agent appends its record last, after the node, its static pods and kubeadm-config.
-    const records = await eventually("upgrade record", async () => {
-      const all = (await readUpgradeRecords(core)).filter((r) => r.job === job);
-      return all.length > 0 ? all : undefined;
-    });
     expect(records).toEqual([
       expect.objectContaining({ node: "alpha-cp-1", role: "control-plane", from: "v1.34.4", to: "v1.35.4" }),
     ]);

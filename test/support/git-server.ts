@@ -19,6 +19,18 @@ export interface GitServer {
   /** Turns a directory into a bare repository `<name>.git` with one commit and returns its clone URL. */
   serveFixture: (fixtureDir: string, name: string) => Promise<string>;
   close: () => Promise<void>;
+  /** Every request answered so far, in order: lets a test count round trips (e.g. that nothing was fetched). */
+  requests: GitRequestRecord[];
+}
+
+/** One request the server answered. */
+export interface GitRequestRecord {
+  method: string;
+  /** URL path, e.g. `/fleet.git/info/refs` or `/fleet.git/git-upload-pack`. */
+  path: string;
+  /** Query string without `?`, e.g. `service=git-upload-pack`. */
+  query: string;
+  status: number;
 }
 
 /** Options for the test Git server. */
@@ -32,7 +44,12 @@ const FIXED_DATE = "2026-01-01T00:00:00Z";
 /** Starts the server; call `close()` in an afterAll. */
 export async function startGitServer(options: GitServerOptions = {}): Promise<GitServer> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-git-"));
+  const requests: GitRequestRecord[] = [];
   const server = http.createServer((req, res) => {
+    res.on("finish", () => {
+      const requested = new URL(req.url ?? "/", "http://127.0.0.1");
+      requests.push({ method: req.method ?? "GET", path: requested.pathname, query: requested.search.slice(1), status: res.statusCode });
+    });
     if (options.auth && !authorized(req, options.auth)) {
       res.writeHead(401, { "WWW-Authenticate": 'Basic realm="bosun-test"' });
       res.end("unauthorized\n");
@@ -47,6 +64,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
   return {
     url,
     root,
+    requests,
     serveFixture: async (fixtureDir, name) => {
       await initRepository(fixtureDir, path.join(root, `${name}.git`));
       return `${url}/${name}.git`;

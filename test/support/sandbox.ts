@@ -3,7 +3,7 @@
  * built CLI, and polling.
  */
 import path from "node:path";
-import { execa, type Result } from "execa";
+import { execa } from "execa";
 import { inject } from "vitest";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../../src/kube/config.js";
 import type { SharedSandbox } from "./global-setup.js";
@@ -21,14 +21,22 @@ export function sandboxCluster(cluster: string, kubeconfig = sharedSandbox().kub
 /** Path of the built CLI. */
 export const BOSUN_CLI = path.resolve(import.meta.dirname, "../../dist/cli/main.js");
 
+/** What a run of the CLI printed and how it exited. */
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the built `bosun` CLI; never throws on a non-zero exit (tests assert on `exitCode`). */
-export async function bosun(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return execa(process.execPath, [BOSUN_CLI, ...args], {
+export async function bosun(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [BOSUN_CLI, ...args], {
     cwd: options.cwd,
     env: options.env,
     reject: false,
     timeout: 600_000,
   });
+  return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Polls `check` every 250 ms until it returns a value other than undefined, or fails after `timeoutMs`. */

@@ -267,7 +267,7 @@ describe("add-ons", () => {
     );
     const result = one(observedCluster("canary-1", cp(), addons, inventory("canary-1")));
     expect(result.status).toBe("blocked");
-    expect(result.steps.map((s) => [s.kind, s.addon, s.state, s.reason])).toEqual([
+    expect(result.steps.map((s) => [s.kind, "addon" in s ? s.addon : "", s.state, s.reason])).toEqual([
       ["addon.upgrade", "metrics-server", "blocked", "metrics-server: environment variable X is not set"],
       ["addon.install", "echo", "blocked", "depends on metrics-server, which is blocked"],
     ]);

@@ -1,0 +1,234 @@
+/**
+ * The add-on inventory of one cluster: what bosun applied for each add-on, so that objects an add-on no
+ * longer renders are pruned — and only those (STYLE item 4: prune is a pure diff of the previous and the
+ * current inventory; an object whose delete failed stays in it).
+ *
+ * Format — the ConfigMap `bosun-system/bosun-inventory`, labelled `app.kubernetes.io/managed-by: bosun`
+ * and annotated `bosun.dev/inventory-format: "1"`, with one `data` key per add-on (its name, a DNS-1123
+ * label, so always a valid key) whose value is JSON:
+ *
+ * ```json
+ * {"kind":"kustomize","namespace":"config","seq":2,
+ *  "objects":[{"id":"ConfigMap/config/settings","apiVersion":"v1"},{"id":"Deployment/config/agent","apiVersion":"apps/v1"}]}
+ * {"kind":"helm","namespace":"web","seq":1,"objects":[],"secretPaths":[["auth","token"]]}
+ * ```
+ *
+ * - `kind`: `helm` or `kustomize`; `namespace`: the add-on's namespace, or null.
+ * - `seq`: install order — given once, when the add-on is first written (the highest `seq` so far + 1), and
+ *   kept on rewrites, so `installed` lists add-ons in the order they were installed.
+ * - `objects`: what was applied for a Kustomize add-on, sorted by `id` (`Kind/namespace/name`, or
+ *   `Kind/name` when cluster-scoped — the identity `objectId` gives, so pruning compares like with like),
+ *   each with its `apiVersion` so that prune can address the object without guessing its group. Helm
+ *   add-ons record none: Helm tracks its own objects in its release.
+ * - `secretPaths` (Helm, optional): the values paths that were secret when bosun installed the release,
+ *   so that the release's values stay masked in diffs even after the spec stops marking them secret.
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { InvalidInputError } from "../errors.js";
+import { createIfAbsent, httpStatus, retryOnConflict } from "../kube/errors.js";
+import type { KubeObject, KubeRest } from "../kube/rest.js";
+import type { InstalledAddon } from "../plan/observed.js";
+import { objectId } from "./compare.js";
+
+/** bosun's namespace in every cluster (ARCHITECTURE invariant 5). */
+export const BOSUN_NAMESPACE = "bosun-system";
+/** Name of the inventory ConfigMap. */
+export const INVENTORY_NAME = "bosun-inventory";
+/** Annotation naming the format of the inventory's entries. */
+export const INVENTORY_FORMAT_ANNOTATION = "bosun.dev/inventory-format";
+/** The entry format this module reads and writes. */
+export const INVENTORY_FORMAT = "1";
+
+const INVENTORY_PATH = `/api/v1/namespaces/${BOSUN_NAMESPACE}/configmaps/${INVENTORY_NAME}`;
+
+/** One object recorded for an add-on. */
+export interface InventoryObject {
+  /** `Kind/namespace/name`, or `Kind/name` when cluster-scoped. */
+  id: string;
+  apiVersion: string;
+}
+
+/** One add-on's inventory entry, as stored. */
+export interface InventoryEntry {
+  name: string;
+  kind: "helm" | "kustomize";
+  namespace: string | null;
+  /** Install order (see the module comment). */
+  seq: number;
+  /** Sorted by id. */
+  objects: InventoryObject[];
+  /** Helm: values paths that were secret at install; empty when none. */
+  secretPaths: string[][];
+}
+
+/** What to record for an add-on: its objects as applied (or their ids and apiVersions). */
+export interface InventoryWrite {
+  name: string;
+  kind: "helm" | "kustomize";
+  namespace: string | null;
+  objects: readonly (InventoryObject | Pick<KubeObject, "apiVersion" | "kind" | "metadata">)[];
+  secretPaths?: readonly (readonly string[])[];
+}
+
+/**
+ * Reads the inventory with one GET: every add-on bosun recorded, in install order. Empty when there is no
+ * inventory yet. An entry bosun cannot read is an `InvalidInputError` naming the ConfigMap and the key.
+ */
+export async function readInventoryEntries(rest: Pick<KubeRest, "get" | "cluster">): Promise<InventoryEntry[]> {
+  const configMap = await rest.get<InventoryConfigMap>(INVENTORY_PATH);
+  return configMap === null ? [] : decodeInventory(configMap, rest.cluster);
+}
+
+/** Reads the inventory with one GET, as the planner's `InstalledAddon`s, in install order. */
+export async function readInventory(rest: Pick<KubeRest, "get" | "cluster">): Promise<InstalledAddon[]> {
+  return (await readInventoryEntries(rest)).map(toInstalledAddon);
+}
+
+/** An entry as the planner sees it. */
+export function toInstalledAddon(entry: InventoryEntry): InstalledAddon {
+  return { name: entry.name, kind: entry.kind, namespace: entry.namespace, objects: entry.objects.map((o) => o.id) };
+}
+
+/** The parts of the inventory ConfigMap this module reads. */
+export interface InventoryConfigMap {
+  metadata?: { annotations?: Record<string, string> | undefined; resourceVersion?: string | undefined };
+  data?: Record<string, string> | undefined;
+}
+
+/** Decodes the inventory ConfigMap's entries, in install order (`seq`, then name). */
+export function decodeInventory(configMap: InventoryConfigMap, cluster: string): InventoryEntry[] {
+  const where = `${cluster}:ConfigMap/${BOSUN_NAMESPACE}/${INVENTORY_NAME}`;
+  const format = configMap.metadata?.annotations?.[INVENTORY_FORMAT_ANNOTATION];
+  if (format !== undefined && format !== INVENTORY_FORMAT) {
+    throw new InvalidInputError(`${where}: inventory format ${format} is not one this bosun reads (${INVENTORY_FORMAT}); upgrade bosun`, { identity: where });
+  }
+  const entries = Object.entries(configMap.data ?? {}).map(([name, value]) => decodeEntry(name, value, where));
+  return entries.sort((a, b) => a.seq - b.seq || compareStrings(a.name, b.name));
+}
+
+function decodeEntry(name: string, value: string, where: string): InventoryEntry {
+  const bad = (why: string): InvalidInputError => new InvalidInputError(`${where}: entry ${name}: ${why}`, { identity: where });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    throw bad("not JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad("not a JSON object");
+  const entry = raw as Record<string, unknown>;
+  if (entry.kind !== "helm" && entry.kind !== "kustomize") throw bad("kind must be helm or kustomize");
+  if (entry.namespace !== null && typeof entry.namespace !== "string") throw bad("namespace must be a string or null");
+  if (typeof entry.seq !== "number" || !Number.isInteger(entry.seq)) throw bad("seq must be an integer");
+  const objects = entry.objects ?? [];
+  if (!Array.isArray(objects) || !objects.every(isInventoryObject)) throw bad("objects must be a list of {id, apiVersion}");
+  const secretPaths = entry.secretPaths ?? [];
+  if (!Array.isArray(secretPaths) || !secretPaths.every((p) => Array.isArray(p) && p.every((k) => typeof k === "string"))) {
+    throw bad("secretPaths must be a list of lists of keys");
+  }
+  return {
+    name,
+    kind: entry.kind,
+    namespace: entry.namespace,
+    seq: entry.seq,
+    objects: [...objects].sort((a, b) => compareStrings(a.id, b.id)),
+    secretPaths,
+  };
+}
+
+function isInventoryObject(value: unknown): value is InventoryObject {
+  const object = value as Partial<InventoryObject> | null;
+  return typeof object === "object" && object !== null && typeof object.id === "string" && typeof object.apiVersion === "string";
+}
+
+/** Encodes one entry as stored (stable key order, objects sorted and deduplicated by id). */
+export function encodeEntry(entry: Omit<InventoryEntry, "name">): string {
+  const objects = [...new Map(entry.objects.map((o) => [o.id, { id: o.id, apiVersion: o.apiVersion }])).values()].sort((a, b) => compareStrings(a.id, b.id));
+  return JSON.stringify({
+    kind: entry.kind,
+    namespace: entry.namespace,
+    seq: entry.seq,
+    objects,
+    ...(entry.secretPaths.length > 0 ? { secretPaths: entry.secretPaths } : {}),
+  });
+}
+
+/**
+ * Objects to prune: the ids of the previous inventory that the current render no longer has, sorted and
+ * without duplicates. Pure.
+ */
+export function pruneList(previous: readonly string[], rendered: readonly string[]): string[] {
+  const keep = new Set(rendered);
+  return [...new Set(previous)].filter((id) => !keep.has(id)).sort(compareStrings);
+}
+
+/**
+ * Records (or replaces) one add-on's entry: creates `bosun-system` and the ConfigMap when missing, and
+ * rewrites the entry with a compare-and-swap on the ConfigMap's resourceVersion, retried on conflict. An
+ * existing entry keeps its `seq`.
+ */
+export async function writeInventoryEntry(core: k8s.CoreV1Api, write: InventoryWrite): Promise<void> {
+  await ensureInventory(core);
+  const objects = write.objects.map((o) => ("id" in o ? { id: o.id, apiVersion: o.apiVersion } : { id: objectId(o), apiVersion: o.apiVersion }));
+  await retryOnConflict(async () => {
+    const configMap = await core.readNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE });
+    const entries = decodeInventory(configMap, "");
+    const previous = entries.find((e) => e.name === write.name);
+    const seq = previous?.seq ?? Math.max(0, ...entries.map((e) => e.seq)) + 1;
+    const value = encodeEntry({
+      kind: write.kind,
+      namespace: write.namespace,
+      seq,
+      objects,
+      secretPaths: (write.secretPaths ?? []).map((p) => [...p]),
+    });
+    configMap.data = { ...configMap.data, [write.name]: value };
+    setFormat(configMap);
+    await core.replaceNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE, body: configMap });
+  });
+}
+
+/** Removes one add-on's entry (after it was uninstalled); nothing happens when there is none. */
+export async function removeInventoryEntry(core: k8s.CoreV1Api, name: string): Promise<void> {
+  await retryOnConflict(async () => {
+    let configMap: k8s.V1ConfigMap;
+    try {
+      configMap = await core.readNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE });
+    } catch (error) {
+      if (httpStatus(error) === 404) return;
+      throw error;
+    }
+    if (!configMap.data || !(name in configMap.data)) return;
+    const { [name]: _removed, ...rest } = configMap.data;
+    configMap.data = rest;
+    await core.replaceNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE, body: configMap });
+  });
+}
+
+async function ensureInventory(core: k8s.CoreV1Api): Promise<void> {
+  await createIfAbsent(() => core.createNamespace({ body: { metadata: { name: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } } } }));
+  await createIfAbsent(() =>
+    core.createNamespacedConfigMap({
+      namespace: BOSUN_NAMESPACE,
+      body: {
+        metadata: {
+          name: INVENTORY_NAME,
+          namespace: BOSUN_NAMESPACE,
+          labels: { "app.kubernetes.io/managed-by": "bosun" },
+          annotations: { [INVENTORY_FORMAT_ANNOTATION]: INVENTORY_FORMAT },
+        },
+        data: {},
+      },
+    }),
+  );
+}
+
+function setFormat(configMap: k8s.V1ConfigMap): void {
+  const metadata = configMap.metadata ?? {};
+  metadata.annotations = { ...metadata.annotations, [INVENTORY_FORMAT_ANNOTATION]: INVENTORY_FORMAT };
+  configMap.metadata = metadata;
+}
+
+/** Code-unit order: the same everywhere, whatever the locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -17,7 +17,7 @@
  */
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
-import { BosunError } from "../errors.js";
+import { BosunError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
 import { MASKED, maskValues, maskValuesPair } from "../report/mask.js";
@@ -215,11 +215,18 @@ function toYaml(value: unknown): string {
  * known secret values. Anything that is not a `BosunError` is a bug and says so. Unreachable propagates.
  */
 function failureMessage(error: unknown, addon: DesiredAddon, secrets: readonly string[]): string {
-  if (error instanceof UnreachableError) throw error;
+  // Not this add-on's problem: the cluster is unreachable, or this machine lacks helm or kustomize.
+  if (error instanceof UnreachableError || error instanceof ToolNotFoundError) throw error;
+  if (error instanceof ProcessError && addon.source.kind === "helm" && addon.source.secretValues.length > 0) {
+    // helm's own words may quote a rendered value in any quoting (%q, toJson, YAML), which scrubbing by
+    // exact match would miss: for an add-on with secret values only the template location is kept.
+    const at = /template: ([^\s:]+:\d+:\d+)/.exec(error.stderr)?.[1];
+    return `${error.tool} ${error.timedOut ? "timed out" : `failed (exit code ${String(error.exitCode ?? "none")})`}${at ? ` at ${at}` : ""}; its message is not shown because ${addon.name} has secret values (run \`helm template\` yourself to see it)`;
+  }
   const message =
     error instanceof BosunError
       ? error.message
-      : `internal error (a bug in bosun) while observing add-on ${addon.name}: ${error instanceof Error ? error.message : String(error)}`;
+      : `internal error (a bug in bosun) while observing add-on ${addon.name}: ${error instanceof Error ? error.name : "non-Error value"}`;
   return scrubText(message, secrets);
 }
 
@@ -228,9 +235,12 @@ function scrubText(text: string, secrets: readonly string[]): string {
   return replaceAll(text, needlesOf(secrets));
 }
 
+/** Shorter secrets are not scrubbed from text: replacing every "admin" or "1" would mangle the output and, by what disappears, reveal the value. Structural masking still covers them. */
+const MIN_SCRUB_LENGTH = 8;
+
 /** The strings to scrub: each secret and its base64 form (as a Secret's data holds it), longest first. */
 function needlesOf(secrets: readonly string[]): string[] {
-  const all = secrets.filter((s) => s.length > 0).flatMap((s) => [s, Buffer.from(s, "utf8").toString("base64")]);
+  const all = secrets.filter((s) => s.length >= MIN_SCRUB_LENGTH).flatMap((s) => [s, Buffer.from(s, "utf8").toString("base64")]);
   return [...new Set(all)].sort((a, b) => b.length - a.length);
 }
 

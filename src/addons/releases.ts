@@ -55,14 +55,16 @@ interface ReleaseJson {
 }
 
 /**
- * Lists the Helm releases of a cluster: one LIST of Secrets labelled `owner=helm` across all namespaces
+ * Lists the Helm releases of a cluster: one LIST of Secrets labelled `owner=helm` (and not superseded) across all namespaces
  * (paged by the API server only beyond 500 records), keeping for each release name and namespace only its
  * latest revision. Only the latest revision of each release is decoded. Sorted by namespace, then name.
  * A record that cannot be decoded is returned with `error` set (so the add-on it belongs to fails, not the
  * whole cluster).
  */
 export async function listHelmReleases(rest: KubeRest): Promise<HelmReleaseRecord[]> {
-  const secrets = await rest.list<ReleaseSecret>("/api/v1/secrets", { labelSelector: "owner=helm" });
+  // A superseded revision is never the latest one; leaving those out keeps the LIST small (each record
+  // holds a whole gzipped release, and Helm keeps 10 revisions by default).
+  const secrets = await rest.list<ReleaseSecret>("/api/v1/secrets", { labelSelector: "owner=helm,status!=superseded" });
   const records = latestReleaseSecrets(secrets).map((secret) => decodeReleaseSecret(secret, rest.cluster));
   return records.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
 }

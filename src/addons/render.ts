@@ -16,6 +16,7 @@
  * a CRD in the same render; a kind neither knows keeps what it has. Objects are sorted CRDs first,
  * then Namespaces, then the rest in render order (the apply order).
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -57,6 +58,28 @@ export interface RenderOptions {
   kubeVersion?: string;
   /** API versions the cluster serves, for `.Capabilities.APIVersions`. */
   apiVersions?: readonly string[];
+  /**
+   * Renders shared by the clusters of one run: a fleet usually installs the same chart with the same
+   * values, or the same overlay, in many clusters, and `helm template`/`kustomize build` are the slow
+   * part of a plan. Keyed by a hash of everything the program's output depends on.
+   */
+  renderCache?: RenderCache;
+}
+
+/** Output of `helm template` / `kustomize build` runs by a hash of their inputs (see {@link RenderOptions}). */
+export type RenderCache = Map<string, Promise<string>>;
+
+/** Runs `render` once per distinct `inputs` in `cache` (or always, without a cache). */
+async function cachedRender(cache: RenderCache | undefined, inputs: unknown, render: () => Promise<string>): Promise<string> {
+  if (!cache) return render();
+  // A hash, so the key holds no secret value in a form that could be printed by accident.
+  const key = createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+  let pending = cache.get(key);
+  if (!pending) {
+    pending = render();
+    cache.set(key, pending);
+  }
+  return pending;
 }
 
 /** A rendered Helm add-on: its objects, the values it was rendered with and the chart it came from. */
@@ -97,7 +120,7 @@ export async function renderAddon(
   if (source.kind === "helm") return renderHelm(rest, addon, source, fleetDir, env, options);
   const dir = path.resolve(fleetDir, ...source.path.split("/"));
   const kustomizeOptions: KustomizeOptions = { ...pick(options, "kustomize"), ...pick(options, "timeoutMs") };
-  const text = await kustomizeBuild(dir, kustomizeOptions);
+  const text = await cachedRender(options.renderCache, ["kustomize", dir], () => kustomizeBuild(dir, kustomizeOptions));
   const parsed = parseManifests(text, addon.name, `kustomize build ${source.path}`);
   const objects = parsed.map((p) => p.object);
   const namespace = addon.namespace ?? "default";
@@ -120,29 +143,26 @@ async function renderHelm(
   const values = mergeHelmValues(files, source.values, secrets);
   const chart = await chartFacts(source, fleetDir);
   const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs") };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-render-"));
-  let text: string;
-  try {
-    const valuesFile = path.join(dir, "values.json");
-    // JSON is YAML; the file is readable by this user only and removed right after the render.
-    await fs.writeFile(valuesFile, JSON.stringify(values), { mode: 0o600 });
-    // A local chart by absolute path, so that helm never mistakes it for a `repo/chart` reference.
-    const chartRef = source.chart.kind === "local" ? path.resolve(fleetDir, ...source.chart.path.split("/")) : source.chart.name;
-    text = await helmTemplate(
-      chartRef,
-      {
-        release: addon.name,
-        namespace,
-        valuesFile,
-        ...(source.chart.kind === "repo" ? { repo: source.chart.repo, version: source.chart.version } : {}),
-        ...pick(options, "kubeVersion"),
-        ...pick(options, "apiVersions"),
-      },
-      helmOptions,
-    );
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  // A local chart by absolute path, so that helm never mistakes it for a `repo/chart` reference.
+  const chartRef = source.chart.kind === "local" ? path.resolve(fleetDir, ...source.chart.path.split("/")) : source.chart.name;
+  const template = {
+    release: addon.name,
+    namespace,
+    ...(source.chart.kind === "repo" ? { repo: source.chart.repo, version: source.chart.version } : {}),
+    ...pick(options, "kubeVersion"),
+    ...pick(options, "apiVersions"),
+  };
+  const text = await cachedRender(options.renderCache, ["helm", chartRef, template, values], async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-render-"));
+    try {
+      const valuesFile = path.join(dir, "values.json");
+      // JSON is YAML; the file is readable by this user only and removed right after the render.
+      await fs.writeFile(valuesFile, JSON.stringify(values), { mode: 0o600 });
+      return await helmTemplate(chartRef, { ...template, valuesFile }, helmOptions);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
   const parsed = parseManifests(text, addon.name, "helm template");
   const objects = parsed.map((p) => p.object);
   await assignNamespaces(rest, objects, namespace, "fill");

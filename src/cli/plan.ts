@@ -10,10 +10,7 @@
 import fs from "node:fs/promises";
 import { Command, Option } from "commander";
 import { UsageError } from "../errors.js";
-import { planFleet, type PlanRunResult } from "../observe/run.js";
-import { renderJson } from "../report/json.js";
-import { renderMarkdown } from "../report/markdown.js";
-import { renderText } from "../report/text.js";
+import type { PlanRunResult } from "../observe/run.js";
 import { parseDuration } from "../spec/duration.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { renderInvalid } from "./validate.js";
@@ -51,6 +48,9 @@ export function planCommand(setExitCode: (code: number) => void): Command {
       if ("problem" in timeout) throw new UsageError(`--timeout: ${timeout.problem}`);
       if (flags.repo !== undefined && flags.fleet !== undefined) throw new UsageError("give either --fleet or --repo, not both");
       if ((flags.repo === undefined) !== (flags.ref === undefined)) throw new UsageError("--repo and --ref go together");
+      // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
+      // every other command would pay for it.
+      const { planFleet } = await import("../observe/run.js");
       const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
       const result = await planFleet({
         source: flags.repo !== undefined && flags.ref !== undefined ? { repo: flags.repo, ref: flags.ref } : { fleet: flags.fleet ?? "." },
@@ -66,10 +66,19 @@ export function planCommand(setExitCode: (code: number) => void): Command {
 
 async function report(result: PlanRunResult, flags: PlanFlags): Promise<number> {
   if (!result.ok) {
-    process.stdout.write(renderInvalid(result.dir, result.errors, result.warnings));
+    process.stdout.write(
+      flags.output === "json"
+        ? `${JSON.stringify({ valid: false, errors: result.errors, warnings: result.warnings }, null, 2)}\n`
+        : renderInvalid(result.dir, result.errors, result.warnings),
+    );
     return EXIT_FAILURE;
   }
   const plan = result.plan;
+  const [{ renderJson }, { renderMarkdown }, { renderText }] = await Promise.all([
+    import("../report/json.js"),
+    import("../report/markdown.js"),
+    import("../report/text.js"),
+  ]);
   if (flags.out !== undefined) await fs.writeFile(flags.out, renderJson(plan));
   const color = flags.color !== false && flags.output === "text" && process.stdout.isTTY && !process.env.NO_COLOR;
   const text =

@@ -4,6 +4,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.js";
+import { kubeconfigProblem } from "./connect.js";
 
 /** Loads a kubeconfig file and selects a context in it. */
 export function loadKubeConfig(file: string, context?: string): k8s.KubeConfig {
@@ -11,7 +12,7 @@ export function loadKubeConfig(file: string, context?: string): k8s.KubeConfig {
   try {
     kc.loadFromFile(file);
   } catch (error) {
-    throw new InvalidInputError(`cannot read kubeconfig ${file}: ${(error as Error).message}`, { cause: error });
+    throw new InvalidInputError(`cannot read kubeconfig ${file}: ${kubeconfigProblem(error)}`);
   }
   if (context !== undefined) {
     if (!kc.getContextObject(context)) {

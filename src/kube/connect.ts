@@ -20,10 +20,18 @@ export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
     for (const file of files.slice(1)) {
       const more = new k8s.KubeConfig();
       more.loadFromFile(file);
-      kc.mergeConfig(more, true);
+      // kubectl's rule: the first file that names a cluster, user or context wins. (client-node's
+      // mergeConfig throws on a repeated name instead.)
+      const has = (list: readonly { name: string }[], name: string): boolean => list.some((item) => item.name === name);
+      kc.loadFromOptions({
+        clusters: [...kc.clusters, ...more.clusters.filter((c) => !has(kc.clusters, c.name))],
+        users: [...kc.users, ...more.users.filter((u) => !has(kc.users, u.name))],
+        contexts: [...kc.contexts, ...more.contexts.filter((c) => !has(kc.contexts, c.name))],
+        currentContext: kc.currentContext || more.currentContext,
+      });
     }
   } catch (error) {
-    throw new InvalidInputError(`cannot read the kubeconfig (${files.length > 0 ? "$KUBECONFIG" : "~/.kube/config"}): ${(error as Error).message}`, { cause: error });
+    throw new InvalidInputError(`cannot read the kubeconfig (${files.length > 0 ? "$KUBECONFIG" : "~/.kube/config"}): ${kubeconfigProblem(error)}`);
   }
   return kc;
 }
@@ -58,7 +66,7 @@ function fromFile(cluster: string, file: string, context: string | null): k8s.Ku
   try {
     kc.loadFromFile(file);
   } catch (error) {
-    throw new InvalidInputError(`cluster ${cluster}: cannot read kubeconfig ${file}: ${(error as Error).message}`, { cause: error });
+    throw new InvalidInputError(`cluster ${cluster}: cannot read kubeconfig ${file}: ${kubeconfigProblem(error)}`);
   }
   return context === null ? kc : withContext(cluster, kc, context, file);
 }
@@ -73,6 +81,21 @@ function copyOf(kc: k8s.KubeConfig): k8s.KubeConfig {
   const copy = new k8s.KubeConfig();
   copy.loadFromOptions({ clusters: kc.clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
   return copy;
+}
+
+/**
+ * What went wrong reading a kubeconfig, without quoting it: a YAML parser's message shows the lines
+ * around the error, and a kubeconfig's lines are tokens and keys. No `cause` is kept for the same reason.
+ */
+export function kubeconfigProblem(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES") return "permission denied";
+  const mark = (error as { mark?: { line?: unknown; column?: unknown } }).mark;
+  if (typeof mark?.line === "number") {
+    return `not valid YAML at line ${mark.line + 1}${typeof mark.column === "number" ? `, column ${mark.column + 1}` : ""}`;
+  }
+  return "not a usable kubeconfig (the parser's message is not shown: it may quote credentials)";
 }
 
 function expandHome(file: string): string {

@@ -11,8 +11,10 @@ import https from "node:https";
 import type * as k8s from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
 
-/** Default time one request may take. */
+/** Default time a request's connection may stay idle (no bytes either way) before it is abandoned. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Largest response body read; a bigger one fails its cluster rather than the process's memory. */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** The cluster cannot be talked to: connection refused, TLS failure, timeout, or credentials rejected. */
 export class UnreachableError extends BosunError {
@@ -92,6 +94,9 @@ export class KubeRest {
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
   private readonly discovery = new Map<string, Promise<Map<string, ApiResource>>>();
+  // Keep-alive: an observation makes tens of requests to one server, and a TLS handshake per request
+  // costs more than the request. Idle sockets are unref'd by Node, so they never keep the process alive.
+  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
 
   constructor(
     private readonly kc: k8s.KubeConfig,
@@ -100,6 +105,11 @@ export class KubeRest {
     this.cluster = options.cluster;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.signal = options.signal;
+  }
+
+  /** Closes the kept-alive connections (the instance must not be used afterwards). */
+  close(): void {
+    this.agent.destroy();
   }
 
   /** GETs one object or resource; `null` when it does not exist (404). */
@@ -196,35 +206,54 @@ export class KubeRest {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new InvalidInputError(`cluster ${this.cluster}: the kubeconfig context has no cluster server`);
     if (this.signal?.aborted) throw this.unreachable(`${request.method} ${request.path}: cancelled (cluster deadline passed)`);
-    const url = new URL(request.path, server);
+    // The server URL may carry a path (a cluster behind Rancher or an API gateway): keep it.
+    const url = new URL(server);
+    url.pathname = `${url.pathname.replace(/\/$/, "")}${request.path}`;
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
     const headers: Record<string, string> = { Accept: "application/json" };
     if (request.contentType) headers["Content-Type"] = request.contentType;
-    const options: https.RequestOptions = { method: request.method, headers, timeout: this.timeoutMs };
+    const options: https.RequestOptions = { method: request.method, headers, timeout: this.timeoutMs, agent: this.agent };
     if (this.signal) options.signal = this.signal;
-    await this.kc.applyToHTTPSOptions(options);
+    try {
+      await this.kc.applyToHTTPSOptions(options);
+    } catch (error) {
+      // An exec or auth-provider plugin failed; its message can carry whatever the plugin printed
+      // (tokens included), so only a fixed sentence is reported.
+      throw this.unreachable("could not get credentials from the kubeconfig (its exec or auth-provider plugin failed, or its TLS settings are unusable)", error);
+    }
     this.requests += 1;
     const what = `${request.method} ${url.pathname}`;
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = https.request(url, options, (res) => {
         const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            req.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB`));
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on("end", () => {
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
         });
         res.on("error", reject);
       });
-      req.on("timeout", () => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)));
+      req.on("timeout", () => req.destroy(new Error(`no answer for ${this.timeoutMs} ms`)));
       req.on("error", reject);
       req.end(request.body);
     }).catch((error: unknown) => {
       const reason = this.signal?.aborted ? "cancelled (cluster deadline passed)" : describeNetworkError(error);
       throw this.unreachable(`${what}: ${reason}`, error);
     });
-    if (response.status === 401 || response.status === 403) {
-      throw this.unreachable(`${what}: the API server refused bosun's credentials (HTTP ${response.status})`);
+    if (response.status === 403) {
+      throw this.unreachable(`${what}: forbidden (HTTP 403): bosun's credentials are not allowed to do this; grant them read access (and dry-run apply) to it`);
+    }
+    if (response.status === 401) {
+      throw this.unreachable(`${what}: the API server refused bosun's credentials (HTTP 401)`);
     }
     return response;
   }

@@ -7,10 +7,11 @@
 import { setMaxListeners } from "node:events";
 import type * as k8s from "@kubernetes/client-node";
 import { observeAddons } from "../addons/observe.js";
+import type { RenderCache } from "../addons/render.js";
 import { observeBackup } from "../backup/observe.js";
 import { observeClusterAPI } from "../drivers/cluster-api/observe.js";
 import { observeKubeadm } from "../drivers/kubeadm/observe.js";
-import { BosunError, asError } from "../errors.js";
+import { BosunError, ToolNotFoundError, asError } from "../errors.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
 import { KubeRest, UnreachableError } from "../kube/rest.js";
 import type { ObservedCluster } from "../plan/observed.js";
@@ -38,6 +39,8 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   // Read lazily and once: a fleet whose clusters all name their own kubeconfig files needs no default.
   const defaultConfig = (): k8s.KubeConfig => (base ??= defaultKubeConfig(options.env));
   const results: ObservedCluster[] = new Array<ObservedCluster>(clusters.length);
+  // One per run: clusters that install the same chart with the same values share one `helm template`.
+  const renderCache: RenderCache = new Map();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < clusters.length) {
@@ -45,7 +48,7 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
       next += 1;
       const cluster = clusters[index] as DesiredCluster;
       const started = performance.now();
-      const observed = await observeWithDeadline(cluster, defaultConfig, options);
+      const observed = await observeWithDeadline(cluster, defaultConfig, options, renderCache);
       results[index] = observed;
       options.onCluster?.(observed, performance.now() - started);
     }
@@ -54,7 +57,7 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   return results;
 }
 
-async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.KubeConfig, options: ObserveOptions): Promise<ObservedCluster> {
+async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.KubeConfig, options: ObserveOptions, renderCache: RenderCache): Promise<ObservedCluster> {
   const controller = new AbortController();
   // Every request of the cluster listens on this one signal; many run at once by design.
   setMaxListeners(0, controller.signal);
@@ -66,7 +69,7 @@ async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.Kube
     }, options.clusterTimeoutMs);
   });
   try {
-    return await Promise.race([observeCluster(cluster, base, options, controller.signal), deadline]);
+    return await Promise.race([observeCluster(cluster, base, options, controller.signal, renderCache), deadline]);
   } finally {
     clearTimeout(timer);
     controller.abort();
@@ -79,10 +82,13 @@ export async function observeCluster(
   base: () => k8s.KubeConfig,
   options: ObserveOptions,
   signal: AbortSignal,
+  renderCache?: RenderCache,
 ): Promise<ObservedCluster> {
   const restOptions = { timeoutMs: options.requestTimeoutMs, signal };
+  const clients: KubeRest[] = [];
   try {
     const rest = new KubeRest(kubeConfigFor(cluster.name, cluster.connection, options.env, base), { cluster: cluster.name, ...restOptions });
+    clients.push(rest);
     let management: KubeRest | undefined;
     let driverResult;
     if (cluster.provider.kind === "kubeadm") {
@@ -90,11 +96,16 @@ export async function observeCluster(
     } else {
       const provider = cluster.provider;
       management = new KubeRest(contextOf(cluster.name, base(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})`, ...restOptions });
+      clients.push(management);
       driverResult = await observeClusterAPI(management, rest, { namespace: provider.namespace, name: provider.name });
     }
     if ("invalid" in driverResult) return { name: cluster.name, status: "invalid", reason: driverResult.invalid };
     const [addons, backup] = await Promise.all([
-      observeAddons(rest, cluster, options.fleetDir, options.env),
+      observeAddons(rest, cluster, options.fleetDir, options.env, {
+        ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
+        ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
+        ...(renderCache ? { renderCache } : {}),
+      }),
       observeBackup(rest, cluster),
     ]);
     const total = rest.requests + (management?.requests ?? 0);
@@ -107,9 +118,15 @@ export async function observeCluster(
       requests: { observe: total - addons.diffRequests, diff: addons.diffRequests },
     };
   } catch (error) {
+    // A missing helm or kustomize is this machine's problem, not the cluster's: the run fails.
+    if (error instanceof ToolNotFoundError) throw error;
     if (error instanceof UnreachableError) return { name: cluster.name, status: "unreachable", reason: error.message };
     if (error instanceof BosunError && error.reason === "InvalidInput") return { name: cluster.name, status: "invalid", reason: error.message };
     if (error instanceof BosunError) return { name: cluster.name, status: "unreachable", reason: error.message };
-    throw asError(error);
+    // A bug in bosun while observing this cluster: the others are still planned (ARCHITECTURE invariant
+    // 8); the message is not shown because it may quote anything the failing code held.
+    return { name: cluster.name, status: "invalid", reason: `internal error while observing (a bug in bosun; please report it): ${asError(error).name}` };
+  } finally {
+    for (const client of clients) client.close();
   }
 }

@@ -3,7 +3,7 @@
  * clusters, plan. Shared by `bosun plan`, `bosun apply` and the daemon, so all three see the same plan for
  * the same inputs.
  */
-import { UsageError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import { plan as computePlan } from "../plan/plan.js";
 import type { ObservedCluster } from "../plan/observed.js";
 import type { Plan } from "../plan/types.js";
@@ -40,7 +40,7 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
   const known = new Set(fleet.clusters.map((c) => c.name));
   const unknown = options.clusters.filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new UsageError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
+    throw new InvalidInputError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
   }
   const selected = options.clusters.length === 0 ? fleet.clusters : fleet.clusters.filter((c) => options.clusters.includes(c.name));
   options.progress?.(`observing ${selected.length} cluster${selected.length === 1 ? "" : "s"} of fleet ${fleet.name}…`);

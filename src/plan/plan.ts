@@ -193,11 +193,22 @@ function backupScheduleSteps(desired: DesiredCluster, backup: ObservedBackup): S
   const change = backup.change;
   if (change === null || change.action === "unchanged") return [];
   const action = change.action === "update" ? "update" : "create";
+  const external = externalEtcdProblem(desired);
   const summary =
     action === "create"
       ? `create the etcd backup CronJob: "${etcd.schedule}", keep ${etcd.retain}, to ${etcd.destination.hostPath}`
       : `update the etcd backup CronJob to "${etcd.schedule}", keep ${etcd.retain}, to ${etcd.destination.hostPath}`;
-  return [{ id, kind: "backup.schedule", state: "pending", action, schedule: etcd.schedule, diff: change.diff, summary }];
+  return [{ id, kind: "backup.schedule", state: external ? "blocked" : "pending", ...(external ? { reason: external } : {}), action, schedule: etcd.schedule, diff: change.diff, summary }];
+}
+
+/**
+ * Why bosun cannot back up this cluster's etcd: its backup Job snapshots the stacked member on a
+ * control-plane node (127.0.0.1:2379 with kubeadm's etcd certificates); an external etcd is reached
+ * elsewhere, with other credentials.
+ */
+function externalEtcdProblem(desired: DesiredCluster): string | undefined {
+  if (desired.topology.etcd.mode !== "external") return undefined;
+  return "etcd is external: bosun's backups snapshot the stacked etcd member of a control-plane node; back up the external etcd where it runs and set backup.etcd.enabled: false (or beforeUpgrade: false)";
 }
 
 function backupFindings(desired: DesiredCluster, backup: ObservedBackup, now: string): Finding[] {
@@ -225,11 +236,11 @@ function upgradeSteps(desired: DesiredCluster, observed: ObservedReachable, stat
   const firstControlPlane = rungs.find((rung) => rung.controlPlane);
   if (firstControlPlane?.controlPlane && desired.backup.etcd?.beforeUpgrade) {
     const to = formatVersion(firstControlPlane.controlPlane.to);
+    const external = externalEtcdProblem(desired);
     steps.push({
       id: `${desired.name}/backup.snapshot/${to}`,
       kind: "backup.snapshot",
-      state: upgradeState,
-      ...withReason,
+      ...(external ? { state: "blocked" as const, reason: external } : { state: upgradeState, ...withReason }),
       summary: `take and verify an etcd snapshot to ${desired.backup.etcd.destination.hostPath} before the control plane moves to ${to}`,
     });
   }
@@ -371,7 +382,7 @@ function scaleUpRunbook(desired: DesiredCluster, driver: ObservedKubeadm, count:
   return [
     `On an existing control-plane node: \`kubeadm init phase upload-certs --upload-certs\` and note the certificate key.`,
     `On the same node: \`kubeadm token create --print-join-command\`.`,
-    `Prepare ${count} new node${count === 1 ? "" : "s"} with kubeadm, kubelet and kubectl at v${driver.clusterVersion}${freeZones.length > 0 ? `, in zone${freeZones.length === 1 ? "" : "s"} ${freeZones.join(", ")}` : ""}.`,
+    `Prepare ${count} new node${count === 1 ? "" : "s"} with kubeadm, kubelet and kubectl at v${desired.kubernetes.version} (the version the steps above bring the cluster to)${freeZones.length > 0 ? `, in zone${freeZones.length === 1 ? "" : "s"} ${freeZones.join(", ")}` : ""}.`,
     `On each new node: run the join command with \`--control-plane --certificate-key <key>\` (it joins through ${driver.controlPlaneEndpoint ?? "the control-plane endpoint"}).`,
     `Add one node at a time and wait for \`kubectl get nodes\` to show it Ready and for its etcd member to be healthy (\`etcdctl endpoint health --cluster\`) before the next, so etcd never loses quorum.`,
     `Run \`bosun plan\` again: the topology step disappears when ${desired.topology.controlPlane.replicas} control-plane nodes are observed.`,

@@ -17,7 +17,7 @@ import { VERSIONS, type BinaryName } from "./binaries/catalog.js";
 import { installClusterAPICRDs, seedClusterAPI } from "./capi-seed.js";
 import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
 import { stopSandboxProcesses } from "./down.js";
-import { acquireLock } from "./binaries/lock.js";
+import { acquireLock } from "../lock.js";
 import { apiserverReady, etcdHealthy, throwIfAborted, waitFor, type WatchedProcess } from "./health.js";
 import { renderKubeconfig, renderTokenFile } from "./kubeconfig.js";
 import { KWOK_STAGES } from "./kwok-stages.js";

@@ -6,7 +6,7 @@
  * ```
  * <cacheDir>/<sha256(source)[0:32]>/
  *   source             the URL or path, for people looking at the cache
- *   lock/              held while fetching and checking out (src/sandbox/binaries/lock.ts)
+ *   lock/              held while fetching and checking out (src/lock.ts)
  *   repo.git/          bare repository, shallow, written only by isomorphic-git
  *   worktrees/<commit> the commit's files, renamed into place complete
  * ```
@@ -16,7 +16,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import git from "isomorphic-git";
 import { cacheRoot } from "../paths.js";
-import { acquireLock } from "../sandbox/binaries/lock.js";
+import { acquireLock } from "../lock.js";
 
 /** Default cache directory: `<bosun cache>/git` (BOSUN_CACHE_DIR, XDG_CACHE_HOME or ~/.cache). */
 export function defaultGitCacheDir(): string {

@@ -46,6 +46,8 @@ export interface ClusterLike {
   metadata?: { name?: string | undefined; namespace?: string | undefined } | undefined;
   spec?: {
     controlPlaneRef?: { apiVersion?: string | undefined; kind?: string | undefined; namespace?: string | undefined; name?: string | undefined } | undefined;
+    /** Set when the Cluster is built from a ClusterClass: then the version lives here. */
+    topology?: { version?: string | undefined } | undefined;
   } | undefined;
 }
 
@@ -95,6 +97,13 @@ export function machineDeploymentSelector(cluster: string): string {
  */
 export function controlPlaneRefOf(management: string, ref: ObjectKey, cluster: ClusterLike): ObjectKey | Invalid {
   const id = identity({ cluster: management, kind: "Cluster", ...ref });
+  if (cluster.spec?.topology !== undefined) {
+    // Cluster API's topology controller owns the KubeadmControlPlane and MachineDeployments of a
+    // ClusterClass cluster and would undo a direct patch of their versions.
+    return {
+      invalid: `${id} is built from a ClusterClass (spec.topology): its version is spec.topology.version, which bosun does not manage yet; patching its ${KUBEADM_CONTROL_PLANE} would be undone by Cluster API`,
+    };
+  }
   const cp = cluster.spec?.controlPlaneRef;
   if (!cp?.name) {
     return { invalid: `${id} has no spec.controlPlaneRef: bosun upgrades Cluster API clusters through their ${KUBEADM_CONTROL_PLANE}` };

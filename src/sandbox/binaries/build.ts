@@ -23,7 +23,7 @@ import {
   type BinaryName,
   type BuildGroupId,
 } from "./catalog.js";
-import { acquireLock, processAlive } from "./lock.js";
+import { acquireLock, processAlive } from "../../lock.js";
 import { cachedPath, locateBinary, type LocatedBinary } from "./locate.js";
 
 /** Receives one line of human-readable progress. */

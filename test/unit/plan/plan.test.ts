@@ -317,3 +317,22 @@ describe("cluster statuses", () => {
     expect(result.status).toBe("invalid");
   });
 });
+
+describe("external etcd", () => {
+  it("blocks the backup schedule and the pre-upgrade snapshot, saying what to do", () => {
+    const d = desired("canary-1");
+    const external: DesiredCluster = { ...d, topology: { ...d.topology, etcd: { mode: "external", endpoints: ["https://10.0.0.5:2379"] } } };
+    const result = planCluster(
+      external,
+      observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.35.0"], workers: [] }), addonsInSync("canary-1"), inventory("canary-1"), { present: false, lastSuccessfulTime: null, change: change("CronJob/kube-system/bosun-etcd-backup", "create") }),
+      NOW,
+    );
+    expect(result.status).toBe("blocked");
+    expect(result.steps.map((s) => [s.kind, s.state])).toEqual([
+      ["backup.schedule", "blocked"],
+      ["backup.snapshot", "blocked"],
+      ["controlPlane.upgrade", "pending"],
+    ]);
+    expect(result.reason).toContain("backup.etcd.enabled: false");
+  });
+});

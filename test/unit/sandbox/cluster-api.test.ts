@@ -188,6 +188,7 @@ describe("Cluster API observer: pure readers", () => {
     ["no controlPlaneRef", { spec: {} }, /^mgmt:Cluster\/fleet\/work-1 has no spec\.controlPlaneRef/],
     ["a control plane of another kind", { spec: { controlPlaneRef: { apiVersion: "controlplane.cluster.x-k8s.io/v1beta2", kind: "TalosControlPlane", name: "x" } } }, /mgmt:Cluster\/fleet\/work-1: its control plane is a TalosControlPlane of controlplane\.cluster\.x-k8s\.io\/v1beta2; bosun upgrades .* through a KubeadmControlPlane/],
     ["a KubeadmControlPlane of another group", { spec: { controlPlaneRef: { apiVersion: "example.com/v1", kind: "KubeadmControlPlane", name: "x" } } }, /its control plane is a KubeadmControlPlane of example\.com\/v1/],
+    ["a ClusterClass topology", { spec: { topology: { version: "v1.34.4" }, controlPlaneRef: { apiVersion: "controlplane.cluster.x-k8s.io/v1beta1", kind: "KubeadmControlPlane", name: "x" } } }, /is built from a ClusterClass \(spec\.topology\)/],
   ])("rejects a Cluster with %s", (_what, cluster, expected) => {
     const result = controlPlaneRefOf("mgmt", REF, cluster);
     expect("invalid" in result && result.invalid).toMatch(expected);

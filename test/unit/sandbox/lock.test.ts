@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { acquireLock } from "../../../src/sandbox/binaries/lock.js";
+import { acquireLock } from "../../../src/lock.js";
 
 describe("build lock", () => {
   let dir: string;
@@ -56,7 +56,7 @@ describe("build lock", () => {
       await fs.writeFile(path.join(lock, "owner"), `${child.stdout}\n`);
     }
     const log = path.join(dir, "log");
-    const lockModule = path.resolve(import.meta.dirname, "../../../dist/sandbox/binaries/lock.js");
+    const lockModule = path.resolve(import.meta.dirname, "../../../dist/lock.js");
     const script = `
       const { acquireLock } = await import(${JSON.stringify(lockModule)});
       const fs = await import("node:fs/promises");

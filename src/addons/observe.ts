@@ -220,7 +220,7 @@ function failureMessage(error: unknown, addon: DesiredAddon, secrets: readonly s
   if (error instanceof ProcessError && addon.source.kind === "helm" && addon.source.secretValues.length > 0) {
     // helm's own words may quote a rendered value in any quoting (%q, toJson, YAML), which scrubbing by
     // exact match would miss: for an add-on with secret values only the template location is kept.
-    const at = /template: ([^\s:]+:\d+:\d+)/.exec(error.stderr)?.[1];
+    const at = /(?:template: |execution error at \()([^\s:()]+:\d+:\d+)/.exec(error.stderr)?.[1];
     return `${error.tool} ${error.timedOut ? "timed out" : `failed (exit code ${String(error.exitCode ?? "none")})`}${at ? ` at ${at}` : ""}; its message is not shown because ${addon.name} has secret values (run \`helm template\` yourself to see it)`;
   }
   const message =

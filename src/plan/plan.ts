@@ -83,7 +83,8 @@ export function plan(desired: DesiredFleet, observed: readonly ObservedCluster[]
   };
 }
 
-function summarize(clusters: readonly ClusterPlan[]): Plan["summary"] {
+/** Counts clusters per status and steps per state. */
+export function summarize(clusters: readonly ClusterPlan[]): Plan["summary"] {
   const counts: Record<ClusterStatus, number> = { "in-sync": 0, changes: 0, blocked: 0, unreachable: 0, invalid: 0 };
   const steps = { pending: 0, blocked: 0, manual: 0 };
   for (const cluster of clusters) {

@@ -3,12 +3,12 @@
  * before positionals where helm allows it, an explicit timeout, the cluster's kubeconfig and context, and
  * values through a temp file — never on the command line, where they would show in process listings.
  */
-import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import semver from "semver";
 import { binCacheDir } from "../paths.js";
+import { isExecutable } from "./executable.js";
 import { runProcess, type RunResult } from "./process.js";
 
 const HELM_HINT = "install it or set BOSUN_HELM";
@@ -62,17 +62,6 @@ async function lookUp(name: string): Promise<string> {
     if (await isExecutable(path.join(binCacheDir(), file))) return path.join(binCacheDir(), file);
   }
   return name;
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    const stat = await fs.stat(file);
-    if (!stat.isFile()) return false;
-    await fs.access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number): Promise<RunResult> {

@@ -35,11 +35,18 @@ export interface RunResult {
 
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
 
+/**
+ * Variables no program bosun runs needs, holding credentials: removed from every child's environment
+ * (a chart's plugin or a kustomize generator must never see the Git token).
+ */
+const WITHHELD_ENV = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_USERNAME", "BOSUN_GIT_PASSWORD"];
+
 /** Runs a program to completion; a non-zero exit, a signal or a timeout becomes a `ProcessError`. */
 export async function runProcess(options: RunOptions): Promise<RunResult> {
   const child = execa(options.file, [...options.args], {
     cwd: options.cwd,
-    env: options.env,
+    // An undefined value removes the variable from the environment the child inherits.
+    env: { ...Object.fromEntries(WITHHELD_ENV.map((name) => [name, undefined])), ...options.env },
     extendEnv: true,
     input: options.input,
     timeout: options.timeoutMs,

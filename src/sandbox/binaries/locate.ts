@@ -2,11 +2,10 @@
  * Finds a binary without building it: BOSUN_BIN_DIR first, then PATH (only a version bosun works with),
  * then the cache `~/.cache/bosun/bin/<name>-v<version>`.
  */
-import { constants } from "node:fs";
-import fs from "node:fs/promises";
 import path from "node:path";
 import { binCacheDir } from "../../paths.js";
 import { probeVersionOutput } from "../../tools/probe.js";
+import { isExecutable } from "../../tools/executable.js";
 import { CATALOG, type BinaryName } from "./catalog.js";
 
 /** Where a located binary came from. */
@@ -17,17 +16,6 @@ export interface LocatedBinary {
   name: BinaryName;
   path: string;
   source: BinarySource;
-}
-
-async function executable(file: string): Promise<boolean> {
-  try {
-    const stat = await fs.stat(file);
-    if (!stat.isFile()) return false;
-    await fs.access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Path of a binary in the cache (whether or not it exists yet). */
@@ -41,19 +29,19 @@ export async function locateBinary(name: BinaryName, onIgnored?: (message: strin
   if (binDir) {
     const candidate = path.join(path.resolve(binDir), name);
     // An explicit directory is trusted: the user chose these binaries.
-    if (await executable(candidate)) return { name, path: candidate, source: "BOSUN_BIN_DIR" };
+    if (await isExecutable(candidate)) return { name, path: candidate, source: "BOSUN_BIN_DIR" };
   }
   for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
-    if (!(await executable(candidate))) continue;
+    if (!(await isExecutable(candidate))) continue;
     const entry = CATALOG[name];
     const output = await probeVersionOutput(name, candidate, entry.probe.args);
     if (output !== undefined && entry.probe.accepts(output)) return { name, path: candidate, source: "PATH" };
     onIgnored?.(`ignoring ${candidate}: not a version bosun supports (${firstLine(output)})`);
   }
   const cached = cachedPath(name);
-  if (await executable(cached)) return { name, path: cached, source: "cache" };
+  if (await isExecutable(cached)) return { name, path: cached, source: "cache" };
   return undefined;
 }
 

@@ -5,6 +5,7 @@
  * manual HA scale-up and a blocked add-on install; one unreachable cluster. `build()` derives `waves` and
  * `summary` from the clusters, so a test that changes clusters still gets a consistent plan.
  */
+import { summarize } from "../../../src/plan/plan.js";
 import {
   PLAN_API_VERSION,
   type AddonApplyStep,
@@ -15,7 +16,6 @@ import {
   type BackupScheduleStep,
   type BackupSnapshotStep,
   type ClusterPlan,
-  type ClusterStatus,
   type ControlPlaneUpgradeStep,
   type Plan,
   type PlanSource,
@@ -361,15 +361,7 @@ export class PlanBuilder {
 }
 
 /** The summary the planner computes: clusters per status, steps per state. */
-export function summarize(clusters: readonly ClusterPlan[]): Plan["summary"] {
-  const statuses: Record<ClusterStatus, number> = { "in-sync": 0, changes: 0, blocked: 0, unreachable: 0, invalid: 0 };
-  const steps = { pending: 0, blocked: 0, manual: 0 };
-  for (const cluster of clusters) {
-    statuses[cluster.status] += 1;
-    for (const s of cluster.steps) steps[s.state] += 1;
-  }
-  return { clusters: statuses, steps };
-}
+export { summarize };
 
 /** A cluster with one step of every kind (and both add-on kinds), for schema and renderer coverage. */
 export function everyKindCluster(name = "kitchen-sink"): ClusterPlan {

@@ -137,7 +137,32 @@ function stepBlock(step: Step, columns: Columns, paint: Paint): string[] {
 }
 
 function diffBlock(title: string, diff: string, indent: string, paint: Paint): string[] {
-  return [`${indent}${title}`, ...lines(visible(diff)).map((line) => `${indent}  ${diffLine(line, paint)}`)];
+  return [`${indent}${title}`, ...collapseNewObjects(lines(visible(diff))).map((line) => `${indent}  ${diffLine(line, paint)}`)];
+}
+
+/**
+ * A terminal shows changes in full, but an object that does not exist yet as one line: its whole manifest
+ * would bury the changes (`-o markdown` and `-o json` keep every line).
+ */
+function collapseNewObjects(diff: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < diff.length; i += 1) {
+    const line = diff[i] ?? "";
+    const next = diff[i + 1] ?? "";
+    if (line === "--- /dev/null" && next.startsWith("+++ desired/")) {
+      let added = 0;
+      let j = i + 2;
+      while (j < diff.length && !(diff[j] ?? "").startsWith("--- ")) {
+        if ((diff[j] ?? "").startsWith("+")) added += 1;
+        j += 1;
+      }
+      out.push(`+ ${next.slice("+++ desired/".length)} (new, ${added} lines)`);
+      i = j - 1;
+      continue;
+    }
+    out.push(line);
+  }
+  return out;
 }
 
 function diffLine(raw: string, paint: Paint): string {

@@ -10,6 +10,18 @@ import { expectGolden } from "./golden.js";
 const ESC = "\u001b";
 
 describe("renderText", () => {
+  it("shows a new object as one line and a changed one in full", () => {
+    const created = "--- /dev/null\n+++ desired/Deployment/web/web\n@@ -0,0 +1,3 @@\n+apiVersion: apps/v1\n+kind: Deployment\n+spec: {}\n";
+    const changed = "--- live/ConfigMap/web/settings\n+++ desired/ConfigMap/web/settings\n@@ -1,2 +1,2 @@\n data:\n-  level: info\n+  level: debug\n";
+    const plan = planBuilder()
+      .clusters(clusterPlan({ name: "one", status: "changes", steps: [step.install("one", "web", { diff: created + changed })] }))
+      .build();
+    const text = renderText(plan, { color: false });
+    expect(text).toContain("+ Deployment/web/web (new, 3 lines)");
+    expect(text).not.toContain("+kind: Deployment");
+    expect(text).toMatch(/-  level: info\n.*\+  level: debug/);
+  });
+
   it("matches the golden plan.txt without colour", async () => {
     await expectGolden("plan.txt", renderText(planBuilder().build(), { color: false }));
   });

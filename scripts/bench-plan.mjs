@@ -15,7 +15,7 @@ import { execa } from "execa";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(repo, "dist/cli/main.js");
-const runs = Number(process.env.BENCH_RUNS ?? 3);
+const runs = Number(process.env.BENCH_RUNS ?? 5);
 const clusterCount = Number(process.env.BENCH_CLUSTERS ?? 6);
 
 const { loadFleet } = await import(path.join(repo, "dist/spec/load.js"));

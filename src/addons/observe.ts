@@ -17,7 +17,7 @@
  */
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
-import { BosunError, ProcessError, ToolNotFoundError } from "../errors.js";
+import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
 import { MASKED, maskValues, maskValuesPair } from "../report/mask.js";
@@ -133,7 +133,7 @@ async function observeHelm(context: AddonContext, addon: DesiredAddon, source: H
   if (record?.error !== undefined) return { ...base, render: { ok: false, error: record.error } };
   try {
     const rendered = await context.renderSlots(() => renderAddon(context.rest, addon, context.fleetDir, context.env, context.renderOptions));
-    if (rendered.kind !== "helm") throw new Error("a Helm add-on rendered as Kustomize");
+    if (rendered.kind !== "helm") throw new InternalError("a Helm add-on rendered as Kustomize");
     const objects = await compareAll(context, rendered.objects, HELM_FIELD_MANAGER);
     const valuesDiff = diffValues(record?.config ?? {}, rendered.values, secretPaths, record !== undefined);
     const scrubbed = objects.map((o) => ({ ...o, diff: scrubText(o.diff, [...secrets, ...rendered.secrets]) }));

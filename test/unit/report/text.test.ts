@@ -19,7 +19,7 @@ describe("renderText", () => {
     const text = renderText(plan, { color: false });
     expect(text).toContain("+ Deployment/web/web (new, 3 lines)");
     expect(text).not.toContain("+kind: Deployment");
-    expect(text).toMatch(/-  level: info\n.*\+  level: debug/);
+    expect(text).toMatch(/- {2}level: info\n.*\+ {2}level: debug/);
   });
 
   it("matches the golden plan.txt without colour", async () => {

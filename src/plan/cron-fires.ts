@@ -3,7 +3,7 @@
  * `timeZone` in on a standard control plane. Used to tell whether the last successful backup is older
  * than the schedule allows. Pure: the times to look between are parameters.
  */
-import type { CronSchedule } from "../spec/cron.js";
+import { cronDayMatches, cronMatches, type CronSchedule, type WallClock } from "../spec/cron.js";
 
 const MINUTE_MS = 60_000;
 /** How far back a search looks at most; a schedule that fires less than once a year is never "stale". */
@@ -11,9 +11,11 @@ const MAX_SPAN_MS = 366 * 24 * 60 * MINUTE_MS;
 
 /** Whether `schedule` fires at the start of the UTC minute `at`. */
 export function firesAt(schedule: CronSchedule, at: Date): boolean {
-  if (!schedule.minutes.includes(at.getUTCMinutes())) return false;
-  if (!schedule.hours.includes(at.getUTCHours())) return false;
-  return schedule.months.includes(at.getUTCMonth() + 1) && dayMatches(schedule, at);
+  return cronMatches(schedule, utcClock(at));
+}
+
+function utcClock(at: Date): WallClock {
+  return { minute: at.getUTCMinutes(), hour: at.getUTCHours(), day: at.getUTCDate(), month: at.getUTCMonth() + 1, weekday: at.getUTCDay() };
 }
 
 /**
@@ -26,7 +28,7 @@ export function countFires(schedule: CronSchedule, after: Date, until: Date, lim
   let count = 0;
   while (t <= end && count < limit) {
     const at = new Date(t);
-    if (!schedule.months.includes(at.getUTCMonth() + 1) || !dayMatches(schedule, at)) {
+    if (!schedule.months.includes(at.getUTCMonth() + 1) || !cronDayMatches(schedule, utcClock(at))) {
       t = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1);
       continue;
     }
@@ -38,14 +40,4 @@ export function countFires(schedule: CronSchedule, after: Date, until: Date, lim
     t += MINUTE_MS;
   }
   return count;
-}
-
-/** Cron's day rule: when both day fields are restricted either may match; otherwise the restricted one decides. */
-function dayMatches(schedule: CronSchedule, at: Date): boolean {
-  const dom = schedule.daysOfMonth.includes(at.getUTCDate());
-  const dow = schedule.daysOfWeek.includes(at.getUTCDay());
-  if (schedule.daysOfMonthRestricted && schedule.daysOfWeekRestricted) return dom || dow;
-  if (schedule.daysOfMonthRestricted) return dom;
-  if (schedule.daysOfWeekRestricted) return dow;
-  return true;
 }

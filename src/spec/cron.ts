@@ -115,3 +115,31 @@ function value(text: string, field: Field): number | string {
   if (n < field.min || n > field.max) return `${field.name} ${text} is outside ${field.min}-${field.max}`;
   return n;
 }
+
+/** Wall-clock fields of one minute, in whatever time zone the caller reads the schedule in. */
+export interface WallClock {
+  minute: number;
+  hour: number;
+  /** Day of month, 1–31. */
+  day: number;
+  /** 1–12. */
+  month: number;
+  /** 0 is Sunday. */
+  weekday: number;
+}
+
+/** Whether `schedule` fires at the wall-clock minute `at`. */
+export function cronMatches(schedule: CronSchedule, at: WallClock): boolean {
+  if (!schedule.minutes.includes(at.minute) || !schedule.hours.includes(at.hour) || !schedule.months.includes(at.month)) return false;
+  return cronDayMatches(schedule, at);
+}
+
+/** Cron's day rule: when both day fields are restricted either may match; otherwise the restricted one decides. */
+export function cronDayMatches(schedule: CronSchedule, at: Pick<WallClock, "day" | "weekday">): boolean {
+  const dom = schedule.daysOfMonth.includes(at.day);
+  const dow = schedule.daysOfWeek.includes(at.weekday);
+  if (schedule.daysOfMonthRestricted && schedule.daysOfWeekRestricted) return dom || dow;
+  if (schedule.daysOfMonthRestricted) return dom;
+  if (schedule.daysOfWeekRestricted) return dow;
+  return true;
+}

@@ -1,0 +1,150 @@
+/**
+ * Runs a plan's clusters wave by wave (DESIGN section 1, loop 2): waves in rollout order; inside a wave
+ * up to `maxConcurrent` clusters at once; a cluster that fails halts every later wave, and the other
+ * clusters of its wave finish the step they are in and stop; `soak` waits between waves; a cluster outside
+ * its maintenance window is deferred, not failed.
+ *
+ * What running one cluster means is a parameter (`runCluster`), so this module is only the schedule: the
+ * executor passes the function that takes the lock, replays the journal and runs the steps.
+ */
+import type { ClusterPlan, Plan } from "../plan/types.js";
+
+/** How one cluster's run ended. */
+export type ClusterOutcome =
+  /** Every step ran (or had already run). */
+  | { kind: "converged"; steps: number }
+  /** Nothing to do. */
+  | { kind: "in-sync" }
+  /** A step failed: halts later waves. */
+  | { kind: "failed"; step: string; reason: string }
+  /** The cluster could not be reached (before or during the run); does not halt later waves. */
+  | { kind: "unreachable"; reason: string }
+  /** Not run now: outside its maintenance window, or the plan has a blocked step or an invalid cluster. */
+  | { kind: "deferred"; reason: string }
+  /** Stopped because another cluster failed (after finishing its current step), or never started. */
+  | { kind: "halted"; reason: string; steps: number };
+
+/** A wave as the schedule needs it. */
+export interface WaveSettings {
+  name: string;
+  maxConcurrent: number;
+  soakSeconds: number;
+}
+
+/** What the schedule reports while it runs (progress output). */
+export type WaveEvent =
+  | { kind: "wave-start"; wave: string; clusters: string[] }
+  | { kind: "cluster-start"; wave: string; cluster: string }
+  | { kind: "cluster-end"; wave: string; cluster: string; outcome: ClusterOutcome }
+  | { kind: "soak"; wave: string; seconds: number }
+  | { kind: "halt"; wave: string; cause: string };
+
+/** The schedule's inputs besides the plan. */
+export interface RunWavesOptions {
+  waves: readonly WaveSettings[];
+  /**
+   * Runs one cluster. `stop` aborts when another cluster of the wave failed: finish the current step,
+   * then return `halted`.
+   */
+  runCluster: (cluster: ClusterPlan, stop: AbortSignal) => Promise<ClusterOutcome>;
+  /** Whether the cluster may be changed now (maintenance windows); a reason when not. */
+  deferral: (cluster: ClusterPlan) => string | undefined;
+  /** Waits between waves; injected so tests do not sleep. */
+  sleep: (seconds: number) => Promise<void>;
+  onEvent?: (event: WaveEvent) => void;
+}
+
+/** Outcomes per cluster name, in plan order. */
+export type WaveResults = Map<string, ClusterOutcome>;
+
+/** Runs every cluster of `plan` by its waves and returns how each ended. Never rejects for a cluster's failure. */
+export async function runWaves(plan: Plan, options: RunWavesOptions): Promise<WaveResults> {
+  const results: WaveResults = new Map();
+  const settings = new Map(options.waves.map((w) => [w.name, w]));
+  let halted: string | undefined;
+  for (const [index, wave] of plan.waves.entries()) {
+    const clusters = wave.clusters.map((name) => plan.clusters.find((c) => c.name === name)).filter((c): c is ClusterPlan => c !== undefined);
+    if (halted !== undefined) {
+      for (const cluster of clusters) results.set(cluster.name, { kind: "halted", reason: halted, steps: 0 });
+      continue;
+    }
+    options.onEvent?.({ kind: "wave-start", wave: wave.name, clusters: clusters.map((c) => c.name) });
+    const failure = await runWave(wave.name, clusters, settings.get(wave.name)?.maxConcurrent ?? 1, options, results);
+    if (failure !== undefined) {
+      halted = `wave ${wave.name} failed (${failure}); later waves do not start`;
+      options.onEvent?.({ kind: "halt", wave: wave.name, cause: failure });
+      continue;
+    }
+    const changed = clusters.some((c) => results.get(c.name)?.kind === "converged");
+    const soak = settings.get(wave.name)?.soakSeconds ?? 0;
+    if (changed && soak > 0 && index < plan.waves.length - 1) {
+      options.onEvent?.({ kind: "soak", wave: wave.name, seconds: soak });
+      await options.sleep(soak);
+    }
+  }
+  return results;
+}
+
+/** Runs one wave; returns a description of the first failure, if any. */
+async function runWave(
+  wave: string,
+  clusters: readonly ClusterPlan[],
+  maxConcurrent: number,
+  options: RunWavesOptions,
+  results: WaveResults,
+): Promise<string | undefined> {
+  const stop = new AbortController();
+  let failure: string | undefined;
+  const queue = [...clusters];
+  const worker = async (): Promise<void> => {
+    for (let cluster = queue.shift(); cluster !== undefined; cluster = queue.shift()) {
+      if (stop.signal.aborted) {
+        results.set(cluster.name, { kind: "halted", reason: `not started: ${failure ?? "another cluster failed"}`, steps: 0 });
+        continue;
+      }
+      const outcome = await runOne(wave, cluster, options, stop.signal);
+      results.set(cluster.name, outcome);
+      if (outcome.kind === "failed" && failure === undefined) {
+        failure = `${cluster.name}: ${outcome.step}: ${outcome.reason}`;
+        stop.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(maxConcurrent, clusters.length)) }, worker));
+  return failure;
+}
+
+async function runOne(wave: string, cluster: ClusterPlan, options: RunWavesOptions, stop: AbortSignal): Promise<ClusterOutcome> {
+  const preset = presetOutcome(cluster, options);
+  if (preset) {
+    options.onEvent?.({ kind: "cluster-end", wave, cluster: cluster.name, outcome: preset });
+    return preset;
+  }
+  options.onEvent?.({ kind: "cluster-start", wave, cluster: cluster.name });
+  let outcome: ClusterOutcome;
+  try {
+    outcome = await options.runCluster(cluster, stop);
+  } catch (error) {
+    // runCluster reports failures as outcomes; anything thrown is still this cluster's failure only.
+    outcome = { kind: "failed", step: "(run)", reason: error instanceof Error ? error.message : String(error) };
+  }
+  options.onEvent?.({ kind: "cluster-end", wave, cluster: cluster.name, outcome });
+  return outcome;
+}
+
+/** Clusters that are not run at all: nothing to do, not reachable, invalid, or outside their window. */
+function presetOutcome(cluster: ClusterPlan, options: RunWavesOptions): ClusterOutcome | undefined {
+  switch (cluster.status) {
+    case "in-sync":
+      return { kind: "in-sync" };
+    case "unreachable":
+      return { kind: "unreachable", reason: cluster.reason ?? "unreachable when planned" };
+    case "invalid":
+      return { kind: "deferred", reason: `invalid: ${cluster.reason ?? "see the plan"}` };
+    case "blocked":
+    case "changes": {
+      const reason = options.deferral(cluster);
+      return reason === undefined ? undefined : { kind: "deferred", reason };
+    }
+  }
+}

@@ -19,6 +19,9 @@ export type ErrorReason =
   | "KubeApi"
   | "GitFailed"
   | "RenderFailed"
+  | "ApplyFailed"
+  | "HealthTimeout"
+  | "Locked"
   | "Internal";
 
 /** Options every bosun error accepts. */

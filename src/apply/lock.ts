@@ -1,0 +1,413 @@
+/**
+ * The per-cluster lock `bosun apply` holds for its whole run: a coordination.k8s.io/v1 Lease
+ * `bosun-system/bosun-lock` in the target cluster, so that two applies (two engineers, CI and the daemon)
+ * never change one cluster at the same time, and the second one is told who holds it.
+ *
+ * Why a Lease in the target cluster rather than a lock on this machine: the processes that may collide run
+ * on different machines; the cluster is the only place they all see. Why a Lease rather than any object:
+ * it is the object Kubernetes itself uses for this (leader election), and its fields say who holds it,
+ * since when and until when.
+ *
+ * Protocol — every write is a compare-and-swap on the Lease's resourceVersion, so of two processes racing
+ * for the same Lease exactly one wins and the other sees a 409 and re-reads:
+ * - acquire: create the Lease. On 409 read it: held by someone else and not expired
+ *   (`renewTime + leaseDurationSeconds > now`) → {@link ClusterLockedError} naming the holder; expired or
+ *   released → take it over with an update guarded by the resourceVersion just read (`leaseTransitions`
+ *   + 1).
+ * - renew: every `renewEverySeconds` (default a third of the lease), in the background, on an unref'd
+ *   timer. A renewal that finds another holder, finds the Lease deleted, or cannot reach the cluster until
+ *   the lease it last wrote has expired aborts `lost`, so the executor stops before a second apply starts.
+ * - release: stop renewing, then delete the Lease with a precondition on its uid and resourceVersion — only
+ *   while this run still holds it, so a late release never frees somebody else's lock.
+ *
+ * Expiry compares the holder's `renewTime` (its clock) with the taker's clock, so the machines' clocks
+ * must roughly agree (NTP); the lease duration should be far larger than any plausible skew.
+ *
+ * `@kubernetes/client-node` 1.3 quirk: Lease times are `MicroTime`, which the API server only accepts with
+ * exactly six fractional digits. The client serialises a `V1MicroTime` that way but a plain `Date` with
+ * three (the server answers 400), and it does not deserialise `MicroTime` at all — a Lease read back
+ * carries its times as strings despite the declared `V1MicroTime` type. Hence {@link microTime} for
+ * writing and {@link leaseTime} for reading.
+ */
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import { BosunError, InvalidInputError } from "../errors.js";
+import { BOSUN_NAMESPACE } from "../addons/inventory.js";
+import type { KubeClients } from "../kube/config.js";
+import { createIfAbsent, httpStatus } from "../kube/errors.js";
+import { KubeApiError, UnreachableError } from "../kube/rest.js";
+
+/** Name of the lock Lease in `bosun-system`. */
+export const LOCK_NAME = "bosun-lock";
+
+/** Attempts at acquiring before giving up on a Lease that changes under every attempt. */
+const ACQUIRE_ATTEMPTS = 5;
+
+/** How to acquire a cluster's lock. */
+export interface ClusterLockOptions {
+  /** The cluster's name, for messages and identities. */
+  cluster: string;
+  /** Who is taking the lock, from {@link holderIdentity}. */
+  holder: string;
+  /** How long the lock stays valid without renewal (whole seconds, at least 1): how long a crashed run blocks others. */
+  leaseSeconds: number;
+  /** How often it is renewed; a third of `leaseSeconds` by default, so two renewals may fail before it expires. */
+  renewEverySeconds?: number;
+  /** The clock (tests move it); the real one by default. */
+  now?: () => Date;
+}
+
+/** A held cluster lock. */
+export interface ClusterLock {
+  /** The identity this run holds the lock under. */
+  readonly holder: string;
+  /**
+   * Aborted when the lock is lost — another process took it over, someone deleted it, or it could not be
+   * renewed before it expired. Its `reason` is a {@link LockLostError}. The executor must stop acting on
+   * the cluster when it fires.
+   */
+  readonly lost: AbortSignal;
+  /** Stops renewing and deletes the Lease if this run still holds it. Safe to call more than once. */
+  release(): Promise<void>;
+}
+
+/** Another run holds the cluster's lock and its lease has not expired. Retryable: it frees up. */
+export class ClusterLockedError extends BosunError {
+  readonly cluster: string;
+  /** The holder's identity as written in the Lease. */
+  readonly holder: string;
+  /** When the holder acquired the lock, if the Lease says. */
+  readonly since: Date | undefined;
+  /** When the lock expires unless renewed. */
+  readonly until: Date;
+  constructor(cluster: string, holder: string, since: Date | undefined, until: Date) {
+    super(lockedMessage(cluster, holder, since, until), { reason: "Locked", identity: lockIdentity(cluster), retryable: true });
+    this.cluster = cluster;
+    this.holder = holder;
+    this.since = since;
+    this.until = until;
+  }
+}
+
+/** This run no longer holds the cluster's lock: the executor must stop. */
+export class LockLostError extends BosunError {
+  readonly cluster: string;
+  constructor(cluster: string, why: string) {
+    super(`cluster ${cluster}: lost the lock ${BOSUN_NAMESPACE}/${LOCK_NAME}: ${why}; stopping so that two applies never change the cluster at once`, {
+      reason: "Locked",
+      identity: lockIdentity(cluster),
+      retryable: true,
+    });
+    this.cluster = cluster;
+  }
+}
+
+/** A random id for one apply run, shared by its lock holder identity and its journal entries. */
+export function newRunId(): string {
+  return randomBytes(6).toString("hex");
+}
+
+/**
+ * The identity a run holds locks under: `bosun@<hostname>/pid <pid>/<run id>`. Host and pid tell a person
+ * where to look for the other run; the random run id keeps two runs distinct even when a pid is reused or
+ * two containers share a hostname.
+ */
+export function holderIdentity(runId: string, host: string = os.hostname(), pid: number = process.pid): string {
+  return `bosun@${host}/pid ${pid}/${runId}`;
+}
+
+/** The identity string of a cluster's lock Lease (ARCHITECTURE invariant 4). */
+export function lockIdentity(cluster: string): string {
+  return `${cluster}:Lease/${BOSUN_NAMESPACE}/${LOCK_NAME}`;
+}
+
+/**
+ * The message a second apply gets. Pure. Times are UTC, to the second, so people in different time zones
+ * (and CI logs) read the same thing.
+ */
+export function lockedMessage(cluster: string, holder: string, since: Date | undefined, until: Date): string {
+  const sinceText = since === undefined ? "" : ` since ${formatUtc(since)}`;
+  return `cluster ${cluster} is locked by ${holder}${sinceText} (lease valid until ${formatUtc(until)}): another apply is running; it expires if that process died`;
+}
+
+/** `2025-06-01 12:03:10 UTC`. */
+export function formatUtc(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/**
+ * A Lease time as a Date: `@kubernetes/client-node` 1.3 hands MicroTime fields back as strings (see the
+ * module comment), a Date when built locally. Undefined when absent or unparsable.
+ */
+export function leaseTime(value: unknown): Date | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
+  if (typeof value !== "string") return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** A time the API server accepts as MicroTime (six fractional digits when serialised). */
+export function microTime(date: Date): V1MicroTime {
+  return new V1MicroTime(date.getTime());
+}
+
+/** Whether a Lease can be taken, as judged at `now`. */
+export type LeaseStatus =
+  | { kind: "free" }
+  | { kind: "ours" }
+  | { kind: "expired"; holder: string; until: Date }
+  | { kind: "held"; holder: string; since: Date | undefined; until: Date };
+
+/**
+ * Judges a Lease at `now`. Pure. Free when it has no holder; expired when its last renewal (or, failing
+ * that, its acquisition) plus its duration is not after `now`. A Lease with a holder but no time or no
+ * duration cannot prove it is alive, so it counts as expired at the epoch.
+ */
+export function leaseStatus(spec: V1LeaseSpec | undefined, holder: string, now: Date): LeaseStatus {
+  const current = spec?.holderIdentity ?? "";
+  if (current === "") return { kind: "free" };
+  if (current === holder) return { kind: "ours" };
+  const until = leaseExpiry(spec);
+  if (until === undefined || until.getTime() <= now.getTime()) return { kind: "expired", holder: current, until: until ?? new Date(0) };
+  return { kind: "held", holder: current, since: leaseTime(spec?.acquireTime), until };
+}
+
+/** When a Lease expires unless renewed: `renewTime` (else `acquireTime`) + `leaseDurationSeconds`. Pure. */
+export function leaseExpiry(spec: V1LeaseSpec | undefined): Date | undefined {
+  const last = leaseTime(spec?.renewTime) ?? leaseTime(spec?.acquireTime);
+  const seconds = spec?.leaseDurationSeconds;
+  if (last === undefined || seconds === undefined || seconds <= 0) return undefined;
+  return new Date(last.getTime() + seconds * 1000);
+}
+
+/**
+ * Turns an error from `@kubernetes/client-node` into bosun's: an HTTP status becomes a
+ * {@link KubeApiError} with the API server's message, anything else (no answer) an
+ * {@link UnreachableError}. Shared by the apply modules, which use the generated clients.
+ */
+export function kubeFailure(cluster: string, what: string, error: unknown): BosunError {
+  if (error instanceof BosunError) return error;
+  const status = httpStatus(error);
+  if (status === undefined) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new UnreachableError(cluster, `cluster ${cluster}: ${what}: ${message}`, error);
+  }
+  // ApiException's own message carries the whole body and the response headers; keep the Status's words.
+  const body = (error as { body?: unknown }).body;
+  const parsed = typeof body === "string" ? safeJson(body) : body;
+  const statusObject = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { message?: unknown; reason?: unknown };
+  const reason = typeof statusObject.reason === "string" ? statusObject.reason : undefined;
+  const detail = typeof statusObject.message === "string" ? statusObject.message : (reason ?? "error");
+  return new KubeApiError(`cluster ${cluster}: ${what}: HTTP ${status}: ${detail}`, status, reason, `${cluster}:`);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Takes the cluster's lock or throws {@link ClusterLockedError} naming who holds it. Creates `bosun-system`
+ * when missing. The returned lock renews itself until released; see the module comment for the protocol.
+ */
+export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "coordination">, options: ClusterLockOptions): Promise<ClusterLock> {
+  const { cluster, holder, leaseSeconds } = options;
+  const renewEverySeconds = options.renewEverySeconds ?? leaseSeconds / 3;
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) {
+    throw new InvalidInputError(`lock lease duration must be a whole number of seconds, at least 1 (got ${leaseSeconds})`);
+  }
+  if (!(renewEverySeconds > 0 && renewEverySeconds < leaseSeconds)) {
+    // Renewing no more often than the lease lasts would let it expire between renewals.
+    throw new InvalidInputError(`lock renewal interval must be positive and shorter than the lease (${leaseSeconds} s), got ${renewEverySeconds} s`);
+  }
+  const now = options.now ?? ((): Date => new Date());
+  const api = clients.coordination;
+
+  await createIfAbsent(() => clients.core.createNamespace({ body: { metadata: { name: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } } } })).catch(
+    (error: unknown) => {
+      throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
+    },
+  );
+
+  for (let attempt = 1; attempt <= ACQUIRE_ATTEMPTS; attempt += 1) {
+    const at = now();
+    try {
+      const created = await api.createNamespacedLease({ namespace: BOSUN_NAMESPACE, body: newLease(holder, leaseSeconds, at) });
+      return startRenewing(clients, options, renewEverySeconds, now, created, at);
+    } catch (error) {
+      if (httpStatus(error) !== 409) throw kubeFailure(cluster, `create Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+    }
+    let existing: V1Lease;
+    try {
+      existing = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
+    } catch (error) {
+      if (httpStatus(error) === 404) continue; // released between our create and our read: create again
+      throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+    }
+    const status = leaseStatus(existing.spec, holder, at);
+    if (status.kind === "held") throw new ClusterLockedError(cluster, status.holder, status.since, status.until);
+    // Free, expired, or already ours (a re-acquire by the same run): take it, guarded by the
+    // resourceVersion just read, so that of two takers only the first write lands.
+    const previous = existing.spec?.holderIdentity ?? "";
+    const spec = takeSpec(existing.spec, holder, leaseSeconds, at, previous !== holder);
+    const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: existing.metadata ?? { name: LOCK_NAME }, spec };
+    try {
+      const taken = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
+      return startRenewing(clients, options, renewEverySeconds, now, taken, at);
+    } catch (error) {
+      // 409: another taker won; 404: deleted meanwhile. Either way look again: the next read names the winner.
+      const code = httpStatus(error);
+      if (code !== 409 && code !== 404) throw kubeFailure(cluster, `take over Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+    }
+  }
+  throw new BosunError(`cluster ${cluster}: could not take the lock ${BOSUN_NAMESPACE}/${LOCK_NAME}: it changed under each of ${ACQUIRE_ATTEMPTS} attempts; try again`, {
+    reason: "Locked",
+    identity: lockIdentity(cluster),
+    retryable: true,
+  });
+}
+
+function newLease(holder: string, leaseSeconds: number, at: Date): V1Lease {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name: LOCK_NAME, namespace: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } },
+    spec: { holderIdentity: holder, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(at), renewTime: microTime(at), leaseTransitions: 0 },
+  };
+}
+
+/** The spec of a Lease being taken over; fields bosun does not use (strategy, preferredHolder) are kept. */
+function takeSpec(previous: V1LeaseSpec | undefined, holder: string, leaseSeconds: number, at: Date, transition: boolean): V1LeaseSpec {
+  const spec: V1LeaseSpec = {
+    holderIdentity: holder,
+    leaseDurationSeconds: leaseSeconds,
+    acquireTime: transition ? microTime(at) : (previous?.acquireTime ?? microTime(at)),
+    renewTime: microTime(at),
+    leaseTransitions: (previous?.leaseTransitions ?? 0) + (transition ? 1 : 0),
+  };
+  if (previous?.strategy !== undefined) spec.strategy = previous.strategy;
+  if (previous?.preferredHolder !== undefined) spec.preferredHolder = previous.preferredHolder;
+  return spec;
+}
+
+function startRenewing(
+  clients: Pick<KubeClients, "coordination">,
+  options: ClusterLockOptions,
+  renewEverySeconds: number,
+  now: () => Date,
+  held: V1Lease,
+  acquiredAt: Date,
+): ClusterLock {
+  const { cluster, holder, leaseSeconds } = options;
+  const api = clients.coordination;
+  const controller = new AbortController();
+  let current = held;
+  let lastRenewed = acquiredAt;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inflight: Promise<void> | undefined;
+
+  const lose = (why: string): void => {
+    stopped = true;
+    controller.abort(new LockLostError(cluster, why));
+  };
+
+  const renew = async (): Promise<void> => {
+    const at = now();
+    // Two tries: a 409 from someone touching the Lease while we still hold it (a label edit) is retried once
+    // against the fresh copy; a 409 because another holder took it ends in lose().
+    for (let attempt = 0; attempt < 2 && !stopped; attempt += 1) {
+      const spec = current.spec ?? {};
+      spec.renewTime = microTime(at);
+      const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: current.metadata ?? { name: LOCK_NAME }, spec };
+      try {
+        current = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
+        lastRenewed = at;
+        return;
+      } catch (error) {
+        const code = httpStatus(error);
+        if (code === 404) {
+          lose("someone deleted it");
+          return;
+        }
+        if (code !== 409) break;
+      }
+      try {
+        current = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
+      } catch (error) {
+        if (httpStatus(error) === 404) {
+          lose("someone deleted it");
+          return;
+        }
+        break;
+      }
+      const other = current.spec?.holderIdentity ?? "";
+      if (other !== holder) {
+        lose(other === "" ? "someone released it" : `${other} took it over`);
+        return;
+      }
+    }
+    // The cluster did not answer (or kept conflicting). Still ours until the lease we last wrote expires;
+    // after that another run may take it, so stop.
+    if (!stopped && now().getTime() >= lastRenewed.getTime() + leaseSeconds * 1000) {
+      lose(`could not renew it since ${formatUtc(lastRenewed)} and its ${leaseSeconds} s lease has expired`);
+    }
+  };
+
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      inflight = renew()
+        .catch((error: unknown) => {
+          // renew() handles API errors itself; anything else is a bug, and the safe reaction is to stop.
+          lose(`renewal failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
+        })
+        .finally(() => {
+          inflight = undefined;
+          schedule();
+        });
+    }, renewEverySeconds * 1000);
+    // The lock must never keep the process alive on its own: the executor's work does that.
+    timer.unref();
+  };
+  schedule();
+
+  let released: Promise<void> | undefined;
+  const release = async (): Promise<void> => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await inflight;
+    if (controller.signal.aborted) return; // someone else holds it now: not ours to delete
+    for (let attempt = 1; ; attempt += 1) {
+      let lease: V1Lease;
+      try {
+        lease = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
+      } catch (error) {
+        if (httpStatus(error) === 404) return;
+        throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+      }
+      if (lease.spec?.holderIdentity !== holder) return;
+      const uid = lease.metadata?.uid;
+      const resourceVersion = lease.metadata?.resourceVersion;
+      try {
+        // The preconditions make the delete fail (409) if the Lease changed since the read — a takeover.
+        await api.deleteNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: { preconditions: { uid, resourceVersion } } });
+        return;
+      } catch (error) {
+        const code = httpStatus(error);
+        if (code === 404) return;
+        if (code !== 409 || attempt >= ACQUIRE_ATTEMPTS) throw kubeFailure(cluster, `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+      }
+    }
+  };
+
+  return {
+    holder,
+    lost: controller.signal,
+    release: () => (released ??= release()),
+  };
+}

@@ -46,7 +46,7 @@ const TOOLS_DIR = "/bosun/bin";
 /**
  * The images the backup pod runs.
  *
- * Why two: the script needs a POSIX shell with `date`, `mkdir`, `mv`, `rm` and `find`, plus `etcdctl`
+ * Why two: the script needs a POSIX shell with `date`, `mkdir`, `mv`, `rm`, `find` and `sleep`, plus `etcdctl`
  * and `etcdutl` — and no official image has all of them. The etcd images (`registry.k8s.io/etcd`, the
  * image kubeadm runs, and `gcr.io/etcd-development/etcd`) are distroless since etcd 3.5.21: they hold
  * `/usr/local/bin/etcd`, `etcdctl` and `etcdutl` and nothing else, not even a shell. So by default an init
@@ -81,72 +81,152 @@ export const SNAPSHOT_PATTERN = /^etcd-snapshot-\d{8}T\d{6}Z\.db$/;
 const ACTIVE_DEADLINE_SECONDS = 1800;
 const BACKOFF_LIMIT = 2;
 
+/** How the backup script reaches etcd. */
+export interface EtcdClientOptions {
+  /** The one member to snapshot, `https://host:port` (or `http://` for an etcd without TLS). */
+  endpoint: string;
+  /** CA certificate file the member's serving certificate is verified against. */
+  caFile: string;
+  /** Client certificate and key files presented to the member. */
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * What the pod uses: kubeadm's stacked member on the node, with kubeadm's own etcd client certificate
+ * (the mount of {@link ETCD_PKI_DIR}).
+ */
+export const DEFAULT_ETCD_CLIENT: Readonly<EtcdClientOptions> = {
+  endpoint: "https://127.0.0.1:2379",
+  caFile: `${ETCD_PKI_DIR}/ca.crt`,
+  certFile: `${ETCD_PKI_DIR}/healthcheck-client.crt`,
+  keyFile: `${ETCD_PKI_DIR}/healthcheck-client.key`,
+};
+
 /**
  * The shell script a backup pod runs (POSIX sh; busybox, dash and bash run it alike): check that the
- * local etcd member answers (so a member that is down fails the run in seconds, not at the deadline), save
- * a snapshot of it under a temporary name, verify it with `etcdutl snapshot status` (on failure delete it
- * and exit 1), give it its final name, then delete the oldest snapshots beyond `retain`. Only
- * verified snapshots ever carry the final name, so pruning never counts a broken file and never keeps one
- * in place of a good one. Temporary files of runs that died more than an hour ago are removed first.
+ * local etcd member answers (so a member that is down fails the run in seconds, not at the deadline),
+ * claim a snapshot name no other run holds, save a snapshot under its temporary name, verify it (on
+ * failure delete it and exit 1), give it its final name, then delete the oldest snapshots beyond
+ * `retain`. Only verified snapshots ever carry the final name, so pruning never counts a broken file and
+ * never keeps one in place of a good one. Temporary files of runs that died more than an hour ago are
+ * removed first.
  *
- * `dir` is the snapshot directory as the container sees it.
+ * Verification restores the snapshot into a scratch directory beside it (deleted right after; it needs
+ * the snapshot's size again in free space, briefly): `etcdutl snapshot restore` checks the sha256 etcd
+ * appends to every snapshot, so any damaged byte fails it. `etcdutl snapshot status`, run after it for the
+ * revision and key count in the log, only checks bbolt's page structure and passes most files with a
+ * flipped byte (test/integration/backup-script.test.ts shows both).
+ *
+ * Names go by the second, and two runs may start in the same one (the pre-upgrade Job beside a CronJob
+ * run, nodes sharing a destination, or runs quicker than a second): a run holds its name's `.tmp` file
+ * from an exclusive create until the rename turns it into the `.db`, and moves on to the next second when
+ * it finds either taken, so no run overwrites another's snapshot. Pruning deletes from one listing, so two
+ * runs pruning at once never delete more than the oldest beyond `retain`.
+ *
+ * `dir` is the snapshot directory as the container sees it; `client` says how to reach the member (the
+ * pod's defaults; the integration test points the script at an etcd of its own).
  */
-export function etcdBackupScript(retain: number, dir: string): string {
+export function etcdBackupScript(retain: number, dir: string, client: Partial<EtcdClientOptions> = {}): string {
   if (!Number.isSafeInteger(retain) || retain < 1) throw new InternalError(`etcd backup retain must be a positive integer, got ${retain}`);
   if (!dir.startsWith("/")) throw new InternalError(`etcd backup directory must be absolute, got ${JSON.stringify(dir)}`);
+  const { endpoint, caFile, certFile, keyFile } = { ...DEFAULT_ETCD_CLIENT, ...client };
+  // The endpoint also appears inside a double-quoted message, so only plain URL characters are allowed.
+  if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(endpoint)) throw new InternalError(`etcd endpoint must be http(s)://host:port, got ${JSON.stringify(endpoint)}`);
+  for (const file of [caFile, certFile, keyFile]) {
+    if (!file.startsWith("/")) throw new InternalError(`etcd client file must be absolute, got ${JSON.stringify(file)}`);
+  }
   return `set -eu
 # C collation: the shell then sorts snapshot names, and so their UTC timestamps, oldest first.
 LC_ALL=C
 export LC_ALL
 dir=${shellQuote(dir)}
 retain=${retain}
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-snapshot="$dir/etcd-snapshot-$stamp.db"
-partial="$snapshot.tmp"
 
 mkdir -p "$dir"
-find "$dir" -maxdepth 1 -name 'etcd-snapshot-*.tmp*' -mmin +60 -exec rm -f {} +
+# Leftovers of runs that died: temporary snapshots and verification directories.
+find "$dir" -maxdepth 1 -name 'etcd-snapshot-*.tmp*' -mmin +60 -exec rm -rf {} +
 
 etcd_client() {
-  etcdctl --endpoints=https://127.0.0.1:2379 \\
-    --cacert=${ETCD_PKI_DIR}/ca.crt \\
-    --cert=${ETCD_PKI_DIR}/healthcheck-client.crt \\
-    --key=${ETCD_PKI_DIR}/healthcheck-client.key \\
+  etcdctl --endpoints=${endpoint} \\
+    --cacert=${shellWord(caFile)} \\
+    --cert=${shellWord(certFile)} \\
+    --key=${shellWord(keyFile)} \\
     "$@"
 }
 
 # Fail fast (etcdctl's default 5 s command timeout) when the local member is down: the snapshot itself
 # waits for a connection until its own, much longer, timeout.
 if ! etcd_client endpoint health; then
-  echo "the etcd member at https://127.0.0.1:2379 is not healthy; no snapshot taken" >&2
+  echo "the etcd member at ${endpoint} is not healthy; no snapshot taken" >&2
   exit 1
 fi
+
+partial=
+restore=
+cleanup() {
+  if [ -n "$restore" ]; then rm -rf "$restore"; fi
+  if [ -n "$partial" ]; then rm -f "$partial" "$partial.part"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+# Claim a name: this run holds etcd-snapshot-<second>.db.tmp from its exclusive creation (noclobber) until
+# it renames it to the .db, which replaces the one by the other at once. Another run of the same second
+# finds one of the two and tries the next second.
+attempt=0
+while :; do
+  stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+  snapshot="$dir/etcd-snapshot-$stamp.db"
+  if (set -C; : >"$snapshot.tmp") 2>/dev/null; then
+    partial="$snapshot.tmp"
+    if [ ! -e "$snapshot" ]; then break; fi
+    rm -f "$partial"
+    partial=
+  fi
+  attempt=$((attempt + 1))
+  if [ "$attempt" -ge 10 ]; then
+    echo "found no free snapshot name in $dir in $attempt seconds" >&2
+    exit 1
+  fi
+  sleep 1
+done
+restore="$partial.restore"
+
 echo "saving an etcd snapshot to $snapshot"
 if ! etcd_client --command-timeout=${ACTIVE_DEADLINE_SECONDS}s snapshot save "$partial"; then
   rm -f "$partial" "$partial.part"
   echo "etcdctl snapshot save failed" >&2
   exit 1
 fi
+# The restore checks the sha256 etcd appended to the snapshot; its log is shown only when it fails.
+if ! log="$(etcdutl snapshot restore "$partial" --data-dir="$restore" 2>&1)"; then
+  printf '%s\\n' "$log" >&2
+  rm -rf "$restore" "$partial"
+  echo "the snapshot failed verification (etcdutl snapshot restore) and was deleted" >&2
+  exit 1
+fi
+rm -rf "$restore"
 if ! etcdutl snapshot status "$partial" --write-out=table; then
   rm -f "$partial"
   echo "the snapshot failed verification (etcdutl snapshot status) and was deleted" >&2
   exit 1
 fi
 mv "$partial" "$snapshot"
+partial=
 echo "saved and verified $snapshot"
 
-count=0
+# Prune from one listing of the verified snapshots, oldest first.
+set --
 for f in "$dir"/etcd-snapshot-*.db; do
-  if [ -f "$f" ]; then count=$((count + 1)); fi
+  if [ -f "$f" ]; then set -- "$@" "$f"; fi
 done
-excess=$((count - retain))
-for f in "$dir"/etcd-snapshot-*.db; do
+excess=$(($# - retain))
+for f in "$@"; do
   if [ "$excess" -le 0 ]; then break; fi
-  if [ -f "$f" ]; then
-    rm -f "$f"
-    echo "pruned $f"
-    excess=$((excess - 1))
-  fi
+  rm -f "$f"
+  echo "pruned $f"
+  excess=$((excess - 1))
 done
 `;
 }
@@ -268,6 +348,11 @@ function jobSpec(cluster: string, backup: EtcdBackup, images: BackupImages): Rec
     activeDeadlineSeconds: ACTIVE_DEADLINE_SECONDS,
     template: etcdBackupPodTemplate(cluster, backup, images),
   };
+}
+
+/** `text` as one shell word: as it is when it holds only characters no shell treats specially, else quoted. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : shellQuote(text);
 }
 
 /** Quotes `text` as one word for a POSIX shell. */

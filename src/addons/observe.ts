@@ -212,9 +212,11 @@ function toYaml(value: unknown): string {
 /**
  * The text of a failed add-on: the error's own message (a `BosunError`'s messages never quote secret
  * values, and the API server's answers about Secrets are reduced to their reason by `KubeRest`), scrubbed of
- * known secret values. Anything that is not a `BosunError` is a bug and says so. Unreachable propagates.
+ * known secret values. Anything that is not a `BosunError` is a bug and says so (naming `activity`, what
+ * bosun was doing with the add-on). Unreachable propagates. Shared with the apply verbs
+ * (`helm-apply.ts`), so that plan and apply withhold the same things.
  */
-function failureMessage(error: unknown, addon: DesiredAddon, secrets: readonly string[]): string {
+export function failureMessage(error: unknown, addon: DesiredAddon, secrets: readonly string[], activity = "observing"): string {
   // Not this add-on's problem: the cluster is unreachable, or this machine lacks helm or kustomize.
   if (error instanceof UnreachableError || error instanceof ToolNotFoundError) throw error;
   if (error instanceof ProcessError && addon.source.kind === "helm" && addon.source.secretValues.length > 0) {
@@ -226,7 +228,7 @@ function failureMessage(error: unknown, addon: DesiredAddon, secrets: readonly s
   const message =
     error instanceof BosunError
       ? error.message
-      : `internal error (a bug in bosun) while observing add-on ${addon.name}: ${error instanceof Error ? error.name : "non-Error value"}`;
+      : `internal error (a bug in bosun) while ${activity} add-on ${addon.name}: ${error instanceof Error ? error.name : "non-Error value"}`;
   return scrubText(message, secrets);
 }
 
@@ -276,7 +278,7 @@ function uniquePaths(paths: readonly (readonly string[])[]): string[][] {
  * The cluster's version and API groups for the render's `.Capabilities` (as `helm upgrade` would see them),
  * unless the caller gave them: at most two requests per cluster.
  */
-async function readCapabilities(rest: KubeRest, options: RenderOptions): Promise<Pick<RenderOptions, "kubeVersion" | "apiVersions">> {
+export async function readCapabilities(rest: KubeRest, options: RenderOptions): Promise<Pick<RenderOptions, "kubeVersion" | "apiVersions">> {
   const [version, groups] = await Promise.all([
     options.kubeVersion === undefined ? rest.get<{ gitVersion?: string }>("/version") : Promise.resolve(null),
     options.apiVersions === undefined ? rest.get<{ groups?: { versions?: { groupVersion?: string }[] }[] }>("/apis") : Promise.resolve(null),

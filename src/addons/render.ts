@@ -143,8 +143,7 @@ async function renderHelm(
   const values = mergeHelmValues(files, source.values, secrets);
   const chart = await chartFacts(source, fleetDir);
   const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs") };
-  // A local chart by absolute path, so that helm never mistakes it for a `repo/chart` reference.
-  const chartRef = source.chart.kind === "local" ? path.resolve(fleetDir, ...source.chart.path.split("/")) : source.chart.name;
+  const chartRef = helmChartRef(source, fleetDir);
   const template = {
     release: addon.name,
     namespace,
@@ -180,6 +179,14 @@ async function renderHelm(
     chartVersion: chart.version,
     secrets: secrets.map((s) => s.value),
   };
+}
+
+/**
+ * The chart argument of `helm template`/`helm upgrade` for a Helm add-on: a local chart by absolute path,
+ * so that helm never mistakes it for a `repo/chart` reference; a repo chart by its name (with `--repo`).
+ */
+export function helmChartRef(source: HelmChartSource, fleetDir: string): string {
+  return source.chart.kind === "local" ? path.resolve(fleetDir, ...source.chart.path.split("/")) : source.chart.name;
 }
 
 /** The release namespace of a Helm add-on (the spec defaults it to the add-on's name). */

@@ -84,6 +84,61 @@ export async function helmVersion(options: HelmOptions = {}): Promise<string> {
   return (await helm(["version", "--short"], options, 15_000)).stdout.trim();
 }
 
+/** What one helm binary can do, where Helm 3 and Helm 4 (or older Helm 3 releases) differ. */
+export interface HelmFeatures {
+  /** The version helm reported, e.g. `v4.3.1`. */
+  version: string;
+  major: number;
+  minor: number;
+  /** The flag that rolls a failed upgrade back (a failed install: uninstalls it): Helm 4 renamed `--atomic`. */
+  rollbackOnFailureFlag: "--rollback-on-failure" | "--atomic";
+  /** `--labels` on install/upgrade, stored on the release record (Helm 3.13+). */
+  releaseLabels: boolean;
+  /** `helm uninstall --ignore-not-found` (Helm 3.13+). */
+  uninstallIgnoreNotFound: boolean;
+  /**
+   * `--force-conflicts`: Helm 4 applies server-side, so a field another manager changed by hand is a
+   * conflict that fails the upgrade (and the rollback after it) unless forced. Helm 3 merges client-side
+   * and has no such conflicts, nor the flag.
+   */
+  forceConflicts: boolean;
+}
+
+/**
+ * The features of a helm version string as `helm version --short` prints it. Pure. A version that cannot be
+ * read is taken as the oldest Helm 3 (every flag it picks exists in every Helm 3 and, deprecated, in Helm 4).
+ */
+export function helmFeaturesOf(version: string): HelmFeatures {
+  const parsed = semver.coerce(version);
+  const major = parsed?.major ?? 3;
+  const minor = parsed?.major === undefined ? 0 : parsed.minor;
+  const atLeast313 = major > 3 || (major === 3 && minor >= 13);
+  return {
+    version,
+    major,
+    minor,
+    rollbackOnFailureFlag: major >= 4 ? "--rollback-on-failure" : "--atomic",
+    releaseLabels: atLeast313,
+    uninstallIgnoreNotFound: atLeast313,
+    forceConflicts: major >= 4,
+  };
+}
+
+const features = new Map<string, Promise<HelmFeatures>>();
+
+/** The features of the helm bosun runs ({@link helmFeaturesOf}); `helm version` runs once per executable and process. */
+export async function helmFeatures(options: HelmOptions = {}): Promise<HelmFeatures> {
+  const file = await resolveTool("helm", "BOSUN_HELM", options.helm);
+  let pending = features.get(file);
+  if (!pending) {
+    pending = helmVersion({ helm: file }).then(helmFeaturesOf);
+    // A failed probe (helm missing) is not remembered: the next call reports it again.
+    void pending.catch(() => features.delete(file));
+    features.set(file, pending);
+  }
+  return pending;
+}
+
 /** Packages a chart directory into `destination` and returns the `.tgz` path. */
 export async function helmPackage(chartDir: string, destination: string, options: HelmOptions = {}): Promise<string> {
   const { stdout } = await helm(["package", "--destination", destination, "--", chartDir], options);
@@ -156,10 +211,24 @@ export interface HelmRelease {
   /** Helm's own timeout for waiting, e.g. `5m`. */
   helmTimeout?: string;
   createNamespace?: boolean;
+  /**
+   * Undo a failed upgrade — roll back to the last deployed revision — or uninstall a failed first install:
+   * `--rollback-on-failure` on Helm 4, `--atomic` on Helm 3 (both wait).
+   */
+  rollbackOnFailure?: boolean;
+  /** With `wait`, also wait until the release's Jobs completed (`--wait-for-jobs`). */
+  waitForJobs?: boolean;
+  /** Labels of the release record (`--labels`); left out by a helm that does not support them (before 3.13). */
+  labels?: Record<string, string>;
+  /** Take over fields another field manager changed (`--force-conflicts`, Helm 4 only; Helm 3 has no conflicts). */
+  forceConflicts?: boolean;
 }
 
 /** `helm upgrade --install`, values passed through a temp file that is removed afterwards. */
 export async function helmUpgradeInstall(target: HelmTarget, release: HelmRelease, options: HelmOptions = {}): Promise<void> {
+  // Flags that differ between Helm 3 and Helm 4 need the version; plain calls do not pay for it.
+  const needsFeatures = release.rollbackOnFailure === true || release.forceConflicts === true || release.labels !== undefined;
+  const features = needsFeatures ? await helmFeatures(options) : undefined;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-helm-"));
   try {
     const valuesFile = path.join(dir, "values.json");
@@ -167,11 +236,19 @@ export async function helmUpgradeInstall(target: HelmTarget, release: HelmReleas
     await fs.writeFile(valuesFile, JSON.stringify(release.values ?? {}), { mode: 0o600 });
     const args = ["upgrade", "--install", ...targetArgs(target), "--namespace", release.namespace, "--values", valuesFile];
     if (release.createNamespace) args.push("--create-namespace");
-    if (release.repo) args.push("--repo", release.repo);
+    let ref = release.chart;
+    // As for `helm template`: an OCI registry takes the chart's full oci:// reference instead of --repo.
+    if (release.repo?.startsWith("oci://")) ref = `${release.repo.replace(/\/+$/, "")}/${release.chart}`;
+    else if (release.repo) args.push("--repo", release.repo);
     if (release.version) args.push("--version", release.version);
     if (release.wait) args.push("--wait");
+    if (release.wait && release.waitForJobs) args.push("--wait-for-jobs");
     if (release.helmTimeout) args.push("--timeout", release.helmTimeout);
-    args.push("--", release.release, release.chart);
+    if (features && release.rollbackOnFailure) args.push(features.rollbackOnFailureFlag);
+    if (features?.forceConflicts && release.forceConflicts) args.push("--force-conflicts");
+    const labels = Object.entries(release.labels ?? {});
+    if (features?.releaseLabels && labels.length > 0) args.push("--labels", labels.map(([key, value]) => `${key}=${value}`).join(","));
+    args.push("--", release.release, ref);
     await helm(args, options, 15 * 60_000);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -192,7 +269,77 @@ export async function helmStatus(target: HelmTarget, release: string, namespace:
   return JSON.parse(stdout) as HelmReleaseStatus;
 }
 
-/** `helm uninstall` of one release. */
-export async function helmUninstall(target: HelmTarget, release: string, namespace: string, options: HelmOptions = {}): Promise<void> {
-  await helm(["uninstall", ...targetArgs(target), "--namespace", namespace, "--wait", "--", release], options, 10 * 60_000);
+/** How to uninstall (all optional). */
+export interface HelmUninstallOptions {
+  /** Helm's own timeout for the deletion and its hooks, e.g. `300s`. */
+  helmTimeout?: string;
+  /** A release that does not exist is not an error (`--ignore-not-found`, where this helm has it: 3.13+). */
+  ignoreNotFound?: boolean;
+}
+
+/** `helm uninstall --wait` of one release. */
+export async function helmUninstall(
+  target: HelmTarget,
+  release: string,
+  namespace: string,
+  options: HelmOptions = {},
+  uninstall: HelmUninstallOptions = {},
+): Promise<void> {
+  const args = ["uninstall", ...targetArgs(target), "--namespace", namespace, "--wait"];
+  if (uninstall.helmTimeout) args.push("--timeout", uninstall.helmTimeout);
+  if (uninstall.ignoreNotFound && (await helmFeatures(options)).uninstallIgnoreNotFound) args.push("--ignore-not-found");
+  args.push("--", release);
+  await helm(args, options, 10 * 60_000);
+}
+
+/** One revision of a release, as `helm history -o json` prints it. */
+export interface HelmRevision {
+  revision: number;
+  /** `deployed`, `superseded`, `failed`, `pending-install`, `pending-upgrade`, `pending-rollback`… */
+  status: string;
+  /** `<chart name>-<chart version>`. */
+  chart: string;
+}
+
+/** `helm history -o json` of one release (at most `max` newest revisions), oldest first. */
+export async function helmHistory(target: HelmTarget, release: string, namespace: string, options: HelmOptions = {}, max = 256): Promise<HelmRevision[]> {
+  const { stdout } = await helm(["history", ...targetArgs(target), "--namespace", namespace, "--max", String(max), "-o", "json", "--", release], options, 60_000);
+  const parsed = JSON.parse(stdout) as unknown;
+  if (!Array.isArray(parsed)) return [];
+  // Only the three fields are kept: a revision's description can quote an error, and an error can quote a value.
+  return parsed
+    .map((entry: { revision?: unknown; status?: unknown; chart?: unknown }) => ({
+      revision: typeof entry.revision === "number" ? entry.revision : Number.NaN,
+      status: typeof entry.status === "string" ? entry.status : "unknown",
+      chart: typeof entry.chart === "string" ? entry.chart : "",
+    }))
+    .filter((entry) => Number.isInteger(entry.revision))
+    .sort((a, b) => a.revision - b.revision);
+}
+
+/** How to roll back (all optional). */
+export interface HelmRollbackOptions {
+  /** Wait until the rolled-back workloads are ready (`--wait`). */
+  wait?: boolean;
+  /** Helm's own timeout, e.g. `300s`. */
+  helmTimeout?: string;
+  /** `--force-conflicts` (Helm 4 only, see {@link HelmFeatures.forceConflicts}). */
+  forceConflicts?: boolean;
+}
+
+/** `helm rollback RELEASE REVISION`: a new revision with the manifest and values of `revision`. */
+export async function helmRollback(
+  target: HelmTarget,
+  release: string,
+  namespace: string,
+  revision: number,
+  options: HelmOptions = {},
+  rollback: HelmRollbackOptions = {},
+): Promise<void> {
+  const args = ["rollback", ...targetArgs(target), "--namespace", namespace];
+  if (rollback.wait) args.push("--wait");
+  if (rollback.helmTimeout) args.push("--timeout", rollback.helmTimeout);
+  if (rollback.forceConflicts && (await helmFeatures(options)).forceConflicts) args.push("--force-conflicts");
+  args.push("--", release, String(revision));
+  await helm(args, options, 15 * 60_000);
 }

@@ -1,0 +1,181 @@
+/**
+ * Executes one cluster's planned steps: takes the cluster lock, opens the journal, and runs each step in
+ * plan order — recording it before and after it acts, skipping one the interrupted run already finished —
+ * until the plan is done, a step fails, a step is blocked, or the wave asks it to stop.
+ *
+ * Add-on and backup-schedule steps run here (through the verbs in `src/addons/` and the backup template);
+ * Kubernetes version and topology steps belong to the upgrade drivers, which this version does not
+ * execute: a cluster that needs one is deferred with that reason before anything is changed, so its
+ * add-ons (planned for the version after the upgrade) are never applied out of order.
+ */
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { PatchStrategy } from "@kubernetes/client-node";
+import { uninstallHelmAddon, applyHelmAddon } from "../addons/helm-apply.js";
+import { applyKustomizeAddon, deleteKustomizeAddon } from "../addons/kustomize-apply.js";
+import { ETCD_BACKUP_CRONJOB, etcdBackupCronJob } from "../backup/template.js";
+import { BosunError, InternalError, asError } from "../errors.js";
+import type { KubeClients } from "../kube/config.js";
+import { httpStatus } from "../kube/errors.js";
+import { UnreachableError, type KubeRest } from "../kube/rest.js";
+import type { ClusterPlan, Step } from "../plan/types.js";
+import type { DesiredCluster } from "../spec/types.js";
+import { acquireClusterLock, holderIdentity } from "./lock.js";
+import { openJournal, stepFingerprint } from "./journal.js";
+import type { ClusterOutcome } from "./waves.js";
+
+/** Step kinds the upgrade drivers execute (not this module). */
+const UPGRADE_STEPS = new Set<Step["kind"]>(["backup.snapshot", "controlPlane.upgrade", "workers.upgrade", "topology.scale"]);
+
+/** Everything one cluster's run needs. */
+export interface ClusterRun {
+  desired: DesiredCluster;
+  plan: ClusterPlan;
+  clients: KubeClients;
+  rest: KubeRest;
+  fleetDir: string;
+  env: Readonly<Record<string, string | undefined>>;
+  runId: string;
+  planRevision: string | null;
+  /** How long the lock's lease lasts (renewed while the run goes on). */
+  leaseSeconds: number;
+  helm?: string;
+  kustomize?: string;
+  log: (line: string) => void;
+}
+
+/** Runs one cluster's steps; `stop` aborts between steps (another cluster of the wave failed). */
+export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promise<ClusterOutcome> {
+  const name = run.plan.name;
+  const upgrade = run.plan.steps.find((s) => UPGRADE_STEPS.has(s.kind) && s.state !== "manual");
+  if (upgrade) {
+    return { kind: "deferred", reason: `${upgrade.id} needs the ${run.plan.driver} upgrade driver, which this version of bosun does not execute; nothing was changed` };
+  }
+  let lock;
+  try {
+    lock = await acquireClusterLock(run.clients, { cluster: name, holder: holderIdentity(run.runId), leaseSeconds: run.leaseSeconds });
+  } catch (error) {
+    if (error instanceof UnreachableError) return { kind: "unreachable", reason: error.message };
+    return { kind: "failed", step: `${name}/lock`, reason: asError(error).message };
+  }
+  const journal = openJournal(run.clients, name, { runId: run.runId, planRevision: run.planRevision });
+  const kubeconfig = await writeKubeconfig(run);
+  let outcome: ClusterOutcome | undefined;
+  let done = 0;
+  try {
+    for (const step of run.plan.steps) {
+      if (lock.lost.aborted) {
+        outcome = { kind: "failed", step: step.id, reason: "the cluster lock was lost (another apply took it over); stopped before this step" };
+        break;
+      }
+      if (stop.aborted) {
+        outcome = { kind: "halted", reason: "another cluster of the wave failed; stopped after the step in progress", steps: done };
+        break;
+      }
+      if (step.state === "blocked") {
+        outcome = { kind: "deferred", reason: `${step.id} is blocked: ${step.reason ?? "see the plan"}` };
+        break;
+      }
+      if (step.state === "manual") {
+        run.log(`${name}: ${step.id}: manual step, not executed (see the plan's runbook)`);
+        continue;
+      }
+      const fingerprint = stepFingerprint(step);
+      if (await journal.finished(step.id, fingerprint)) {
+        run.log(`${name}: ${step.id}: already done by the interrupted run, skipped`);
+        done += 1;
+        continue;
+      }
+      await journal.record(step.id, "started", { fingerprint });
+      const started = performance.now();
+      run.log(`${name}: ${step.id}: ${step.summary}`);
+      try {
+        const detail = await runStep(run, kubeconfig, step);
+        await journal.record(step.id, "succeeded", { fingerprint, detail });
+        run.log(`${name}: ${step.id}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+        done += 1;
+      } catch (error) {
+        const message = asError(error).message;
+        await journal.record(step.id, "failed", { fingerprint, detail: error instanceof BosunError ? error.reason : "error" }).catch(() => undefined);
+        outcome = error instanceof UnreachableError ? { kind: "unreachable", reason: message } : { kind: "failed", step: step.id, reason: message };
+        break;
+      }
+    }
+    outcome ??= { kind: "converged", steps: done };
+    await journal.endRun(outcome.kind === "converged" ? "succeeded" : "failed").catch(() => undefined);
+    return outcome;
+  } finally {
+    await fs.rm(path.dirname(kubeconfig), { recursive: true, force: true });
+    await lock.release().catch(() => undefined);
+  }
+}
+
+/** Runs one step; returns a one-line description of what it did. */
+async function runStep(run: ClusterRun, kubeconfig: string, step: Step): Promise<string> {
+  const { desired } = run;
+  const helmContext = {
+    rest: run.rest,
+    core: run.clients.core,
+    target: { kubeconfig, context: run.clients.kc.getCurrentContext() },
+    ...(run.helm ? { helm: run.helm } : {}),
+    log: run.log,
+  };
+  const kustomizeContext = { rest: run.rest, core: run.clients.core, ...(run.kustomize ? { kustomize: run.kustomize } : {}), log: run.log };
+  switch (step.kind) {
+    case "backup.schedule":
+      return backupSchedule(run, step.action);
+    case "addon.install":
+    case "addon.upgrade":
+    case "addon.apply":
+    case "addon.prune": {
+      const addon = desired.addons.find((a) => a.name === step.addon);
+      if (!addon) throw new InternalError(`${step.id}: add-on ${step.addon} is not in the spec`);
+      if (addon.source.kind === "helm") {
+        const result = await applyHelmAddon(helmContext, desired, addon, run.fleetDir, run.env);
+        return `${result.outcome}, release revision ${result.revision}`;
+      }
+      const result = await applyKustomizeAddon(kustomizeContext, desired, addon, run.fleetDir);
+      return `${result.outcome}: ${result.objects.length} objects${result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : ""}`;
+    }
+    case "addon.uninstall": {
+      if (step.addonKind === "helm") {
+        const result = await uninstallHelmAddon(helmContext, step.addon, step.namespace ?? step.addon);
+        return result.outcome;
+      }
+      const result = await deleteKustomizeAddon(kustomizeContext, desired, step.addon);
+      return `${result.outcome}: ${result.deleted.length} objects`;
+    }
+    case "backup.snapshot":
+    case "controlPlane.upgrade":
+    case "workers.upgrade":
+    case "topology.scale":
+      throw new InternalError(`${step.id}: upgrade steps are not executed here`);
+  }
+}
+
+/** Creates, updates (server-side apply, field manager bosun) or deletes the etcd backup CronJob. */
+async function backupSchedule(run: ClusterRun, action: "create" | "update" | "delete"): Promise<string> {
+  const etcd = run.desired.backup.etcd;
+  if (action === "delete" || etcd === null) {
+    try {
+      await run.clients.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB });
+    } catch (error) {
+      if (httpStatus(error) !== 404) throw error;
+    }
+    return "deleted the etcd backup CronJob";
+  }
+  await run.clients.objects.patch(etcdBackupCronJob(run.desired.name, etcd), undefined, undefined, "bosun", true, PatchStrategy.ServerSideApply);
+  return `${action === "create" ? "created" : "updated"} the etcd backup CronJob ("${etcd.schedule}", keep ${etcd.retain})`;
+}
+
+/**
+ * Writes the cluster's kubeconfig (its current context only) to a private temp file for helm, which takes
+ * a file and a context; removed when the run ends.
+ */
+async function writeKubeconfig(run: ClusterRun): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-apply-"));
+  const file = path.join(dir, "kubeconfig");
+  await fs.writeFile(file, run.clients.kc.exportConfig(), { mode: 0o600 });
+  return file;
+}

@@ -3,6 +3,7 @@
  * The `bosun` command line: parses flags, dispatches to one command, maps errors to exit codes.
  */
 import { Command, CommanderError } from "commander";
+import { applyCommand } from "./apply.js";
 import { planCommand } from "./plan.js";
 import { sandboxCommand } from "./sandbox.js";
 import { validateCommand } from "./validate.js";
@@ -19,6 +20,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(sandboxCommand((code) => (exitCode = code)));
   program.addCommand(validateCommand((code) => (exitCode = code)));
   program.addCommand(planCommand((code) => (exitCode = code)));
+  program.addCommand(applyCommand((code) => (exitCode = code)));
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   try {

@@ -20,7 +20,7 @@ import type { ClusterPlan } from "../../src/plan/types.js";
 import { loadFleet } from "../../src/spec/load.js";
 import type { DesiredCluster } from "../../src/spec/types.js";
 import { helmUninstall } from "../../src/tools/helm.js";
-import { sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { bosun, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
 const TOKEN_ENV = "PLAN_TEST_GREETER_TOKEN";
@@ -114,5 +114,39 @@ describe("executing one cluster's plan", () => {
     const outcome = await executeCluster(runOf(plan, desired), new AbortController().signal);
     expect(outcome.kind).toBe("deferred");
     expect((await planOf("beta")).plan.steps).toEqual(plan.steps);
+  });
+});
+
+describe("bosun apply (CLI)", () => {
+  const cliEnv = (): Record<string, string | undefined> => ({
+    KUBECONFIG: sharedSandbox().kubeconfig,
+    [TOKEN_ENV]: env[TOKEN_ENV],
+    BOSUN_HELM: sharedSandbox().binaries.helm,
+    BOSUN_KUSTOMIZE: sharedSandbox().binaries.kustomize,
+  });
+
+  it("refuses to prompt without a terminal", async () => {
+    const result = await bosun(["apply", "--fleet", fleetDir, "--cluster", "gamma"], { env: cliEnv() });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("pass --yes");
+  });
+
+  it("refuses a saved plan when the cluster changed since, and applies a fresh one", async () => {
+    await gamma.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB }).catch(() => undefined);
+    const out = path.join(fleetDir, "..", `plan-${randomBytes(4).toString("hex")}.json`);
+    const planned = await bosun(["plan", "--fleet", fleetDir, "--cluster", "gamma", "--out", out, "-o", "json"], { env: cliEnv() });
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    // The world moves on before the saved plan is applied: someone deletes the web Deployment by hand.
+    await gamma.apps.deleteNamespacedDeployment({ name: "web", namespace: "plan-web" });
+    const stale = await bosun(["apply", "--plan", out, "--yes"], { env: cliEnv() });
+    expect(stale.exitCode).toBe(1);
+    expect(stale.stderr).toMatch(/refusing .*cluster gamma changed since the plan was made/);
+
+    const applied = await bosun(["apply", "--fleet", fleetDir, "--cluster", "gamma", "--yes"], { env: cliEnv() });
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/gamma\s+converged \(2 steps\)/);
+    const after = await bosun(["plan", "--fleet", fleetDir, "--cluster", "gamma", "--detailed-exitcode"], { env: cliEnv() });
+    expect(after.exitCode, after.stdout).toBe(0);
+    await fs.rm(out, { force: true });
   });
 });

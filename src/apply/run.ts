@@ -1,0 +1,125 @@
+/**
+ * `bosun apply` end to end: a plan (computed now, or read from a file and checked against a fresh one),
+ * then the wave schedule with maintenance windows, each cluster through `executeCluster`.
+ */
+import type { DesiredFleet } from "../spec/types.js";
+import { loadFleet } from "../spec/load.js";
+import { clientsFor } from "../kube/config.js";
+import { defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
+import { KubeRest } from "../kube/rest.js";
+import { InvalidInputError } from "../errors.js";
+import type { ClusterPlan, Plan, Step } from "../plan/types.js";
+import { executeCluster } from "./execute.js";
+import { newRunId } from "./lock.js";
+import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
+import { windowVerdict } from "./windows.js";
+import type { WindowOperation } from "../spec/types.js";
+
+/** Inputs of one apply. */
+export interface ApplyFleetOptions {
+  plan: Plan;
+  fleet: DesiredFleet;
+  fleetDir: string;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  sleep: (seconds: number) => Promise<void>;
+  log: (line: string) => void;
+  onEvent?: (event: WaveEvent) => void;
+}
+
+/** Runs the plan's clusters wave by wave; returns each cluster's outcome. */
+export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResults> {
+  const { plan, fleet } = options;
+  const runId = newRunId();
+  const base = (() => {
+    let kc: ReturnType<typeof defaultKubeConfig> | undefined;
+    return () => (kc ??= defaultKubeConfig(options.env));
+  })();
+  return runWaves(plan, {
+    waves: fleet.waves,
+    sleep: options.sleep,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    deferral: (cluster) => {
+      for (const operation of operationsOf(cluster)) {
+        const verdict = windowVerdict(fleet.windows, cluster.name, operation, options.now());
+        if (!verdict.allowed) return `${operation}: ${verdict.reason}`;
+      }
+      return undefined;
+    },
+    runCluster: async (cluster, stop) => {
+      const desired = fleet.clusters.find((c) => c.name === cluster.name);
+      if (!desired) return { kind: "failed", step: `${cluster.name}/(spec)`, reason: "not in the fleet" };
+      let kc;
+      try {
+        // Add-ons and backups live in the cluster itself, whichever driver upgrades it.
+        kc = kubeConfigFor(cluster.name, desired.connection, options.env, base);
+      } catch (error) {
+        return { kind: "deferred", reason: (error as Error).message };
+      }
+      const clients = clientsFor(kc);
+      return executeCluster(
+        {
+          desired,
+          plan: cluster,
+          clients,
+          rest: new KubeRest(kc, { cluster: cluster.name }),
+          fleetDir: options.fleetDir,
+          env: options.env,
+          runId,
+          planRevision: plan.revision,
+          leaseSeconds: 60,
+          ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
+          ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
+          log: options.log,
+        },
+        stop,
+      );
+    },
+  });
+}
+
+/** The maintenance-window operations a cluster's pending steps belong to. */
+export function operationsOf(cluster: ClusterPlan): WindowOperation[] {
+  const operations = new Set<WindowOperation>();
+  for (const step of cluster.steps) operations.add(operationOf(step));
+  return [...operations].sort();
+}
+
+function operationOf(step: Step): WindowOperation {
+  if (step.kind.startsWith("addon.")) return "addons";
+  if (step.kind === "backup.schedule") return "backup";
+  return "upgrade";
+}
+
+/**
+ * Checks that a plan read from a file still describes the work: the same fleet and revision, and — per
+ * cluster — the same steps as a plan computed now. A plan whose world moved on is refused, never applied.
+ */
+export function stalePlanProblems(saved: Plan, fresh: Plan): string[] {
+  const problems: string[] = [];
+  if (saved.fleet !== fresh.fleet) problems.push(`it is for fleet ${saved.fleet}, not ${fresh.fleet}`);
+  if (saved.revision !== fresh.revision) problems.push(`it was computed at revision ${saved.revision ?? "(local)"}, the fleet is now at ${fresh.revision ?? "(local)"}`);
+  for (const cluster of saved.clusters) {
+    const now = fresh.clusters.find((c) => c.name === cluster.name);
+    if (!now) {
+      problems.push(`cluster ${cluster.name} is no longer planned`);
+      continue;
+    }
+    const before = cluster.steps.map(stepKey).join("\n");
+    const after = now.steps.map(stepKey).join("\n");
+    if (before !== after) problems.push(`cluster ${cluster.name} changed since the plan was made (its steps differ now)`);
+  }
+  return problems;
+}
+
+/** What must be the same for a saved step to be the step run now. */
+function stepKey(step: Step): string {
+  return JSON.stringify({ ...step, summary: undefined });
+}
+
+/** Loads the fleet a plan was made from (for `--plan`). */
+export async function loadFleetFor(dir: string): Promise<DesiredFleet> {
+  const loaded = await loadFleet(dir);
+  if (!loaded.ok) throw new InvalidInputError(`${dir}: the fleet is invalid (run bosun validate ${dir})`);
+  return loaded.value;
+}

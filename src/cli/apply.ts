@@ -1,0 +1,123 @@
+/**
+ * `bosun apply`: compute the plan (or read `--plan plan.json` and refuse it when the fleet or the clusters
+ * moved on since), show it, ask for confirmation unless `--yes` (never prompting without a terminal), then
+ * run it wave by wave with progress per cluster and step, and a summary. Exit 0 when every cluster
+ * converged (or was already in sync), 1 otherwise.
+ */
+import fs from "node:fs/promises";
+import readline from "node:readline/promises";
+import { Command } from "commander";
+import { InvalidInputError, UsageError } from "../errors.js";
+import type { Plan } from "../plan/types.js";
+import { parseDuration } from "../spec/duration.js";
+import { EXIT_FAILURE } from "./exit.js";
+import { renderInvalid } from "./validate.js";
+
+interface ApplyFlags {
+  fleet?: string;
+  repo?: string;
+  ref?: string;
+  plan?: string;
+  cluster: string[];
+  yes?: boolean;
+  timeout: string;
+  color?: boolean;
+}
+
+/** Builds the `apply` command. */
+export function applyCommand(setExitCode: (code: number) => void): Command {
+  return new Command("apply")
+    .description("bring the clusters to their spec: add-ons and backup schedules, wave by wave")
+    .option("--fleet <dir>", "fleet directory (default: the current directory)")
+    .option("--repo <url>", "fleet Git repository (http(s) URL or local path); credentials from BOSUN_GIT_TOKEN")
+    .option("--ref <ref>", "branch, tag or commit of --repo")
+    .option("--plan <file>", "apply this plan (from bosun plan --out), refused if the fleet or the clusters changed since")
+    .option("--cluster <name>", "apply only this cluster (repeatable)", (value: string, all: string[]) => [...all, value], [])
+    .option("--yes", "do not ask for confirmation")
+    .option("--timeout <duration>", "how long observing one cluster may take", "60s")
+    .option("--no-color", "no colours in the plan shown before applying")
+    .action(async (flags: ApplyFlags) => {
+      setExitCode(await apply(flags));
+    });
+}
+
+async function apply(flags: ApplyFlags): Promise<number> {
+  const timeout = parseDuration(flags.timeout);
+  if ("problem" in timeout) throw new UsageError(`--timeout: ${timeout.problem}`);
+  if ([flags.repo, flags.fleet, flags.plan].filter((f) => f !== undefined).length > 1) throw new UsageError("give one of --fleet, --repo or --plan");
+  if ((flags.repo === undefined) !== (flags.ref === undefined)) throw new UsageError("--repo and --ref go together");
+  if (!flags.yes && !process.stdin.isTTY) throw new UsageError("refusing to ask for confirmation without a terminal: pass --yes to apply without asking");
+  const [{ planFleet }, { readPlan }, { renderText }, run] = await Promise.all([
+    import("../observe/run.js"),
+    import("../report/json.js"),
+    import("../report/text.js"),
+    import("../apply/run.js"),
+  ]);
+  const saved = flags.plan === undefined ? undefined : readPlan(await fs.readFile(flags.plan, "utf8"), flags.plan);
+  const source = saved ? sourceOf(saved) : flags.repo !== undefined && flags.ref !== undefined ? { repo: flags.repo, ref: flags.ref } : { fleet: flags.fleet ?? "." };
+  const clusters = saved ? saved.clusters.map((c) => c.name) : flags.cluster;
+  const progress = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const result = await planFleet({ source, clusters, env: process.env, clusterTimeoutMs: timeout.seconds * 1000, now: new Date(), progress });
+  if (!result.ok) {
+    process.stdout.write(renderInvalid(result.dir, result.errors, result.warnings));
+    return EXIT_FAILURE;
+  }
+  if (saved) {
+    const problems = run.stalePlanProblems(saved, result.plan);
+    if (problems.length > 0) throw new InvalidInputError(`refusing ${flags.plan ?? "the plan"}: ${problems.join("; ")}. Run bosun plan again.`);
+  }
+  const plan = result.plan;
+  const color = flags.color !== false && process.stdout.isTTY && !process.env.NO_COLOR;
+  process.stdout.write(renderText(plan, { color }));
+  const work = plan.clusters.filter((c) => c.status === "changes" || c.status === "blocked");
+  if (work.length === 0) {
+    process.stdout.write("nothing to apply\n");
+    return plan.summary.clusters.unreachable + plan.summary.clusters.invalid > 0 ? EXIT_FAILURE : 0;
+  }
+  if (!flags.yes && !(await confirm(`apply the steps above to ${work.length} cluster${work.length === 1 ? "" : "s"}? type "yes" to go on: `))) {
+    process.stdout.write("nothing applied\n");
+    return EXIT_FAILURE;
+  }
+  const fleet = await run.loadFleetFor(result.dir);
+  const started = Date.now();
+  const outcomes = await run.applyFleet({
+    plan,
+    fleet,
+    fleetDir: result.dir,
+    env: process.env,
+    now: () => new Date(),
+    sleep: async (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),
+    log: (line) => process.stdout.write(`  ${line}\n`),
+    onEvent: (event) => {
+      if (event.kind === "wave-start") process.stdout.write(`wave ${event.wave}: ${event.clusters.join(", ")}\n`);
+      if (event.kind === "soak") process.stdout.write(`wave ${event.wave} done; soaking ${event.seconds} s before the next wave\n`);
+      if (event.kind === "halt") process.stdout.write(`wave ${event.wave} failed: ${event.cause}; later waves do not start\n`);
+    },
+  });
+  process.stdout.write(`\nsummary (${((Date.now() - started) / 1000).toFixed(1)} s):\n`);
+  const width = Math.max(...plan.clusters.map((c) => c.name.length));
+  let ok = true;
+  for (const cluster of plan.clusters) {
+    const outcome = outcomes.get(cluster.name);
+    const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}: ${outcome.reason}` : `${outcome.kind}: ${outcome.reason}`;
+    if (outcome?.kind !== "converged" && outcome?.kind !== "in-sync") ok = false;
+    process.stdout.write(`  ${cluster.name.padEnd(width)}  ${text}\n`);
+  }
+  return ok ? 0 : EXIT_FAILURE;
+}
+
+/** Where a saved plan's fleet came from, to compute the fresh plan it is checked against. */
+function sourceOf(plan: Plan): { fleet: string } | { repo: string; ref: string } {
+  return plan.source.kind === "git" ? { repo: plan.source.url, ref: plan.source.commit } : { fleet: plan.source.path };
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const prompt = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await prompt.question(question)).trim().toLowerCase() === "yes";
+  } finally {
+    prompt.close();
+  }
+}

@@ -25,13 +25,14 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.js";
-import { createIfAbsent, httpStatus, retryOnConflict } from "../kube/errors.js";
+import { httpStatus, retryOnConflict } from "../kube/errors.js";
+import { BOSUN_NAMESPACE, ensureStateConfigMap } from "../kube/system.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { InstalledAddon } from "../plan/observed.js";
 import { objectId } from "./compare.js";
 
 /** bosun's namespace in every cluster (ARCHITECTURE invariant 5). */
-export const BOSUN_NAMESPACE = "bosun-system";
+export { BOSUN_NAMESPACE };
 /** Name of the inventory ConfigMap. */
 export const INVENTORY_NAME = "bosun-inventory";
 /** Annotation naming the format of the inventory's entries. */
@@ -205,21 +206,7 @@ export async function removeInventoryEntry(core: k8s.CoreV1Api, name: string): P
 }
 
 async function ensureInventory(core: k8s.CoreV1Api): Promise<void> {
-  await createIfAbsent(() => core.createNamespace({ body: { metadata: { name: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } } } }));
-  await createIfAbsent(() =>
-    core.createNamespacedConfigMap({
-      namespace: BOSUN_NAMESPACE,
-      body: {
-        metadata: {
-          name: INVENTORY_NAME,
-          namespace: BOSUN_NAMESPACE,
-          labels: { "app.kubernetes.io/managed-by": "bosun" },
-          annotations: { [INVENTORY_FORMAT_ANNOTATION]: INVENTORY_FORMAT },
-        },
-        data: {},
-      },
-    }),
-  );
+  await ensureStateConfigMap(core, INVENTORY_NAME, { [INVENTORY_FORMAT_ANNOTATION]: INVENTORY_FORMAT });
 }
 
 function setFormat(configMap: k8s.V1ConfigMap): void {

@@ -44,10 +44,10 @@
  */
 import { createHash } from "node:crypto";
 import type * as k8s from "@kubernetes/client-node";
-import { BOSUN_NAMESPACE } from "../addons/inventory.js";
+import { BOSUN_NAMESPACE, ensureStateConfigMap } from "../kube/system.js";
 import { BosunError, InvalidInputError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
-import { createIfAbsent, httpStatus, retryOnConflict } from "../kube/errors.js";
+import { httpStatus, retryOnConflict } from "../kube/errors.js";
 import type { Step } from "../plan/types.js";
 import { kubeFailure } from "./lock.js";
 
@@ -553,21 +553,7 @@ async function readConfigMap(core: k8s.CoreV1Api, cluster: string): Promise<k8s.
 
 async function ensureJournal(core: k8s.CoreV1Api, cluster: string): Promise<void> {
   try {
-    await createIfAbsent(() => core.createNamespace({ body: { metadata: { name: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } } } }));
-    await createIfAbsent(() =>
-      core.createNamespacedConfigMap({
-        namespace: BOSUN_NAMESPACE,
-        body: {
-          metadata: {
-            name: JOURNAL_NAME,
-            namespace: BOSUN_NAMESPACE,
-            labels: { "app.kubernetes.io/managed-by": "bosun" },
-            annotations: { [JOURNAL_FORMAT_ANNOTATION]: JOURNAL_FORMAT },
-          },
-          data: {},
-        },
-      }),
-    );
+    await ensureStateConfigMap(core, JOURNAL_NAME, { [JOURNAL_FORMAT_ANNOTATION]: JOURNAL_FORMAT });
   } catch (error) {
     throw kubeFailure(cluster, `create ${BOSUN_NAMESPACE}/${JOURNAL_NAME}`, error);
   }

@@ -33,9 +33,9 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
-import { BOSUN_NAMESPACE } from "../addons/inventory.js";
+import { BOSUN_NAMESPACE, ensureBosunNamespace } from "../kube/system.js";
 import type { KubeClients } from "../kube/config.js";
-import { createIfAbsent, httpStatus } from "../kube/errors.js";
+import { httpStatus } from "../kube/errors.js";
 import { KubeApiError, UnreachableError } from "../kube/rest.js";
 
 /** Name of the lock Lease in `bosun-system`. */
@@ -227,7 +227,7 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
   const now = options.now ?? ((): Date => new Date());
   const api = clients.coordination;
 
-  await createIfAbsent(() => clients.core.createNamespace({ body: { metadata: { name: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } } } })).catch(
+  await ensureBosunNamespace(clients.core).catch(
     (error: unknown) => {
       throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
     },

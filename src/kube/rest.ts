@@ -249,8 +249,10 @@ export class KubeRest {
       const reason = this.signal?.aborted ? "cancelled (cluster deadline passed)" : describeNetworkError(error);
       throw this.unreachable(`${what}: ${reason}`, error);
     });
-    if (response.status === 403) {
-      throw this.unreachable(`${what}: forbidden (HTTP 403): bosun's credentials are not allowed to do this; grant them read access (and dry-run apply) to it`);
+    // A refused read means bosun cannot observe the cluster; a refused write (a dry-run apply) is about
+    // that object — RBAC, an admission policy, a namespace being deleted — and fails only its add-on.
+    if (response.status === 403 && request.method === "GET") {
+      throw this.unreachable(`${what}: forbidden (HTTP 403): bosun's credentials are not allowed to read this; grant them read access to it`);
     }
     if (response.status === 401) {
       throw this.unreachable(`${what}: the API server refused bosun's credentials (HTTP 401)`);

@@ -20,7 +20,7 @@ import type { ClusterPlan } from "../../src/plan/types.js";
 import { loadFleet } from "../../src/spec/load.js";
 import type { DesiredCluster } from "../../src/spec/types.js";
 import { helmUninstall } from "../../src/tools/helm.js";
-import { bosun, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
 const TOKEN_ENV = "PLAN_TEST_GREETER_TOKEN";
@@ -58,6 +58,8 @@ function runOf(plan: ClusterPlan, desired: DesiredCluster, runId = newRunId()): 
 }
 
 beforeAll(async () => {
+  // Another file may have used these names on gamma; start from a cluster without them.
+  await deleteNamespaces(gamma.core, ["plan-web", "plan-greeter"]);
   fleetDir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-apply-fleet-"));
   await fs.cp(FIXTURE, fleetDir, { recursive: true });
   const secret = path.join(fleetDir, "web/base/secret.yaml");
@@ -69,7 +71,7 @@ afterAll(async () => {
   const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
   await helmUninstall(target, "greeter", "plan-greeter", { helm: sharedSandbox().binaries.helm ?? "helm" }).catch(() => undefined);
   for (const name of ["greeter", "web"]) await removeInventoryEntry(gamma.core, name).catch(() => undefined);
-  for (const name of ["plan-web", "plan-greeter"]) await gamma.core.deleteNamespace({ name }).catch(() => undefined);
+  await deleteNamespaces(gamma.core, ["plan-web", "plan-greeter"]);
   await gamma.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB }).catch(() => undefined);
   await gamma.core.deleteNamespacedConfigMap({ name: "bosun-journal", namespace: "bosun-system" }).catch(() => undefined);
   await fs.rm(fleetDir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ import { loadFleet } from "../../src/spec/load.js";
 import type { DesiredCluster } from "../../src/spec/types.js";
 import { helmUninstall, helmUpgradeInstall } from "../../src/tools/helm.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { bosun, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { bosun, deleteNamespaces, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
 const KUSTOMIZE_CANARY = `kustomize-canary-${randomBytes(8).toString("hex")}`;
@@ -112,7 +112,7 @@ afterAll(async () => {
   const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
   await helmUninstall(target, "greeter", "plan-greeter", { helm: tools().helm }).catch(() => undefined);
   for (const name of ["greeter", "web"]) await removeInventoryEntry(gamma.core, name).catch(() => undefined);
-  for (const name of ["plan-web", "plan-greeter"]) await gamma.core.deleteNamespace({ name }).catch(() => undefined);
+  await deleteNamespaces(gamma.core, ["plan-web", "plan-greeter"]);
   await gamma.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB }).catch(() => undefined);
   await fs.rm(fleetDir, { recursive: true, force: true });
 });

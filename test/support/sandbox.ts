@@ -56,3 +56,15 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/**
+ * Deletes namespaces and waits until they are gone: a namespace that is still terminating refuses new
+ * objects (HTTP 403), which would break the next test that creates the same names.
+ */
+export async function deleteNamespaces(core: KubeClients["core"], names: readonly string[], timeoutMs = 120_000): Promise<void> {
+  for (const name of names) await core.deleteNamespace({ name }).catch(() => undefined);
+  await eventually(`namespaces ${names.join(", ")} gone`, async () => {
+    const remaining = await Promise.all(names.map((name) => core.readNamespace({ name }).then(() => name, () => undefined)));
+    return remaining.every((n) => n === undefined) ? true : undefined;
+  }, timeoutMs);
+}

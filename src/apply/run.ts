@@ -2,18 +2,15 @@
  * `bosun apply` end to end: a plan (computed now, or read from a file and checked against a fresh one),
  * then the wave schedule with maintenance windows, each cluster through `executeCluster`.
  */
-import type { DesiredFleet } from "../spec/types.js";
-import { loadFleet } from "../spec/load.js";
+import type { DesiredFleet, WindowOperation } from "../spec/types.js";
 import { clientsFor } from "../kube/config.js";
 import { defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
 import { KubeRest } from "../kube/rest.js";
-import { InvalidInputError } from "../errors.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
 import { executeCluster } from "./execute.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "./windows.js";
-import type { WindowOperation } from "../spec/types.js";
 
 /** Inputs of one apply. */
 export interface ApplyFleetOptions {
@@ -115,11 +112,4 @@ export function stalePlanProblems(saved: Plan, fresh: Plan): string[] {
 /** What must be the same for a saved step to be the step run now. */
 function stepKey(step: Step): string {
   return JSON.stringify({ ...step, summary: undefined });
-}
-
-/** Loads the fleet a plan was made from (for `--plan`). */
-export async function loadFleetFor(dir: string): Promise<DesiredFleet> {
-  const loaded = await loadFleet(dir);
-  if (!loaded.ok) throw new InvalidInputError(`${dir}: the fleet is invalid (run bosun validate ${dir})`);
-  return loaded.value;
 }

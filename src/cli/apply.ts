@@ -9,43 +9,28 @@ import readline from "node:readline/promises";
 import { Command } from "commander";
 import { InvalidInputError, UsageError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
-import { parseDuration } from "../spec/duration.js";
 import { EXIT_FAILURE } from "./exit.js";
+import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
 import { renderInvalid } from "./validate.js";
 
-interface ApplyFlags {
-  fleet?: string;
-  repo?: string;
-  ref?: string;
+interface ApplyFlags extends FleetFlags {
   plan?: string;
-  cluster: string[];
   yes?: boolean;
-  timeout: string;
-  color?: boolean;
 }
 
 /** Builds the `apply` command. */
 export function applyCommand(setExitCode: (code: number) => void): Command {
-  return new Command("apply")
-    .description("bring the clusters to their spec: add-ons and backup schedules, wave by wave")
-    .option("--fleet <dir>", "fleet directory (default: the current directory)")
-    .option("--repo <url>", "fleet Git repository (http(s) URL or local path); credentials from BOSUN_GIT_TOKEN")
-    .option("--ref <ref>", "branch, tag or commit of --repo")
+  return withFleetFlags(new Command("apply").description("bring the clusters to their spec: add-ons and backup schedules, wave by wave"), "apply")
     .option("--plan <file>", "apply this plan (from bosun plan --out), refused if the fleet or the clusters changed since")
-    .option("--cluster <name>", "apply only this cluster (repeatable)", (value: string, all: string[]) => [...all, value], [])
     .option("--yes", "do not ask for confirmation")
-    .option("--timeout <duration>", "how long observing one cluster may take", "60s")
-    .option("--no-color", "no colours in the plan shown before applying")
     .action(async (flags: ApplyFlags) => {
       setExitCode(await apply(flags));
     });
 }
 
 async function apply(flags: ApplyFlags): Promise<number> {
-  const timeout = parseDuration(flags.timeout);
-  if ("problem" in timeout) throw new UsageError(`--timeout: ${timeout.problem}`);
-  if ([flags.repo, flags.fleet, flags.plan].filter((f) => f !== undefined).length > 1) throw new UsageError("give one of --fleet, --repo or --plan");
-  if ((flags.repo === undefined) !== (flags.ref === undefined)) throw new UsageError("--repo and --ref go together");
+  const selection = fleetSelection(flags);
+  if (flags.plan !== undefined && (flags.repo !== undefined || flags.fleet !== undefined)) throw new UsageError("give one of --fleet, --repo or --plan");
   if (!flags.yes && !process.stdin.isTTY) throw new UsageError("refusing to ask for confirmation without a terminal: pass --yes to apply without asking");
   const [{ planFleet }, { readPlan }, { renderText }, run] = await Promise.all([
     import("../observe/run.js"),
@@ -54,12 +39,12 @@ async function apply(flags: ApplyFlags): Promise<number> {
     import("../apply/run.js"),
   ]);
   const saved = flags.plan === undefined ? undefined : readPlan(await fs.readFile(flags.plan, "utf8"), flags.plan);
-  const source = saved ? sourceOf(saved) : flags.repo !== undefined && flags.ref !== undefined ? { repo: flags.repo, ref: flags.ref } : { fleet: flags.fleet ?? "." };
-  const clusters = saved ? saved.clusters.map((c) => c.name) : flags.cluster;
+  const source = saved ? sourceOf(saved) : selection.source;
+  const clusters = saved ? saved.clusters.map((c) => c.name) : selection.clusters;
   const progress = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  const result = await planFleet({ source, clusters, env: process.env, clusterTimeoutMs: timeout.seconds * 1000, now: new Date(), progress });
+  const result = await planFleet({ source, clusters, env: process.env, clusterTimeoutMs: selection.clusterTimeoutMs, now: new Date(), progress });
   if (!result.ok) {
     process.stdout.write(renderInvalid(result.dir, result.errors, result.warnings));
     return EXIT_FAILURE;
@@ -69,7 +54,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
     if (problems.length > 0) throw new InvalidInputError(`refusing ${flags.plan ?? "the plan"}: ${problems.join("; ")}. Run bosun plan again.`);
   }
   const plan = result.plan;
-  const color = flags.color !== false && process.stdout.isTTY && !process.env.NO_COLOR;
+  const color = useColor(flags);
   process.stdout.write(renderText(plan, { color }));
   const work = plan.clusters.filter((c) => c.status === "changes" || c.status === "blocked");
   if (work.length === 0) {
@@ -80,11 +65,10 @@ async function apply(flags: ApplyFlags): Promise<number> {
     process.stdout.write("nothing applied\n");
     return EXIT_FAILURE;
   }
-  const fleet = await run.loadFleetFor(result.dir);
   const started = Date.now();
   const outcomes = await run.applyFleet({
     plan,
-    fleet,
+    fleet: result.fleet,
     fleetDir: result.dir,
     env: process.env,
     now: () => new Date(),

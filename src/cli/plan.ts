@@ -9,54 +9,35 @@
  */
 import fs from "node:fs/promises";
 import { Command, Option } from "commander";
-import { UsageError } from "../errors.js";
 import type { PlanRunResult } from "../observe/run.js";
-import { parseDuration } from "../spec/duration.js";
 import { EXIT_FAILURE } from "./exit.js";
+import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
 import { renderInvalid } from "./validate.js";
 
 /** Exit code of `--detailed-exitcode` when the plan has changes. */
 export const EXIT_CHANGES = 2;
 
-interface PlanFlags {
-  fleet?: string;
-  repo?: string;
-  ref?: string;
-  cluster: string[];
+interface PlanFlags extends FleetFlags {
   output: "text" | "markdown" | "json";
   out?: string;
   detailedExitcode?: boolean;
-  timeout: string;
-  color?: boolean;
 }
 
 /** Builds the `plan` command. */
 export function planCommand(setExitCode: (code: number) => void): Command {
-  return new Command("plan")
-    .description("observe the live clusters and show what it takes to bring each to its spec")
-    .option("--fleet <dir>", "fleet directory (default: the current directory)")
-    .option("--repo <url>", "fleet Git repository (http(s) URL or local path); credentials from BOSUN_GIT_TOKEN")
-    .option("--ref <ref>", "branch, tag or commit of --repo")
-    .option("--cluster <name>", "plan only this cluster (repeatable)", (value: string, all: string[]) => [...all, value], [])
+  return withFleetFlags(new Command("plan").description("observe the live clusters and show what it takes to bring each to its spec"), "plan")
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
     .option("--out <file>", "also write the plan as JSON to this file (input of `bosun apply --plan`)")
     .option("--detailed-exitcode", "exit 0 when in sync, 2 when there are changes, 1 on errors")
-    .option("--timeout <duration>", "how long observing one cluster may take", "60s")
-    .option("--no-color", "no colours in text output (also NO_COLOR)")
     .action(async (flags: PlanFlags) => {
-      const timeout = parseDuration(flags.timeout);
-      if ("problem" in timeout) throw new UsageError(`--timeout: ${timeout.problem}`);
-      if (flags.repo !== undefined && flags.fleet !== undefined) throw new UsageError("give either --fleet or --repo, not both");
-      if ((flags.repo === undefined) !== (flags.ref === undefined)) throw new UsageError("--repo and --ref go together");
+      const selection = fleetSelection(flags);
       // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
       // every other command would pay for it.
       const { planFleet } = await import("../observe/run.js");
       const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
       const result = await planFleet({
-        source: flags.repo !== undefined && flags.ref !== undefined ? { repo: flags.repo, ref: flags.ref } : { fleet: flags.fleet ?? "." },
-        clusters: flags.cluster,
+        ...selection,
         env: process.env,
-        clusterTimeoutMs: timeout.seconds * 1000,
         now: new Date(),
         ...(progress ? { progress } : {}),
       });
@@ -80,7 +61,7 @@ async function report(result: PlanRunResult, flags: PlanFlags): Promise<number> 
     import("../report/text.js"),
   ]);
   if (flags.out !== undefined) await fs.writeFile(flags.out, renderJson(plan));
-  const color = flags.color !== false && flags.output === "text" && process.stdout.isTTY && !process.env.NO_COLOR;
+  const color = flags.output === "text" && useColor(flags);
   const text =
     flags.output === "json" ? renderJson(plan) : flags.output === "markdown" ? renderMarkdown(plan) : renderText(plan, { color });
   process.stdout.write(text);

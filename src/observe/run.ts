@@ -7,6 +7,7 @@ import { InvalidInputError } from "../errors.js";
 import { plan as computePlan } from "../plan/plan.js";
 import type { ObservedCluster } from "../plan/observed.js";
 import type { Plan } from "../plan/types.js";
+import type { DesiredFleet } from "../spec/types.js";
 import { openFleetSource } from "../source/index.js";
 import type { SpecIssue } from "../spec/issues.js";
 import { loadFleet } from "../spec/load.js";
@@ -28,7 +29,7 @@ export interface PlanRunOptions {
 
 /** A computed plan with what it was computed from, or the spec's errors. */
 export type PlanRunResult =
-  | { ok: true; plan: Plan; observed: ObservedCluster[]; dir: string }
+  | { ok: true; plan: Plan; observed: ObservedCluster[]; dir: string; fleet: DesiredFleet }
   | { ok: false; dir: string; errors: SpecIssue[]; warnings: SpecIssue[] };
 
 /** Runs source → spec → observe → plan. */
@@ -53,5 +54,5 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
     onCluster: (o, ms) => options.progress?.(`  ${o.name}: ${o.status === "observed" ? `observed (${o.requests.observe} + ${o.requests.diff} requests)` : `${o.status}: ${o.reason}`} in ${(ms / 1000).toFixed(1)} s`),
   });
   const plan = computePlan(fleet, observed, { source: opened.source, revision: opened.revision, now: options.now.toISOString() });
-  return { ok: true, plan, observed, dir: opened.dir };
+  return { ok: true, plan, observed, dir: opened.dir, fleet };
 }

@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import type * as k8s from "@kubernetes/client-node";
 import { BosunError } from "../errors.js";
-import { rawGet } from "../kube/http.js";
+import { KubeRest } from "../kube/rest.js";
 import { isOwnProcess } from "../tools/detached.js";
 
 /** True when etcd answers `/health` with `"health":"true"`. */
@@ -29,10 +29,20 @@ export async function etcdHealthy(clientUrl: string): Promise<boolean> {
   });
 }
 
+/** One GET with a short timeout on a fresh connection (a probe must not reuse one the server dropped). */
+async function probe(kc: k8s.KubeConfig, path: string): Promise<{ status: number; body: string }> {
+  const rest = new KubeRest(kc, { cluster: kc.getCurrentContext(), timeoutMs: 3_000 });
+  try {
+    return await rest.send({ method: "GET", path });
+  } finally {
+    rest.close();
+  }
+}
+
 /** True when the API server answers `/readyz` with 200. */
 export async function apiserverReady(kc: k8s.KubeConfig): Promise<boolean> {
   try {
-    const response = await rawGet(kc, "/readyz", 3_000);
+    const response = await probe(kc, "/readyz");
     return response.status === 200;
   } catch {
     return false;
@@ -42,7 +52,7 @@ export async function apiserverReady(kc: k8s.KubeConfig): Promise<boolean> {
 /** What `/version` reports, e.g. `v1.36.3`, or undefined when unreachable. */
 export async function apiserverVersion(kc: k8s.KubeConfig): Promise<string | undefined> {
   try {
-    const response = await rawGet(kc, "/version", 3_000);
+    const response = await probe(kc, "/version");
     if (response.status !== 200) return undefined;
     return (JSON.parse(response.body) as { gitVersion?: string }).gitVersion;
   } catch {

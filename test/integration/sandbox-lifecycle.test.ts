@@ -10,7 +10,7 @@ import { VERSIONS } from "../../src/sandbox/binaries/catalog.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { portInUse } from "../../src/sandbox/ports.js";
 import { allProcesses, readState, type SandboxState } from "../../src/sandbox/state.js";
-import { rawGet } from "../../src/kube/http.js";
+import { KubeRest } from "../../src/kube/rest.js";
 import { processGone } from "../../src/tools/detached.js";
 import { loadKubeConfig } from "../../src/kube/config.js";
 import { bosun, sandboxCluster } from "../support/sandbox.js";
@@ -66,7 +66,7 @@ describe("sandbox lifecycle (lite, 3 clusters)", () => {
   });
 
   it.each(CLUSTERS)("cluster %s reports the built Kubernetes release on /version", async (cluster) => {
-    const response = await rawGet(loadKubeConfig(kubeconfig, cluster), "/version", 5_000);
+    const response = await new KubeRest(loadKubeConfig(kubeconfig, cluster), { cluster, timeoutMs: 5_000 }).send({ method: "GET", path: "/version" });
     expect(response.status).toBe(200);
     expect((JSON.parse(response.body) as { gitVersion: string }).gitVersion).toBe(`v${VERSIONS.kubernetes}`);
   });

@@ -28,6 +28,37 @@ describe("bosun CLI", () => {
     expect(result.stderr).toMatch(/error|unknown|invalid/i);
   });
 
+  it.each([
+    [["plan", "--repo", "https://git.example/fleet.git"], "--repo and --ref go together"],
+    [["plan", "--fleet", ".", "--repo", "https://git.example/f.git", "--ref", "main"], "give either --fleet or --repo, not both"],
+    [["plan", "--timeout", "soon"], "--timeout:"],
+    [["apply", "--yes", "--timeout", "soon"], "--timeout:"],
+    [["apply", "--fleet", "."], "pass --yes"],
+    [["apply", "--yes", "--plan", "plan.json", "--fleet", "."], "give one of --fleet, --repo or --plan"],
+    [["plan", "-o", "yaml"], "-o, --output"],
+  ])("plan and apply refuse %j before reading anything", async (args, message) => {
+    const result = await bosun(args);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  it("plan exits 1 naming an unknown --cluster, and reports an invalid fleet as JSON with -o json", async () => {
+    const unknown = await bosun(["plan", "--fleet", path.resolve(import.meta.dirname, "../../fleet-example"), "--cluster", "nope"]);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain("--cluster nope: not in fleet acme");
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-cli-"));
+    try {
+      await fs.writeFile(path.join(dir, "fleet.yaml"), "apiVersion: bosun.dev/v1alpha1\nkind: Fleet\nmetadata: { name: Bad_Name }\nspec: {}\n");
+      const invalid = await bosun(["plan", "--fleet", dir, "-o", "json"]);
+      expect(invalid.exitCode).toBe(1);
+      const body = JSON.parse(invalid.stdout) as { valid: boolean; errors: { file: string; line: number }[] };
+      expect(body.valid).toBe(false);
+      expect(body.errors[0]).toMatchObject({ file: "fleet.yaml", line: 3 });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exits 1 and names the problem for invalid input, starting nothing", async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-cli-"));
     try {

@@ -10,6 +10,9 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // A few unit tests run the built CLI (a Node process that loads the Kubernetes client); on a
+          // loaded 2-core machine that alone can take several seconds.
+          testTimeout: 30_000,
         },
       },
       {

@@ -3,10 +3,11 @@
  * plan order — recording it before and after it acts, skipping one the interrupted run already finished —
  * until the plan is done, a step fails, a step is blocked, or the wave asks it to stop.
  *
- * Add-on and backup-schedule steps run here (through the verbs in `src/addons/` and the backup template);
- * Kubernetes version and topology steps belong to the upgrade drivers, which this version does not
- * execute: a cluster that needs one is deferred with that reason before anything is changed, so its
- * add-ons (planned for the version after the upgrade) are never applied out of order.
+ * Add-on and backup-schedule steps run here (through the verbs in `src/addons/` and the backup template).
+ * Kubernetes version and topology steps go to the cluster's upgrade driver (an {@link Upgrader}, from
+ * `src/drivers/`), after its preflight passed; a cluster whose plan needs an upgrade and has no driver
+ * able to run it is deferred before anything is changed, so its add-ons (planned for the version after
+ * the upgrade) are never applied out of order.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -21,12 +22,15 @@ import { httpStatus } from "../kube/errors.js";
 import { UnreachableError, type KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Step } from "../plan/types.js";
 import type { DesiredCluster } from "../spec/types.js";
+import { UPGRADE_STEP_KINDS, type Upgrader, type UpgradeSession, type UpgradeStep } from "../drivers/upgrader.js";
 import { acquireClusterLock, holderIdentity } from "./lock.js";
 import { openJournal, stepFingerprint } from "./journal.js";
 import type { ClusterOutcome } from "./waves.js";
 
-/** Step kinds the upgrade drivers execute (not this module). */
-const UPGRADE_STEPS = new Set<Step["kind"]>(["backup.snapshot", "controlPlane.upgrade", "workers.upgrade", "topology.scale"]);
+
+function isUpgradeStep(step: Step): step is UpgradeStep {
+  return UPGRADE_STEP_KINDS.has(step.kind);
+}
 
 /** Everything one cluster's run needs. */
 export interface ClusterRun {
@@ -42,15 +46,17 @@ export interface ClusterRun {
   leaseSeconds: number;
   helm?: string;
   kustomize?: string;
+  /** The cluster's upgrade driver; without one, a plan with upgrade steps is deferred. */
+  upgrader?: Upgrader;
   log: (line: string) => void;
 }
 
 /** Runs one cluster's steps; `stop` aborts between steps (another cluster of the wave failed). */
 export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promise<ClusterOutcome> {
   const name = run.plan.name;
-  const upgrade = run.plan.steps.find((s) => UPGRADE_STEPS.has(s.kind) && s.state !== "manual");
-  if (upgrade) {
-    return { kind: "deferred", reason: `${upgrade.id} needs the ${run.plan.driver} upgrade driver, which this version of bosun does not execute; nothing was changed` };
+  const upgrades = run.plan.steps.filter((s) => isUpgradeStep(s) && s.state === "pending");
+  if (upgrades.length > 0 && !run.upgrader) {
+    return { kind: "deferred", reason: `${upgrades[0]?.id ?? "an upgrade step"} needs the ${run.plan.driver} upgrade driver, which cannot run here; nothing was changed` };
   }
   let lock;
   try {
@@ -61,10 +67,27 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
   }
   const journal = openJournal(run.clients, name, { runId: run.runId, planRevision: run.planRevision });
   const kubeconfig = await writeKubeconfig(run);
+  const session: UpgradeSession = {
+    signal: lock.lost,
+    record: async (id, state, detail) => {
+      await journal.record(id, state, detail === undefined ? {} : { detail });
+    },
+  };
   let outcome: ClusterOutcome | undefined;
   let done = 0;
+  let upgraded = false;
+  const versionsBefore = upgrades.length > 0 && run.upgrader ? await run.upgrader.versions().catch(() => undefined) : undefined;
   try {
-    for (const step of run.plan.steps) {
+    if (upgrades.length > 0 && run.upgrader && !upgrades.every((s) => s.kind === "topology.scale")) {
+      const problem = await run.upgrader.preflight(session).catch((error: unknown) => `the preflight could not run: ${asError(error).message}`);
+      if (problem !== undefined) {
+        run.log(`${name}: upgrade preflight failed: ${problem}`);
+        outcome = { kind: "deferred", reason: `upgrade preflight: ${problem}; nothing was changed` };
+      } else {
+        run.log(`${name}: upgrade preflight passed`);
+      }
+    }
+    for (const step of outcome === undefined ? run.plan.steps : []) {
       if (lock.lost.aborted) {
         outcome = { kind: "failed", step: step.id, reason: "the cluster lock was lost (another apply took it over); stopped before this step" };
         break;
@@ -91,7 +114,8 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
       const started = performance.now();
       run.log(`${name}: ${step.id}: ${step.summary}`);
       try {
-        const detail = await runStep(run, kubeconfig, step);
+        if (isUpgradeStep(step)) upgraded = true;
+        const detail = isUpgradeStep(step) && run.upgrader ? await run.upgrader.run(step, session) : await runStep(run, kubeconfig, step);
         await journal.record(step.id, "succeeded", { fingerprint, detail });
         run.log(`${name}: ${step.id}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
         done += 1;
@@ -103,6 +127,12 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
       }
     }
     outcome ??= { kind: "converged", steps: done };
+    if (upgraded && run.upgrader && versionsBefore !== undefined && (outcome.kind === "converged" || outcome.kind === "failed")) {
+      const after = await run.upgrader.versions().catch(() => "(could not be read)");
+      outcome = { ...outcome, versions: `before: ${versionsBefore}; after: ${after}` };
+      run.log(`${name}: versions before: ${versionsBefore}`);
+      run.log(`${name}: versions after:  ${after}`);
+    }
     await journal.endRun(outcome.kind === "converged" ? "succeeded" : "failed").catch(() => undefined);
     return outcome;
   } finally {

@@ -49,7 +49,7 @@ import { BosunError, InvalidInputError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus, retryOnConflict } from "../kube/errors.js";
 import type { Step } from "../plan/types.js";
-import { kubeFailure } from "./lock.js";
+import { kubeFailure, withRequestTimeout } from "./lock.js";
 
 /** Name of the journal ConfigMap in `bosun-system`. */
 export const JOURNAL_NAME = "bosun-journal";
@@ -476,7 +476,8 @@ export function sortedEntries(state: JournalState): JournalEntry[] {
  * on the first write.
  */
 export function openJournal(clients: Pick<KubeClients, "core">, cluster: string, options: JournalOptions): Journal {
-  const core = clients.core;
+  // Bounded requests: a journal write to a cluster that stopped answering fails (unreachable), never hangs.
+  const core = withRequestTimeout(clients.core);
   const now = options.now ?? ((): Date => new Date());
   const policy: RetentionPolicy = { keepRuns: options.keepRuns ?? DEFAULT_KEEP_RUNS, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES };
   const { runId, planRevision } = options;

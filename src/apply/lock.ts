@@ -20,6 +20,9 @@
  * - release: stop renewing, then delete the Lease with a precondition on its uid and resourceVersion — only
  *   while this run still holds it, so a late release never frees somebody else's lock.
  *
+ * Every request has a deadline ({@link withRequestTimeout}): a cluster that stops answering makes acquire
+ * fail as unreachable and a renewal count as not renewed, instead of hanging the run.
+ *
  * Expiry compares the holder's `renewTime` (its clock) with the taker's clock, so the machines' clocks
  * must roughly agree (NTP); the lease duration should be far larger than any plausible skew.
  *
@@ -30,13 +33,15 @@
  * writing and {@link leaseTime} for reading.
  */
 import { randomBytes } from "node:crypto";
+import https from "node:https";
 import os from "node:os";
-import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { Duplex } from "node:stream";
+import { Observable, V1MicroTime, type ConfigurationOptions, type ObservableMiddleware, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
 import { BOSUN_NAMESPACE, ensureBosunNamespace } from "../kube/system.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
-import { KubeApiError, UnreachableError } from "../kube/rest.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, KubeApiError, UnreachableError } from "../kube/rest.js";
 
 /** Name of the lock Lease in `bosun-system`. */
 export const LOCK_NAME = "bosun-lock";
@@ -117,6 +122,28 @@ export function holderIdentity(runId: string, host: string = os.hostname(), pid:
   return `bosun@${host}/pid ${pid}/${runId}`;
 }
 
+/**
+ * True when `holder` (a {@link holderIdentity}) names this host and a process id that no longer exists.
+ * Anything else — another host, a live pid, an identity bosun did not write — is presumed alive. Hosts
+ * are told apart by hostname, so two machines (or containers) must not share one.
+ */
+export function holderOnThisHostIsGone(holder: string, host: string = os.hostname(), alive: (pid: number) => boolean = processExists): boolean {
+  const match = /^bosun@(.+)\/pid (\d+)\/[0-9a-f]+$/.exec(holder);
+  if (!match || match[1] !== host) return false;
+  const pid = Number(match[2]);
+  return pid > 0 && pid !== process.pid && !alive(pid);
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** The identity string of a cluster's lock Lease (ARCHITECTURE invariant 4). */
 export function lockIdentity(cluster: string): string {
   return `${cluster}:Lease/${BOSUN_NAMESPACE}/${LOCK_NAME}`;
@@ -182,6 +209,75 @@ export function leaseExpiry(spec: V1LeaseSpec | undefined): Date | undefined {
 }
 
 /**
+ * An https.Agent whose connections are destroyed when they are not closed within `timeoutMs`, so that a
+ * request to an API server that accepts connections but never answers (a frozen process, a black-holed
+ * network) fails instead of waiting forever. A plain socket timeout is not enough: Node does not fire it
+ * while a write is pending, and a TLS connection to a frozen server keeps the request queued behind the
+ * handshake. The agent is made per request (as `@kubernetes/client-node` makes its own) and does not keep
+ * connections alive, so a connection's life is one request.
+ */
+class DeadlineAgent extends https.Agent {
+  constructor(
+    options: https.AgentOptions,
+    private readonly timeoutMs: number,
+  ) {
+    super({ ...options, keepAlive: false });
+  }
+
+  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    if (socket) {
+      const timer = setTimeout(() => {
+        socket.destroy(new Error(`no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      timer.unref();
+      socket.once("close", () => {
+        clearTimeout(timer);
+      });
+    }
+    return socket;
+  }
+}
+
+/** Call-time middleware that swaps the request's agent for a {@link DeadlineAgent} with the same TLS settings. */
+function deadlineMiddleware(timeoutMs: number): ObservableMiddleware {
+  return {
+    pre: (request) => {
+      const agent = request.getAgent();
+      if (agent instanceof https.Agent) request.setAgent(new DeadlineAgent(agent.options, timeoutMs));
+      return new Observable(Promise.resolve(request));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+}
+
+/**
+ * Wraps a generated `@kubernetes/client-node` API object (`CoreV1Api`, `CoordinationV1Api`…) so that every
+ * call must be answered within `timeoutMs` (default: `KubeRest`'s request timeout). The generated clients
+ * of `@kubernetes/client-node` 1.3 have no timeout at all: against a frozen API server a lock or journal
+ * call never settled, and the whole apply hung on one cluster (ARCHITECTURE invariant 8) — the process
+ * could not even exit. A call that times out rejects without an HTTP status, which {@link kubeFailure}
+ * reports as {@link UnreachableError}. Every method of those objects takes `(param, options?)`; the
+ * deadline is appended to the caller's own middleware. Meant for small requests (reads and writes of one
+ * object), not for watches or large lists.
+ */
+export function withRequestTimeout<T extends object>(api: T, timeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS): T {
+  const middleware = deadlineMiddleware(timeoutMs);
+  return new Proxy(api, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return (param: unknown, options?: ConfigurationOptions) =>
+        (value as (param: unknown, options: ConfigurationOptions) => unknown).call(target, param ?? {}, {
+          ...options,
+          middleware: [...(options?.middleware ?? []), middleware],
+          middlewareMergeStrategy: "append",
+        });
+    },
+  });
+}
+
+/**
  * Turns an error from `@kubernetes/client-node` into bosun's: an HTTP status becomes a
  * {@link KubeApiError} with the API server's message, anything else (no answer) an
  * {@link UnreachableError}. Shared by the apply modules, which use the generated clients.
@@ -225,9 +321,9 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     throw new InvalidInputError(`lock renewal interval must be positive and shorter than the lease (${leaseSeconds} s), got ${renewEverySeconds} s`);
   }
   const now = options.now ?? ((): Date => new Date());
-  const api = clients.coordination;
+  const api = withRequestTimeout(clients.coordination);
 
-  await ensureBosunNamespace(clients.core).catch(
+  await ensureBosunNamespace(withRequestTimeout(clients.core)).catch(
     (error: unknown) => {
       throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
     },
@@ -249,7 +345,9 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
       throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
     }
     const status = leaseStatus(existing.spec, holder, at);
-    if (status.kind === "held") throw new ClusterLockedError(cluster, status.holder, status.since, status.until);
+    // A holder on this machine whose process is gone crashed (SIGKILL, OOM, a reboot of the runner): its
+    // lease would only block the run that resumes its work until it expires, so it is taken over now.
+    if (status.kind === "held" && !holderOnThisHostIsGone(status.holder)) throw new ClusterLockedError(cluster, status.holder, status.since, status.until);
     // Free, expired, or already ours (a re-acquire by the same run): take it, guarded by the
     // resourceVersion just read, so that of two takers only the first write lands.
     const previous = existing.spec?.holderIdentity ?? "";
@@ -303,7 +401,7 @@ function startRenewing(
   acquiredAt: Date,
 ): ClusterLock {
   const { cluster, holder, leaseSeconds } = options;
-  const api = clients.coordination;
+  const api = withRequestTimeout(clients.coordination);
   const controller = new AbortController();
   let current = held;
   let lastRenewed = acquiredAt;

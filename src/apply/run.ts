@@ -4,9 +4,12 @@
  */
 import type { DesiredFleet, WindowOperation } from "../spec/types.js";
 import { clientsFor } from "../kube/config.js";
-import { defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
+import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
 import { KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
+import { clusterAPIUpgrader } from "../drivers/cluster-api/upgrader.js";
+import { kubeadmUpgrader } from "../drivers/kubeadm/execute.js";
+import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster } from "./execute.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
@@ -22,6 +25,10 @@ export interface ApplyFleetOptions {
   sleep: (seconds: number) => Promise<void>;
   log: (line: string) => void;
   onEvent?: (event: WaveEvent) => void;
+  /** Run clusters outside their maintenance windows too (an explicit override; the CLI warns). */
+  ignoreWindows?: boolean;
+  /** Do not wait the waves' soak times (an explicit override; the CLI warns). */
+  skipSoak?: boolean;
 }
 
 /** Runs the plan's clusters wave by wave; returns each cluster's outcome. */
@@ -33,10 +40,11 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
     return () => (kc ??= defaultKubeConfig(options.env));
   })();
   return runWaves(plan, {
-    waves: fleet.waves,
+    waves: options.skipSoak ? fleet.waves.map((wave) => ({ ...wave, soakSeconds: 0 })) : fleet.waves,
     sleep: options.sleep,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     deferral: (cluster) => {
+      if (options.ignoreWindows) return undefined;
       for (const operation of operationsOf(cluster)) {
         const verdict = windowVerdict(fleet.windows, cluster.name, operation, options.now());
         if (!verdict.allowed) return `${operation}: ${verdict.reason}`;
@@ -54,17 +62,34 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
         return { kind: "deferred", reason: (error as Error).message };
       }
       const clients = clientsFor(kc);
+      const rest = new KubeRest(kc, { cluster: cluster.name });
+      let upgrader: Upgrader;
+      if (desired.provider.kind === "kubeadm") {
+        upgrader = kubeadmUpgrader({ cluster: cluster.name, desired, rest, runId, log: options.log, planned: cluster.versions });
+      } else {
+        const provider = desired.provider;
+        let management;
+        try {
+          management = new KubeRest(contextOf(cluster.name, base(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})` });
+        } catch (error) {
+          return { kind: "deferred", reason: (error as Error).message };
+        }
+        upgrader = clusterAPIUpgrader({ cluster: cluster.name, desired, provider, management, workload: rest, runId, log: options.log });
+      }
       return executeCluster(
         {
           desired,
           plan: cluster,
           clients,
-          rest: new KubeRest(kc, { cluster: cluster.name }),
+          rest,
+          upgrader,
           fleetDir: options.fleetDir,
           env: options.env,
           runId,
           planRevision: plan.revision,
-          leaseSeconds: 60,
+          // A control-plane upgrade can keep the API server away for a minute or more (a single control-plane
+          // node's kube-apiserver is replaced); the lock must outlive that, or the run would stop half-way.
+          leaseSeconds: cluster.steps.some((s) => s.kind === "controlPlane.upgrade") ? 300 : 60,
           ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
           ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
           log: options.log,

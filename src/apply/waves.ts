@@ -12,11 +12,11 @@ import type { ClusterPlan, Plan } from "../plan/types.js";
 /** How one cluster's run ended. */
 export type ClusterOutcome =
   /** Every step ran (or had already run). */
-  | { kind: "converged"; steps: number }
+  | { kind: "converged"; steps: number; versions?: string }
   /** Nothing to do. */
   | { kind: "in-sync" }
   /** A step failed: halts later waves. */
-  | { kind: "failed"; step: string; reason: string }
+  | { kind: "failed"; step: string; reason: string; versions?: string }
   /** The cluster could not be reached (before or during the run); does not halt later waves. */
   | { kind: "unreachable"; reason: string }
   /** Not run now: outside its maintenance window, or the plan has a blocked step or an invalid cluster. */
@@ -85,7 +85,11 @@ export async function runWaves(plan: Plan, options: RunWavesOptions): Promise<Wa
   return results;
 }
 
-/** Runs one wave; returns a description of the first failure, if any. */
+/**
+ * Runs one wave; returns the first failure as `<cluster> failed at <step>`, if any. Only the cluster and
+ * the step: the reason is the failed cluster's own outcome, and repeating it (often many lines of a
+ * tool's output) in every halted cluster's reason and in the halt event made the summary unreadable.
+ */
 async function runWave(
   wave: string,
   clusters: readonly ClusterPlan[],
@@ -105,7 +109,7 @@ async function runWave(
       const outcome = await runOne(wave, cluster, options, stop.signal);
       results.set(cluster.name, outcome);
       if (outcome.kind === "failed" && failure === undefined) {
-        failure = `${cluster.name}: ${outcome.step}: ${outcome.reason}`;
+        failure = `${cluster.name} failed at ${outcome.step}`;
         stop.abort();
       }
     }

@@ -31,6 +31,11 @@ export const ETCD_BACKUP_LABELS: Readonly<Record<string, string>> = {
   "bosun.dev/component": "etcd-backup",
 };
 
+/** Label on the pre-upgrade snapshot Job and its pods (not on the CronJob's), with {@link SNAPSHOT_LABEL_VALUE}. */
+export const SNAPSHOT_LABEL = "bosun.dev/snapshot";
+/** The value of {@link SNAPSHOT_LABEL}. */
+export const SNAPSHOT_LABEL_VALUE = "pre-upgrade";
+
 /** Annotation naming the fleet cluster the objects were rendered for. */
 export const CLUSTER_ANNOTATION = "bosun.dev/cluster";
 
@@ -215,6 +220,8 @@ fi
 mv "$partial" "$snapshot"
 partial=
 echo "saved and verified $snapshot"
+# The pre-upgrade Job asks for the file name in its termination message, where bosun reads it.
+if [ -n "\${SNAPSHOT_REPORT:-}" ]; then printf '%s' "$snapshot" >"$SNAPSHOT_REPORT" || true; fi
 
 # Prune from one listing of the verified snapshots, oldest first.
 set --
@@ -325,17 +332,24 @@ export function etcdBackupCronJob(cluster: string, backup: EtcdBackup, images: B
  */
 export function etcdSnapshotJob(cluster: string, backup: EtcdBackup, name: string, images: BackupImages = DEFAULT_BACKUP_IMAGES): KubeObject {
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) throw new InternalError(`etcd snapshot Job name ${JSON.stringify(name)} is not a DNS-1123 label`);
+  const spec = jobSpec(cluster, backup, images);
+  const template = spec.template as { metadata: { labels: Record<string, string> }; spec: { containers: Record<string, unknown>[] } };
+  template.metadata.labels = { ...template.metadata.labels, [SNAPSHOT_LABEL]: SNAPSHOT_LABEL_VALUE };
+  for (const container of template.spec.containers) {
+    // The script writes the verified snapshot's path there; the kubelet reports it as the termination message.
+    container.env = [...((container.env as unknown[] | undefined) ?? []), { name: "SNAPSHOT_REPORT", value: "/dev/termination-log" }];
+  }
   return {
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: {
       name,
       namespace: ETCD_BACKUP_CRONJOB.namespace,
-      labels: { ...ETCD_BACKUP_LABELS },
+      labels: { ...ETCD_BACKUP_LABELS, [SNAPSHOT_LABEL]: SNAPSHOT_LABEL_VALUE },
       annotations: { [CLUSTER_ANNOTATION]: cluster },
     },
     spec: {
-      ...jobSpec(cluster, backup, images),
+      ...spec,
       // Kept a day after it finished, for people to read its log; the journal records the outcome.
       ttlSecondsAfterFinished: 86_400,
     },

@@ -16,13 +16,17 @@ import { renderInvalid } from "./validate.js";
 interface ApplyFlags extends FleetFlags {
   plan?: string;
   yes?: boolean;
+  ignoreWindows?: boolean;
+  skipSoak?: boolean;
 }
 
 /** Builds the `apply` command. */
 export function applyCommand(setExitCode: (code: number) => void): Command {
-  return withFleetFlags(new Command("apply").description("bring the clusters to their spec: add-ons and backup schedules, wave by wave"), "apply")
+  return withFleetFlags(new Command("apply").description("bring the clusters to their spec: versions, add-ons and backup schedules, wave by wave"), "apply")
     .option("--plan <file>", "apply this plan (from bosun plan --out), refused if the fleet or the clusters changed since")
     .option("--yes", "do not ask for confirmation")
+    .option("--ignore-windows", "run clusters outside their maintenance windows (and inside deny windows) too: a break-glass override")
+    .option("--skip-soak", "do not wait the waves' soak times between waves")
     .action(async (flags: ApplyFlags) => {
       setExitCode(await apply(flags));
     });
@@ -65,6 +69,8 @@ async function apply(flags: ApplyFlags): Promise<number> {
     process.stdout.write("nothing applied\n");
     return EXIT_FAILURE;
   }
+  if (flags.ignoreWindows) process.stdout.write("warning: --ignore-windows: maintenance windows (allow and deny) are not enforced in this run\n");
+  if (flags.skipSoak) process.stdout.write("warning: --skip-soak: waves start without waiting their soak time\n");
   const started = Date.now();
   const outcomes = await run.applyFleet({
     plan,
@@ -74,6 +80,8 @@ async function apply(flags: ApplyFlags): Promise<number> {
     now: () => new Date(),
     sleep: async (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),
     log: (line) => process.stdout.write(`  ${line}\n`),
+    ...(flags.ignoreWindows ? { ignoreWindows: true } : {}),
+    ...(flags.skipSoak ? { skipSoak: true } : {}),
     onEvent: (event) => {
       if (event.kind === "wave-start") process.stdout.write(`wave ${event.wave}: ${event.clusters.join(", ")}\n`);
       if (event.kind === "soak") process.stdout.write(`wave ${event.wave} done; soaking ${event.seconds} s before the next wave\n`);
@@ -88,6 +96,9 @@ async function apply(flags: ApplyFlags): Promise<number> {
     const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}: ${outcome.reason}` : `${outcome.kind}: ${outcome.reason}`;
     if (outcome?.kind !== "converged" && outcome?.kind !== "in-sync") ok = false;
     process.stdout.write(`  ${cluster.name.padEnd(width)}  ${text}\n`);
+    if ((outcome?.kind === "converged" || outcome?.kind === "failed") && outcome.versions) {
+      process.stdout.write(`  ${"".padEnd(width)}  versions ${outcome.versions}\n`);
+    }
   }
   return ok ? 0 : EXIT_FAILURE;
 }

@@ -158,6 +158,14 @@ export class KubeRest {
     return this.parse(response, `dry-run apply of ${object.kind}/${object.metadata.name}`, object.kind === "Secret") as KubeObject;
   }
 
+  /**
+   * Sends a write (or any request) and returns the parsed answer; a status outside 2xx becomes a
+   * {@link KubeApiError} carrying the API server's status reason (`Conflict`, `TooManyRequests`…).
+   */
+  async call<T>(request: KubeRequest, what = `${request.method} ${request.path}`): Promise<T> {
+    return this.parse(await this.send(request), what) as T;
+  }
+
   /** GETs the live version of `object`; `null` when it does not exist or its kind is not served. */
   async getLive(object: KubeObject): Promise<KubeObject | null> {
     const path = await this.objectPath(object);

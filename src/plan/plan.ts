@@ -156,7 +156,8 @@ export function clusterAPIVersionState(observed: ObservedClusterAPI): VersionSta
   return { controlPlane, workers };
 }
 
-function versionRanges(state: VersionState<string>): { controlPlane?: VersionRange; workers?: VersionRange } {
+/** The apiservers' and the worker kubelets' version ranges, as the plan shows them. Pure. */
+export function versionRanges(state: VersionState<string>): { controlPlane?: VersionRange; workers?: VersionRange } {
   return {
     ...rangeOf(state.controlPlane.map((n) => n.apiserver), "controlPlane"),
     ...rangeOf(state.workers, "workers"),

@@ -4,10 +4,13 @@
  *
  * - it plays the kubelet for Pods labelled `bosun.dev/node-upgrade` (kwok leaves them alone): Pending →
  *   Running → Succeeded, or Failed when the Node is annotated `sandbox.bosun.dev/fail-upgrade=true`;
- * - when such a Job completes, it does what the upgrade would have done on the node: the Node's
- *   `kubeletVersion`, its static pods' images and (for a control-plane node) `kubeadm-config`'s
- *   `kubernetesVersion` move to the Job's `bosun.dev/target-version`, and a record is appended to
- *   `kube-system/sandbox-node-upgrades`.
+ * - when such a Job completes, it does what the upgrade would have done on the node, by the Job's
+ *   `bosun.dev/upgrade-phase`: `control-plane` moves the node's static pods' images and `kubeadm-config`'s
+ *   `kubernetesVersion` to the Job's `bosun.dev/target-version`, `kubelet` moves the Node's
+ *   `kubeletVersion`, no phase moves both; a record is appended to `kube-system/sandbox-node-upgrades`;
+ * - it plays the kubelet for pre-upgrade etcd snapshot pods (`bosun.dev/snapshot`) too, failing them on
+ *   a node annotated `sandbox.bosun.dev/fail-snapshot=true`, and on success reports the snapshot file in
+ *   the container's termination message as the backup script does.
  *
  * Jobs need kube-controller-manager, so upgrades are simulated in `--mode full` only. Every change goes
  * through the real API server, exactly like bosun's own requests.
@@ -17,25 +20,31 @@ import { parse, stringify } from "yaml";
 import semver from "semver";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../kube/config.js";
 import { createIfAbsent, httpStatus } from "../kube/errors.js";
+import { SNAPSHOT_LABEL } from "../backup/template.js";
+import { NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL } from "../drivers/kubeadm/upgrade-job.js";
+import { clusterAPIController, type ClusterAPIController } from "./capi-controller.js";
 import { CONTROL_PLANE_COMPONENTS, componentImage } from "./images.js";
 import { CONTROL_PLANE_LABEL } from "./seed.js";
 
-/** Label on an upgrade Job (and its Pod template) naming the node it upgrades. */
-export const NODE_UPGRADE_LABEL = "bosun.dev/node-upgrade";
-/** Label on an upgrade Job naming the version it installs, `vX.Y.Z`. */
-export const TARGET_VERSION_LABEL = "bosun.dev/target-version";
+// The labels bosun's Jobs carry, as the agent reads them; defined with the Jobs that carry them.
+export { NODE_UPGRADE_LABEL, SNAPSHOT_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL };
+
 /** Node annotation that makes the node's next upgrade Job fail. */
 export const FAIL_UPGRADE_ANNOTATION = "sandbox.bosun.dev/fail-upgrade";
 /** Job annotation the agent sets once it has applied the Job's upgrade to the node. */
 export const APPLIED_ANNOTATION = "sandbox.bosun.dev/upgrade-applied";
 /** ConfigMap in kube-system with one record per applied node upgrade. */
 export const RECORDS_CONFIGMAP = "sandbox-node-upgrades";
+/** Node annotation that makes every snapshot pod that runs on the node fail. */
+export const FAIL_SNAPSHOT_ANNOTATION = "sandbox.bosun.dev/fail-snapshot";
 
 /** One applied upgrade, as stored in the records ConfigMap. */
 export interface UpgradeRecord {
   seq: number;
   node: string;
   role: "control-plane" | "worker";
+  /** What the Job upgraded (see {@link UPGRADE_PHASE_LABEL}); `all` for a Job without the label. */
+  phase: "control-plane" | "kubelet" | "all";
   job: string;
   /** The Job's uid: a record is written once per Job, even if marking the Job applied failed. */
   jobUid: string;
@@ -52,6 +61,8 @@ type Log = (line: string) => void;
 /** Runs the agent for the given clusters until `signal` aborts. */
 export async function runAgent(kubeconfig: string, clusters: readonly string[], signal: AbortSignal, log: Log): Promise<void> {
   const targets = clusters.map((name) => ({ name, clients: clientsFor(loadKubeConfig(kubeconfig, name)) }));
+  // Plays Cluster API in management clusters; it reaches each workload cluster through that cluster's clients.
+  const capi = clusterAPIController((name) => targets.find((t) => t.name === name)?.clients);
   log(`agent watching ${clusters.join(", ")}`);
   while (!signal.aborted) {
     // Clusters are handled concurrently and each failure is contained: one stopped or hung API server
@@ -59,7 +70,7 @@ export async function runAgent(kubeconfig: string, clusters: readonly string[], 
     await Promise.all(
       targets.map(async (target) => {
         try {
-          await withTimeout(tick(target.name, target.clients, log), 10_000);
+          await withTimeout(tick(target.name, target.clients, log, capi), 10_000);
         } catch (error) {
           log(`${target.name}: ${firstLine(error)} (will retry)`);
         }
@@ -69,14 +80,55 @@ export async function runAgent(kubeconfig: string, clusters: readonly string[], 
   }
 }
 
-async function tick(cluster: string, clients: KubeClients, log: Log): Promise<void> {
+async function tick(cluster: string, clients: KubeClients, log: Log, capi: ClusterAPIController): Promise<void> {
   await drivePods(cluster, clients, log);
   await applyCompletedJobs(cluster, clients, log);
+  await reviveStaticPods(cluster, clients, log);
+  await capi.reconcile(cluster, clients, log);
+}
+
+/**
+ * Plays the kubelet for static (mirror) pods: when the node lifecycle controller marked them not Ready
+ * (their node's heartbeat went stale, say while the API server restarted) and the node is Ready again, a
+ * kubelet would report its running static pods Ready once more; kwok does not, so the agent does.
+ */
+async function reviveStaticPods(cluster: string, clients: KubeClients, log: Log): Promise<void> {
+  const [pods, nodes] = await Promise.all([
+    clients.core.listNamespacedPod({ namespace: "kube-system", labelSelector: "tier=control-plane" }),
+    clients.core.listNode(),
+  ]);
+  const ready = new Set(
+    nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata?.name ?? ""),
+  );
+  for (const pod of pods.items) {
+    const conditions = pod.status?.conditions ?? [];
+    const podReady = conditions.some((c) => c.type === "Ready" && c.status === "True");
+    if (podReady || pod.status?.phase !== "Running" || !ready.has(pod.spec?.nodeName ?? "") || pod.metadata?.deletionTimestamp) continue;
+    const now = new Date();
+    const status: k8s.V1PodStatus = {
+      ...pod.status,
+      conditions: [
+        ...conditions.filter((c) => c.type !== "Ready" && c.type !== "ContainersReady"),
+        { type: "ContainersReady", status: "True", lastTransitionTime: now },
+        { type: "Ready", status: "True", lastTransitionTime: now },
+      ],
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({ ...c, ready: true })),
+    };
+    try {
+      await clients.core.replaceNamespacedPodStatus({ name: pod.metadata?.name ?? "", namespace: "kube-system", body: { ...pod, status } });
+      log(`${cluster}: static pod ${pod.metadata?.name ?? ""} Ready again`);
+    } catch (error) {
+      log(`${cluster}: static pod ${pod.metadata?.name ?? ""}: ${firstLine(error)}`);
+    }
+  }
 }
 
 async function drivePods(cluster: string, clients: KubeClients, log: Log): Promise<void> {
-  const pods = await clients.core.listPodForAllNamespaces({ labelSelector: NODE_UPGRADE_LABEL });
-  for (const pod of pods.items) {
+  const [upgrades, snapshots] = await Promise.all([
+    clients.core.listPodForAllNamespaces({ labelSelector: NODE_UPGRADE_LABEL }),
+    clients.core.listPodForAllNamespaces({ labelSelector: SNAPSHOT_LABEL }),
+  ]);
+  for (const pod of [...upgrades.items, ...snapshots.items]) {
     // One bad item (say, a pod pinned to a node that does not exist) must not stall the others.
     try {
       await drivePod(cluster, clients, pod, log);
@@ -101,13 +153,20 @@ async function drivePod(cluster: string, clients: KubeClients, pod: k8s.V1Pod, l
       throw error;
     });
     // A pod pinned to a node that does not exist fails, as it would on a real cluster.
-    const fail = node === undefined || node.metadata?.annotations?.[FAIL_UPGRADE_ANNOTATION] === "true";
-    await setPodPhase(clients.core, pod, fail ? "Failed" : "Succeeded", fail ? 1 : 0);
-    log(`${cluster}: upgrade pod ${pod.metadata?.name ?? ""} on ${nodeName} ${node === undefined ? "failed (no such node)" : fail ? "failed (node marked to fail)" : "succeeded"}`);
+    const snapshot = pod.metadata?.labels?.[SNAPSHOT_LABEL] !== undefined;
+    const mark = snapshot ? FAIL_SNAPSHOT_ANNOTATION : FAIL_UPGRADE_ANNOTATION;
+    const fail = node === undefined || node.metadata?.annotations?.[mark] === "true";
+    const message = fail
+      ? `sandbox: node is annotated ${mark}=true`
+      : snapshot
+        ? `/backup/etcd-snapshot-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}.db`
+        : undefined;
+    await setPodPhase(clients.core, pod, fail ? "Failed" : "Succeeded", fail ? 1 : 0, message);
+    log(`${cluster}: ${snapshot ? "snapshot" : "upgrade"} pod ${pod.metadata?.name ?? ""} on ${nodeName} ${node === undefined ? "failed (no such node)" : fail ? "failed (node marked to fail)" : "succeeded"}`);
   }
 }
 
-async function setPodPhase(core: k8s.CoreV1Api, pod: k8s.V1Pod, phase: "Running" | "Succeeded" | "Failed", exitCode: number): Promise<void> {
+async function setPodPhase(core: k8s.CoreV1Api, pod: k8s.V1Pod, phase: "Running" | "Succeeded" | "Failed", exitCode: number, message?: string): Promise<void> {
   const now = new Date();
   const running = phase === "Running";
   const containers = pod.spec?.containers ?? [];
@@ -135,7 +194,7 @@ async function setPodPhase(core: k8s.CoreV1Api, pod: k8s.V1Pod, phase: "Running"
             terminated: {
               exitCode,
               reason: exitCode === 0 ? "Completed" : "Error",
-              message: exitCode === 0 ? undefined : "sandbox: node is annotated sandbox.bosun.dev/fail-upgrade=true",
+              message,
               startedAt: pod.status?.startTime ?? now,
               finishedAt: now,
             },
@@ -172,22 +231,35 @@ async function applyJob(cluster: string, clients: KubeClients, job: k8s.V1Job, l
     await markApplied(clients.batch, job, "invalid");
     return;
   }
-  const record = await upgradeNode(clients, nodeName, target, job.metadata?.name ?? "", job.metadata?.uid ?? "");
+  const label = labels[UPGRADE_PHASE_LABEL];
+  const phase = label === "control-plane" || label === "kubelet" ? label : "all";
+  const record = await upgradeNode(clients, nodeName, target, phase, job.metadata?.name ?? "", job.metadata?.uid ?? "");
   await markApplied(clients.batch, job, "true");
-  log(`${cluster}: node ${nodeName} upgraded ${record.from} → ${record.to} (job ${record.job})`);
+  log(`${cluster}: node ${nodeName} upgraded ${record.from} → ${record.to} (${phase}, job ${record.job})`);
 }
 
-async function upgradeNode(clients: KubeClients, nodeName: string, version: string, job: string, jobUid: string): Promise<UpgradeRecord> {
+async function upgradeNode(
+  clients: KubeClients,
+  nodeName: string,
+  version: string,
+  phase: UpgradeRecord["phase"],
+  job: string,
+  jobUid: string,
+): Promise<UpgradeRecord> {
   const { core } = clients;
   const node = await core.readNodeStatus({ name: nodeName });
-  const from = node.status?.nodeInfo?.kubeletVersion ?? "unknown";
   const controlPlane = node.metadata?.labels?.[CONTROL_PLANE_LABEL] !== undefined;
-  if (node.status?.nodeInfo) {
-    node.status.nodeInfo.kubeletVersion = `v${version}`;
-    node.status.nodeInfo.kubeProxyVersion = `v${version}`;
+  let from = node.status?.nodeInfo?.kubeletVersion ?? "unknown";
+  if (phase !== "control-plane") {
+    if (node.status?.nodeInfo) {
+      node.status.nodeInfo.kubeletVersion = `v${version}`;
+      node.status.nodeInfo.kubeProxyVersion = `v${version}`;
+    }
+    await core.replaceNodeStatus({ name: nodeName, body: node });
   }
-  await core.replaceNodeStatus({ name: nodeName, body: node });
-  if (controlPlane) {
+  if (controlPlane && phase !== "kubelet") {
+    const before = await staticPodVersion(core, nodeName);
+    if (phase === "control-plane" && before) from = before;
     for (const component of CONTROL_PLANE_COMPONENTS) await setStaticPodImage(core, component, nodeName, version);
     // The first control-plane node runs `kubeadm upgrade apply`, which records the new version.
     await raiseKubeadmVersion(core, version);
@@ -195,12 +267,25 @@ async function upgradeNode(clients: KubeClients, nodeName: string, version: stri
   return appendRecord(core, {
     node: nodeName,
     role: controlPlane ? "control-plane" : "worker",
+    phase,
     job,
     jobUid,
     from,
     to: `v${version}`,
     at: new Date().toISOString(),
   });
+}
+
+/** The version of a control-plane node's kube-apiserver static pod, from its image tag. */
+async function staticPodVersion(core: k8s.CoreV1Api, nodeName: string): Promise<string | undefined> {
+  try {
+    const pod = await core.readNamespacedPod({ name: `kube-apiserver-${nodeName}`, namespace: "kube-system" });
+    const tag = /:([^:/]+)$/.exec(pod.spec?.containers[0]?.image ?? "")?.[1];
+    return tag;
+  } catch (error) {
+    if (httpStatus(error) === 404) return undefined;
+    throw error;
+  }
 }
 
 async function setStaticPodImage(core: k8s.CoreV1Api, component: (typeof CONTROL_PLANE_COMPONENTS)[number], nodeName: string, version: string): Promise<void> {

@@ -2,13 +2,15 @@
  * The lifecycle kwok simulates in a full-mode sandbox, as kwok `Stage` objects: nodes become Ready and keep
  * their heartbeat; pods become Running and Ready; pods owned by a Job complete; deleted pods go away.
  *
- * Pods labelled `bosun.dev/node-upgrade` are left alone: the sandbox node agent plays the kubelet for
- * them, so it can make an upgrade succeed or fail per node.
+ * Pods labelled `bosun.dev/node-upgrade` or `bosun.dev/snapshot` are left alone: the sandbox node agent
+ * plays the kubelet for them, so it can make an upgrade or a pre-upgrade snapshot succeed or fail per node.
  */
 
 const NOT_DELETED = `    - key: '.metadata.deletionTimestamp'
       operator: 'DoesNotExist'`;
 const NOT_UPGRADE = `    - key: '.metadata.labels["bosun.dev/node-upgrade"]'
+      operator: 'DoesNotExist'
+    - key: '.metadata.labels["bosun.dev/snapshot"]'
       operator: 'DoesNotExist'`;
 
 const NODE_CONDITIONS = `      conditions:

@@ -14,6 +14,7 @@ import { KubeRest } from "../kube/rest.js";
 import { startDetached } from "../tools/detached.js";
 import { ensureBinaries, type BinaryPaths, type ProgressSink } from "./binaries/build.js";
 import { VERSIONS, type BinaryName } from "./binaries/catalog.js";
+import { linkWorkloadCluster } from "./capi-controller.js";
 import { installClusterAPICRDs, seedClusterAPI } from "./capi-seed.js";
 import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
 import { stopSandboxProcesses } from "./down.js";
@@ -245,6 +246,8 @@ async function startAll(
         throwIfAborted(signal);
         options.progress(`seeding ${seed.name}'s Cluster API objects in ${management}: Cluster, KubeadmControlPlane, MachineDeployment (converged)`);
         await seedClusterAPI(rest, seed);
+        // Tells the agent's simulated Cluster API controller whose Nodes are this Cluster's machines.
+        await linkWorkloadCluster(rest, seed);
       }
     }),
   );

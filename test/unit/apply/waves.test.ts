@@ -78,6 +78,25 @@ describe("runWaves", () => {
     expect(events).not.toContain("start s3");
   });
 
+  it("names the failed cluster and step in the halt, without repeating its reason in every halted cluster", async () => {
+    const p = plan([cluster("s1", "staging"), cluster("s2", "staging"), cluster("s3", "staging"), cluster("p1", "prod")]);
+    const reason = "helm exited with code 1:\nlevel=WARN msg=...\nError: UPGRADE FAILED: a long story";
+    const causes: string[] = [];
+    const results = await runWaves(p, {
+      waves: [{ name: "staging", maxConcurrent: 1, soakSeconds: 0 }, WAVES[2] as WaveSettings],
+      deferral: () => undefined,
+      sleep: async () => Promise.resolve(),
+      runCluster: async (c) => Promise.resolve<ClusterOutcome>(c.name === "s2" ? { kind: "failed", step: "s2/addon.upgrade/echo", reason } : { kind: "converged", steps: 1 }),
+      onEvent: (e) => {
+        if (e.kind === "halt") causes.push(e.cause);
+      },
+    });
+    expect(results.get("s2")).toEqual({ kind: "failed", step: "s2/addon.upgrade/echo", reason });
+    expect(causes).toEqual(["s2 failed at s2/addon.upgrade/echo"]);
+    expect(results.get("s3")).toEqual({ kind: "halted", reason: "not started: s2 failed at s2/addon.upgrade/echo", steps: 0 });
+    expect(results.get("p1")).toEqual({ kind: "halted", reason: "wave staging failed (s2 failed at s2/addon.upgrade/echo); later waves do not start", steps: 0 });
+  });
+
   it("defers clusters outside their window and skips in-sync ones, without halting", async () => {
     const p = plan([cluster("c1", "canary", "in-sync"), cluster("s1", "staging"), cluster("p1", "prod")]);
     const { results, events } = await run(p, {}, { s1: "outside its allow window for upgrade: nights" });

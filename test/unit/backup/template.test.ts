@@ -64,10 +64,18 @@ describe("etcdBackupCronJob", () => {
 });
 
 describe("etcdSnapshotJob", () => {
-  it("matches the golden Job, built from the CronJob's pod template", async () => {
+  it("matches the golden Job, built from the CronJob's pod template plus its label and report file", async () => {
     const job = etcdSnapshotJob("prod-eu-1", BACKUP, "bosun-etcd-snapshot-1-35-0");
     await matchesGolden("snapshot-job.yaml", job);
-    expect(at(job, "spec", "template")).toEqual(at(etcdBackupCronJob("prod-eu-1", BACKUP), "spec", "jobTemplate", "spec", "template"));
+    const template = structuredClone(at(job, "spec", "template")) as { metadata: { labels: Record<string, string> }; spec: { containers: { env?: { name: string }[] }[] } };
+    // What sets the one-off Job apart: the label the sandbox and `kubectl get -l` find it by, and the file
+    // the script reports the snapshot's name in (read back as the pod's termination message).
+    expect(template.metadata.labels["bosun.dev/snapshot"]).toBe("pre-upgrade");
+    delete template.metadata.labels["bosun.dev/snapshot"];
+    const container = template.spec.containers[0];
+    expect(container?.env?.map((e) => e.name)).toContain("SNAPSHOT_REPORT");
+    if (container) container.env = container.env?.filter((e) => e.name !== "SNAPSHOT_REPORT");
+    expect(template).toEqual(at(etcdBackupCronJob("prod-eu-1", BACKUP), "spec", "jobTemplate", "spec", "template"));
   });
 
   it.each(["Upper", "a_b", "-a", "a".repeat(64), ""])("refuses the Job name %j", (name) => {

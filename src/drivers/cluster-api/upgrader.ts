@@ -1,0 +1,60 @@
+/**
+ * The Cluster API driver behind the executor's {@link Upgrader} interface: version and replica steps go to
+ * `executeClusterAPIStep` (patches in the management cluster, waits for the rollout); the pre-upgrade etcd
+ * snapshot runs in the workload cluster, whose control-plane nodes hold etcd.
+ */
+import { takeSnapshot } from "../../backup/snapshot.js";
+import { BosunError } from "../../errors.js";
+import type { KubeRest } from "../../kube/rest.js";
+import type { DesiredCluster } from "../../spec/types.js";
+import type { Upgrader } from "../upgrader.js";
+import { executeClusterAPIStep } from "./execute.js";
+import { observeClusterAPI } from "./observe.js";
+
+/** What {@link clusterAPIUpgrader} needs. */
+export interface ClusterAPIUpgraderOptions {
+  cluster: string;
+  desired: DesiredCluster;
+  provider: { context: string; namespace: string; name: string };
+  management: KubeRest;
+  workload: KubeRest;
+  runId: string;
+  log: (line: string) => void;
+  /** How long one step may take. */
+  timeoutMs?: number;
+}
+
+/** The Cluster API driver for one cluster. */
+export function clusterAPIUpgrader(options: ClusterAPIUpgraderOptions): Upgrader {
+  const { cluster, management, workload, provider } = options;
+  return {
+    preflight: async () => {
+      const observed = await observeClusterAPI(management, workload, { namespace: provider.namespace, name: provider.name });
+      if ("invalid" in observed) return observed.invalid;
+      const kcp = observed.controlPlane;
+      if (kcp.replicas !== kcp.readyReplicas || kcp.replicas !== kcp.updatedReplicas) {
+        return `KubeadmControlPlane ${kcp.name} is still rolling out (${kcp.readyReplicas}/${kcp.replicas} ready, ${kcp.updatedReplicas} updated)`;
+      }
+      return undefined;
+    },
+    run: async (step, session) => {
+      if (step.kind === "backup.snapshot") {
+        const backup = options.desired.backup.etcd;
+        if (!backup) throw new BosunError(`${step.id}: the spec has no backup.etcd any more; plan again`, { reason: "ApplyFailed" });
+        const taken = await takeSnapshot(workload, { cluster, backup, key: `${options.runId}/${step.id}`, timeoutMs: options.timeoutMs ?? 15 * 60_000, signal: session.signal });
+        return `etcd snapshot saved and verified: ${taken.file ?? `a new file in ${backup.destination.hostPath}`}${taken.node ? ` on node ${taken.node}` : ""} (Job ${taken.job})`;
+      }
+      return executeClusterAPIStep(
+        { cluster, provider, management, workload, timeoutMs: options.timeoutMs ?? 30 * 60_000, signal: session.signal, log: options.log },
+        step,
+      );
+    },
+    versions: async () => {
+      const observed = await observeClusterAPI(management, workload, { namespace: provider.namespace, name: provider.name });
+      if ("invalid" in observed) return "unknown";
+      const kcp = observed.controlPlane;
+      const mds = observed.machineDeployments.map((md) => `${md.name} ${md.version}`).join(", ");
+      return `control plane ${kcp.version} (${kcp.replicas} replica${kcp.replicas === 1 ? "" : "s"})${mds ? `, ${mds}` : ""}`;
+    },
+  };
+}

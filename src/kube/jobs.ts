@@ -1,0 +1,142 @@
+/**
+ * One-off Jobs bosun runs in a cluster (a pre-upgrade etcd snapshot, a node upgrade): create, wait for the
+ * outcome, read what the pod reported, delete. Every call rides out a cluster that stops answering for a
+ * while (`withRetry`): these Jobs run while API servers restart.
+ */
+import { BosunError } from "../errors.js";
+import { KubeApiError, type KubeObject, type KubeRest } from "./rest.js";
+import { abortableSleep, withRetry, type RetryOptions } from "./retry.js";
+
+/** A Job as far as bosun reads it. */
+export interface JobObject {
+  metadata: { name: string; namespace: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  status?: {
+    active?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+/** What the Job's (latest) pod says. */
+export interface JobPod {
+  name: string;
+  node: string | null;
+  /** The container's termination message (what the script wrote to /dev/termination-log), or null. */
+  message: string | null;
+  /** `reason` and exit code of a container that terminated with an error, e.g. `Error, exit code 1`. */
+  failure: string | null;
+}
+
+/** How a Job ended. */
+export type JobOutcome =
+  | { kind: "succeeded"; pod: JobPod | null }
+  | { kind: "failed"; reason: string; pod: JobPod | null };
+
+/** The state of a Job from its conditions: still running, or how it ended. */
+export function jobState(job: JobObject): "running" | "succeeded" | { failed: string } {
+  const conditions = job.status?.conditions ?? [];
+  const isTrue = (type: string): boolean => conditions.some((c) => c.type === type && c.status === "True");
+  if (isTrue("Complete")) return "succeeded";
+  const failed = conditions.find((c) => c.type === "Failed" && c.status === "True");
+  if (failed) return { failed: [failed.reason, failed.message].filter(Boolean).join(": ") || "failed" };
+  return "running";
+}
+
+function jobPath(namespace: string, name?: string): string {
+  return `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs${name === undefined ? "" : `/${encodeURIComponent(name)}`}`;
+}
+
+/** Reads a Job; null when it does not exist. */
+export async function readJob(rest: KubeRest, namespace: string, name: string, options: RetryOptions = {}): Promise<JobObject | null> {
+  return withRetry(() => rest.get<JobObject>(jobPath(namespace, name)), options);
+}
+
+/** Creates a Job; `exists` when one of that name is there already (its owner decides what to do). */
+export async function createJob(rest: KubeRest, job: KubeObject, options: RetryOptions = {}): Promise<"created" | "exists"> {
+  const namespace = job.metadata.namespace ?? "default";
+  return withRetry(async () => {
+    try {
+      await rest.call({ method: "POST", path: jobPath(namespace), body: JSON.stringify(job), contentType: "application/json" }, `create Job ${namespace}/${job.metadata.name}`);
+      return "created" as const;
+    } catch (error) {
+      // A retried create whose first attempt landed also answers 409: the Job is there either way.
+      if (error instanceof KubeApiError && error.status === 409) return "exists" as const;
+      throw error;
+    }
+  }, options);
+}
+
+/** Deletes a Job and its pods, and waits until the Job is gone (so its name can be used again). */
+export async function deleteJob(rest: KubeRest, namespace: string, name: string, options: RetryOptions & { timeoutMs?: number } = {}): Promise<void> {
+  await withRetry(async () => {
+    const response = await rest.send({
+      method: "DELETE",
+      path: jobPath(namespace, name),
+      body: JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }),
+      contentType: "application/json",
+    });
+    if (response.status !== 404 && (response.status < 200 || response.status >= 300)) {
+      await rest.call({ method: "GET", path: jobPath(namespace, name) }); // turns the failure into a typed error
+    }
+  }, options);
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  while ((await readJob(rest, namespace, name, options)) !== null) {
+    if (Date.now() > deadline) {
+      throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", identity: `${rest.cluster}:Job/${namespace}/${name}` });
+    }
+    await abortableSleep(500, options.signal);
+  }
+}
+
+interface PodObject {
+  metadata: { name: string; creationTimestamp?: string };
+  spec?: { nodeName?: string };
+  status?: {
+    containerStatuses?: { state?: { terminated?: { exitCode?: number; reason?: string; message?: string } } }[];
+  };
+}
+
+/** The newest pod of a Job and what it reported; null when it has none (any more). */
+export async function jobPod(rest: KubeRest, namespace: string, name: string, options: RetryOptions = {}): Promise<JobPod | null> {
+  const pods = await withRetry(
+    () => rest.list<PodObject>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, { labelSelector: `job-name=${name}` }),
+    options,
+  );
+  const pod = [...pods].sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "")).at(-1);
+  if (!pod) return null;
+  const terminated = pod.status?.containerStatuses?.map((c) => c.state?.terminated).find((t) => t !== undefined);
+  const message = terminated?.message?.trim() || null;
+  const failure = terminated && terminated.exitCode !== 0 ? `${terminated.reason ?? "Error"}, exit code ${terminated.exitCode ?? "?"}` : null;
+  return { name: pod.metadata.name, node: pod.spec?.nodeName ?? null, message, failure };
+}
+
+/**
+ * Polls a Job until it succeeded or failed, or `timeoutMs` passed (then throws). A Job deleted under the
+ * wait is a failure too.
+ */
+export async function waitForJob(
+  rest: KubeRest,
+  namespace: string,
+  name: string,
+  options: RetryOptions & { timeoutMs: number },
+): Promise<JobOutcome> {
+  const deadline = Date.now() + options.timeoutMs;
+  let delay = 500;
+  for (;;) {
+    const job = await readJob(rest, namespace, name, options);
+    if (job === null) return { kind: "failed", reason: "the Job was deleted before it finished", pod: null };
+    const state = jobState(job);
+    if (state === "succeeded") return { kind: "succeeded", pod: await jobPod(rest, namespace, name, options) };
+    if (state !== "running") return { kind: "failed", reason: state.failed, pod: await jobPod(rest, namespace, name, options) };
+    if (Date.now() > deadline) {
+      throw new BosunError(`Job ${namespace}/${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, {
+        reason: "HealthTimeout",
+        identity: `${rest.cluster}:Job/${namespace}/${name}`,
+      });
+    }
+    if (options.signal?.aborted) {
+      throw new BosunError(`stopped waiting for Job ${namespace}/${name}: the run is stopping`, { reason: "ApplyFailed", identity: `${rest.cluster}:Job/${namespace}/${name}` });
+    }
+    await abortableSleep(delay, options.signal);
+    delay = Math.min(delay * 2, 3_000);
+  }
+}

@@ -10,8 +10,15 @@
  *    helm acts, so a crash never leaves a release bosun does not know it installed.
  * 4. **recover** — Helm refuses to touch a release whose latest revision is `pending-*` ("another operation
  *    is in progress"); bosun holds the cluster's lock, so such a release was left by an interrupted run.
+ *    But the interrupted run's helm may still be at work: killing bosun does not kill the helm it started,
+ *    and the lock of a crashed run is taken over at once on the same machine (after its lease elsewhere).
+ *    So a pending revision younger than the add-on's timeout (plus a margin) is first waited for
+ *    ({@link settleWaitMs}): usually helm finishes it (deployed — often already what the spec wants — or
+ *    failed and rolled back). Only a revision older than that has no helm behind it and is recovered:
  *    `pending-install` (or `uninstalling`) is uninstalled and installed afresh; `pending-upgrade` and
- *    `pending-rollback` are rolled back to the last revision that was deployed, then upgraded.
+ *    `pending-rollback` are rolled back to the last revision that was deployed, then upgraded. (Recovering
+ *    at once, while the orphaned helm still waited, rolled its work back under it, and when it finished
+ *    it marked its revision deployed too: two deployed revisions in one history.)
  * 5. **apply** — `helm upgrade --install` with the values in a private temp file (never `--set`), the
  *    cluster's kubeconfig and context, `--namespace` + `--create-namespace`, `--wait` (and
  *    `--wait-for-jobs`) up to the add-on's `timeoutSeconds`, rollback on failure (Helm 4
@@ -50,6 +57,12 @@ export interface HelmApplyContext {
   helm?: string;
   /** Progress, one line at a time (never a value). */
   log?: (line: string) => void;
+  /**
+   * How long after it was written a `pending-*` revision may still be in the hands of a running helm
+   * (seconds): waited for before it is recovered. Default: the add-on's timeout plus
+   * {@link SETTLE_MARGIN_SECONDS}. 0 recovers at once — for a caller that knows no helm is behind it.
+   */
+  pendingGraceSeconds?: number;
 }
 
 /** What `applyHelmAddon` did. */
@@ -81,6 +94,46 @@ export function recoveryFor(status: string): Recovery {
     default:
       return "none";
   }
+}
+
+/** Time a helm process is given beyond its own timeout before its pending revision counts as abandoned. */
+export const SETTLE_MARGIN_SECONDS = 30;
+/** How often a pending release is read again while waiting for it to settle. */
+const SETTLE_POLL_MS = 2_000;
+
+/**
+ * How long to wait, from `now`, before a release revision left `pending-*` since `pendingSince` may be
+ * recovered: 0 once it is older than `graceSeconds` — by default the add-on's timeout plus
+ * {@link SETTLE_MARGIN_SECONDS}, since helm gives up waiting by then (and its rollback would be a newer
+ * revision) — or when its age is unknown. Pure.
+ */
+export function settleWaitMs(pendingSince: Date | undefined, graceSeconds: number, now: Date): number {
+  if (pendingSince === undefined || Number.isNaN(pendingSince.getTime())) return 0;
+  return Math.max(0, pendingSince.getTime() + graceSeconds * 1000 - now.getTime());
+}
+
+/**
+ * The release's latest revision once it is no longer in the hands of a helm process: immediately unless it
+ * is `pending-*` and young (see {@link settleWaitMs}); otherwise read again every few seconds until it
+ * settles or is old enough to be recovered.
+ */
+async function settledRelease(ctx: HelmApplyContext, addon: DesiredAddon, namespace: string, log: (line: string) => void): Promise<HelmReleaseRecord | undefined> {
+  let announced: number | undefined;
+  for (;;) {
+    const latest = await latestReleaseWithAge(ctx.rest, addon.name, namespace);
+    if (!latest || recoveryFor(latest.record.status) === "none") return latest?.record;
+    const wait = settleWaitMs(latest.since, ctx.pendingGraceSeconds ?? addon.timeoutSeconds + SETTLE_MARGIN_SECONDS, new Date());
+    if (wait <= 0) return latest.record;
+    if (announced !== latest.record.revision) {
+      announced = latest.record.revision;
+      log(`release is ${latest.record.status} at revision ${latest.record.revision}, written ${formatAge(latest.since)} ago: a helm process (of an interrupted run) may still be working on it; waiting up to ${Math.ceil(wait / 1000)} s for it to finish`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_POLL_MS, wait)));
+  }
+}
+
+function formatAge(since: Date | undefined): string {
+  return since === undefined ? "?" : `${Math.max(0, Math.round((Date.now() - since.getTime()) / 1000))} s`;
 }
 
 /**
@@ -123,7 +176,8 @@ export async function applyHelmAddon(
   const helmOptions = { ...(ctx.helm === undefined ? {} : { helm: ctx.helm }), timeoutMs };
 
   const secretPaths = source.secretValues.map((s) => s.path);
-  let before = await latestRelease(ctx.rest, addon.name, namespace);
+  // settle: a pending revision that a helm process may still be working on is waited for first.
+  let before = await settledRelease(ctx, addon, namespace, log);
   const recovery = before ? recoveryFor(before.status) : "none";
 
   // compare
@@ -313,11 +367,21 @@ function uniquePaths(paths: readonly (readonly string[])[]): string[][] {
  * out, as `listHelmReleases` does); undefined when there is none.
  */
 export async function latestRelease(rest: KubeRest, name: string, namespace: string): Promise<HelmReleaseRecord | undefined> {
-  const secrets = await rest.list<ReleaseSecret>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`, {
+  return (await latestReleaseWithAge(rest, name, namespace))?.record;
+}
+
+/**
+ * {@link latestRelease}, with when its revision's record was written (the release Secret's creation: helm
+ * writes a new Secret per revision when the operation starts, and only updates it afterwards).
+ */
+async function latestReleaseWithAge(rest: KubeRest, name: string, namespace: string): Promise<{ record: HelmReleaseRecord; since: Date | undefined } | undefined> {
+  const secrets = await rest.list<ReleaseSecret & { metadata?: { creationTimestamp?: string } }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`, {
     labelSelector: `owner=helm,name=${name},status!=superseded`,
   });
   const latest = latestReleaseSecrets(secrets)[0];
-  return latest ? decodeReleaseSecret(latest, rest.cluster) : undefined;
+  if (!latest) return undefined;
+  const created = latest.metadata?.creationTimestamp;
+  return { record: decodeReleaseSecret(latest, rest.cluster), since: created === undefined ? undefined : new Date(created) };
 }
 
 /**

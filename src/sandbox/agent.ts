@@ -20,6 +20,7 @@ import { parse, stringify } from "yaml";
 import semver from "semver";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../kube/config.js";
 import { createIfAbsent, httpStatus } from "../kube/errors.js";
+import { abortableSleep } from "../kube/retry.js";
 import { SNAPSHOT_LABEL } from "../backup/template.js";
 import { NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL } from "../drivers/kubeadm/upgrade-job.js";
 import { clusterAPIController, type ClusterAPIController } from "./capi-controller.js";
@@ -105,17 +106,15 @@ async function reviveStaticPods(cluster: string, clients: KubeClients, log: Log)
     const podReady = conditions.some((c) => c.type === "Ready" && c.status === "True");
     if (podReady || pod.status?.phase !== "Running" || !ready.has(pod.spec?.nodeName ?? "") || pod.metadata?.deletionTimestamp) continue;
     const now = new Date();
-    const status: k8s.V1PodStatus = {
-      ...pod.status,
-      conditions: [
-        ...conditions.filter((c) => c.type !== "Ready" && c.type !== "ContainersReady"),
-        { type: "ContainersReady", status: "True", lastTransitionTime: now },
-        { type: "Ready", status: "True", lastTransitionTime: now },
-      ],
-      containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({ ...c, ready: true })),
-    };
+    const status = pod.status;
+    status.conditions = [
+      ...conditions.filter((c) => c.type !== "Ready" && c.type !== "ContainersReady"),
+      { type: "ContainersReady", status: "True", lastTransitionTime: now },
+      { type: "Ready", status: "True", lastTransitionTime: now },
+    ];
+    for (const container of status.containerStatuses ?? []) container.ready = true;
     try {
-      await clients.core.replaceNamespacedPodStatus({ name: pod.metadata?.name ?? "", namespace: "kube-system", body: { ...pod, status } });
+      await clients.core.replaceNamespacedPodStatus({ name: pod.metadata?.name ?? "", namespace: "kube-system", body: pod });
       log(`${cluster}: static pod ${pod.metadata?.name ?? ""} Ready again`);
     } catch (error) {
       log(`${cluster}: static pod ${pod.metadata?.name ?? ""}: ${firstLine(error)}`);
@@ -388,11 +387,6 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+  // abortableSleep removes its abort listener when the timer fires; one added per tick would pile up.
+  await abortableSleep(ms, signal);
 }

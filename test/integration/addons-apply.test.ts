@@ -74,7 +74,9 @@ function variant(addon: DesiredAddon, values: Record<string, unknown>, more: Par
 }
 
 function context(helm: string, log: string[] = []): HelmApplyContext & KustomizeApplyContext {
-  return { rest: newRest(), core: clients.core, target: target(), helm, kustomize: tools().kustomize, log: (line) => log.push(line) };
+  // pendingGraceSeconds 0: the releases these tests leave pending-* were left by a helm they killed
+  // themselves (killHelmMidway), so none is still at work on them: recover at once.
+  return { rest: newRest(), core: clients.core, target: target(), helm, kustomize: tools().kustomize, log: (line) => log.push(line), pendingGraceSeconds: 0 };
 }
 
 /** The release's records (every revision), as `{revision: status}`. */

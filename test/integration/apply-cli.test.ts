@@ -9,7 +9,8 @@
  * 1. converge: two waves converge; `bosun plan --detailed-exitcode` then exits 0;
  * 2. a chart upgrade fails: rolled back, the other cluster of its wave finishes, the next wave never starts;
  * 3. a cluster frozen (SIGSTOP) mid-run is reported unreachable, the rest converge;
- * 4. bosun SIGKILLed mid-apply, run again: it takes over the dead run's lock, converges, repeats nothing;
+ * 4. bosun SIGKILLed mid-apply (its helm still running), run again: it takes over the dead run's lock, lets
+ *    that helm finish, converges, repeats nothing; (and a known bug: a killed Kustomize step is not finished);
  * 5. two applies at once: one refuses naming the other, the other converges;
  * 6. pruning: add-ons removed from the spec and an object removed from an overlay are deleted, nothing else.
  */
@@ -283,27 +284,28 @@ describe("bosun apply through the CLI", () => {
     expect(await lease("gamma")).toBeNull();
   });
 
-  it("resumes an apply killed with SIGKILL: takes over the dead run's lock at once, converges, repeats no finished step", async () => {
+  it("resumes an apply killed with SIGKILL mid-helm: takes over the dead run's lock, lets its helm finish, repeats no finished step", async () => {
     const dir = await fleet("kill");
     const known = new Set((await journalOf("gamma").runs()).map((r) => r.runId));
+    const cacheBefore = await history("gamma", "acli-cache", "acli-cache");
     const run = startApply(dir);
     const pid = run.pid ?? -1;
-    // Kill it once the first step (acli-web's upgrade) succeeded and the slow one applied its objects and
-    // waits for them to become ready.
-    const runId = await eventually("the upgrade done and the slow step under way", async () => {
+    // Kill it once the first step (acli-web's upgrade) succeeded and helm is in the middle of the second
+    // (acli-cache's upgrade, about ten seconds of --wait): its new revision is pending-upgrade.
+    const runId = await eventually("acli-web upgraded and acli-cache's upgrade under way", async () => {
       const entries = await journalOf("gamma").entries();
       const web = entries.find((e) => e.stepId === "gamma/addon.upgrade/acli-web" && !known.has(e.runId));
-      const slow = entries.find((e) => e.stepId === "gamma/addon.install/acli-slow" && e.runId === web?.runId);
-      if (web?.state !== "succeeded" || slow?.state !== "started") return undefined;
-      return (await deployment("gamma", "acli-slow", "acli-slow")) === null ? undefined : web.runId;
+      const cache = entries.find((e) => e.stepId === "gamma/addon.upgrade/acli-cache" && e.runId === web?.runId);
+      if (web?.state !== "succeeded" || cache?.state !== "started") return undefined;
+      return (await history("gamma", "acli-cache", "acli-cache")).at(-1)?.status === "pending-upgrade" ? web.runId : undefined;
     }, 90_000);
     process.kill(pid, "SIGKILL");
     const killedRun = await run;
     expect(killedRun.signal).toBe("SIGKILL");
     await eventually("the killed bosun gone", async () => ((await processGone(pid)) ? true : undefined));
 
-    // What the crash left: the finished upgrade, the slow step started and never ended, the run unended,
-    // and the lock still held by the dead process (its lease has most of its 60 s to go).
+    // What the crash left: the finished upgrade, the run unended, its lock held by the dead process (with
+    // most of its 60 s lease to go), and the helm it started still at work on acli-cache.
     const web = await history("gamma", "acli-web", "acli-web");
     expect(web.at(-1)).toMatchObject({ status: "deployed", config: { message: "hello again from gamma" } });
     const webStamps = [stamp(await configMap("gamma", "acli-web", "acli-web-settings")), stamp(await deployment("gamma", "acli-web", "acli-web"))];
@@ -312,11 +314,13 @@ describe("bosun apply through the CLI", () => {
     expect(held?.spec?.holderIdentity).toBe(`bosun@${os.hostname()}/pid ${pid}/${runId}`);
     expect(leaseExpiry(held?.spec)?.getTime() ?? 0).toBeGreaterThan(Date.now() + 10_000);
 
-    // Run again at once: the holder was a bosun on this host whose process is gone, so its lease is taken
-    // over without waiting for it to expire; the run converges.
+    // Run again at once: the lock's holder was a bosun on this host whose process is gone, so it is taken
+    // over without waiting for the lease; acli-cache's pending revision is left to the helm still working
+    // on it rather than rolled back under it; the run converges.
     const resumed = await apply(dir);
     expect(resumed.exitCode, output(resumed)).toBe(0);
     expect(summary(resumed.stdout).gamma).toMatch(/^converged \(\d+ steps?\)$/);
+    expect(resumed.stdout).toMatch(/add-on acli-cache: release is pending-upgrade at revision \d+, .*may still be working on it/);
     // The finished upgrade of acli-web is not done again: the fresh plan has nothing left for it (and if a
     // plan still listed it, the journal would make the run skip it). No new revision, no object touched.
     for (const line of resumed.stdout.split("\n").filter((l) => l.includes("gamma/addon.upgrade/acli-web"))) {
@@ -324,8 +328,13 @@ describe("bosun apply through the CLI", () => {
     }
     expect((await history("gamma", "acli-web", "acli-web")).length).toBe(web.length);
     expect([stamp(await configMap("gamma", "acli-web", "acli-web-settings")), stamp(await deployment("gamma", "acli-web", "acli-web"))]).toEqual(webStamps);
-    // What the killed run had not finished is done now.
-    expect((await deployment("gamma", "acli-slow", "acli-slow"))?.status?.availableReplicas).toBe(1);
+    // acli-cache: the killed run's revision finished by its helm — one new revision, no rollback, one
+    // deployed revision in the whole history.
+    const cache = await history("gamma", "acli-cache", "acli-cache");
+    expect(cache.map((r) => r.status)).toEqual([...cacheBefore.map(() => "superseded"), "deployed"]);
+    expect(cache.map((r) => r.description).join("\n")).not.toMatch(/Rollback/);
+    expect((await deployment("gamma", "acli-cache", "acli-cache"))?.status?.availableReplicas).toBe(2);
+    // The step the killed run never reached is done now.
     expect((await history("gamma", "acli-later", "acli-later")).map((r) => [r.revision, r.status])).toEqual([[1, "deployed"]]);
     // The journal closed the killed run (it crashed) and the resuming one; the lock is free.
     const runs = await journalOf("gamma").runs();
@@ -335,6 +344,32 @@ describe("bosun apply through the CLI", () => {
 
     const plan = await bosun(["plan", "--fleet", dir, "--detailed-exitcode"], { env: cliEnv() });
     expect(plan.exitCode, output(plan)).toBe(0);
+  });
+
+  // KNOWN BUG, expected to fail until fixed (see the report of this suite): a Kustomize step killed while
+  // it waits for its workloads has its objects in place, so the fresh plan of the next run finds nothing to
+  // do, and the step is never finished — its workloads' health never confirmed, its journal record left
+  // `started` — although the next run reports the cluster converged. The journal knows (`interrupted()`);
+  // the plan (or the executor) must use it. Turn `it.fails` into `it` once that is fixed.
+  it.fails("finishes a Kustomize step that a killed apply left waiting for its workloads", async () => {
+    const dir = await fleet("kill-kustomize");
+    const known = new Set((await journalOf("gamma").runs()).map((r) => r.runId));
+    const run = startApply(dir);
+    const runId = await eventually("acli-slow's objects applied, its Deployment not yet available", async () => {
+      const slow = (await journalOf("gamma").entries()).find((e) => e.stepId === "gamma/addon.install/acli-slow" && !known.has(e.runId));
+      return slow?.state === "started" && (await deployment("gamma", "acli-slow", "acli-slow")) !== null ? slow.runId : undefined;
+    }, 90_000);
+    process.kill(run.pid ?? -1, "SIGKILL");
+    await run;
+
+    const resumed = await apply(dir);
+    expect(resumed.exitCode, output(resumed)).toBe(0);
+    // When the resuming run says it is done, the interrupted step is finished: recorded, and its
+    // Deployment available (ten seconds after it was created: a run that does not wait is too early).
+    const slow = (await journalOf("gamma").entries()).find((e) => e.stepId === "gamma/addon.install/acli-slow");
+    expect(slow?.runId, `the interrupted step is still the killed run's (${runId}) ${String(slow?.state)}`).not.toBe(runId);
+    expect(slow?.state).toBe("succeeded");
+    expect((await deployment("gamma", "acli-slow", "acli-slow"))?.status?.availableReplicas).toBe(1);
   });
 
   it("of two applies at once on one cluster, one refuses naming the other's lock, the other converges", async () => {

@@ -143,7 +143,9 @@ describe(`etcd backup script under ${SHELL.map((p) => path.basename(p)).join(" "
   it("saves and verifies one snapshot named by its UTC second, and leaves no temporary file", async () => {
     const dest = await destination("first");
     const before = Math.floor(Date.now() / 1000) * 1000;
-    const run = await runScript(etcdBackupScript(3, dest, client), binDir);
+    // As the pre-upgrade Job asks: the snapshot's path written to the file named by SNAPSHOT_REPORT.
+    const report = path.join(tmp, "termination-log");
+    const run = await runScript(etcdBackupScript(3, dest, client), binDir, { SNAPSHOT_REPORT: report });
     const after = Date.now();
     expect(run.exitCode, run.stderr).toBe(0);
     const files = await fs.readdir(dest);
@@ -154,6 +156,7 @@ describe(`etcd backup script under ${SHELL.map((p) => path.basename(p)).join(" "
     expect(taken).toBeGreaterThanOrEqual(before);
     expect(taken).toBeLessThanOrEqual(after);
     expect(run.stdout).toContain(`saved and verified ${dest}/${name}`);
+    expect(await fs.readFile(report, "utf8")).toBe(`${dest}/${name}`);
     firstSnapshot = path.join(dest, name);
     // Taken after the snapshot, so it must not be in the restored member.
     await etcdctl(client, "put", `${PREFIX}after-snapshot`, "later");

@@ -65,7 +65,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       const rest = new KubeRest(kc, { cluster: cluster.name });
       let upgrader: Upgrader;
       if (desired.provider.kind === "kubeadm") {
-        upgrader = kubeadmUpgrader({ cluster: cluster.name, desired, rest, runId, log: options.log, planned: cluster.versions });
+        upgrader = kubeadmUpgrader({ cluster: cluster.name, desired, rest, runId, fleetDir: options.fleetDir, log: options.log, planned: cluster.versions });
       } else {
         const provider = desired.provider;
         let management;

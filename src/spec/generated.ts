@@ -156,6 +156,8 @@ export interface Provider {
 export interface KubeadmProvider {
   /** How the kubelet and kubeadm packages are installed on the nodes. Default apt. */
   packageManager?: "apt" | "dnf" | "yum";
+  /** A shell script in the fleet repository that replaces bosun's node upgrade script (for nodes that do not install Kubernetes from the pkgs.k8s.io apt or yum repositories). It runs as root under chroot on the node with BOSUN_VERSION (1.35.4), BOSUN_MINOR (1.35), BOSUN_PHASE (control-plane or kubelet), BOSUN_ROLE (control-plane or worker) and BOSUN_KUBEADM (apply or node) set; see docs/apply.md. */
+  upgradeScript?: string;
 }
 
 /** A workload cluster managed by Cluster API: bosun patches its KubeadmControlPlane and MachineDeployments in the management cluster. */

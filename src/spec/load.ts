@@ -232,6 +232,12 @@ async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts:
     if (doc.contents !== null && !isMap(doc.contents)) return [`values file "${ref.written}" must hold a map of values`];
     return [];
   }
+  if (ref.kind === "script") {
+    const read = await readContained(root, ref.written, limits.maxFileBytes);
+    if ("problem" in read) return [`upgrade script ${read.problem}`];
+    if (read.text.trim() === "") return [`upgrade script "${ref.written}" is empty`];
+    return [];
+  }
   const what = ref.kind === "chart" ? "local chart" : "kustomize path";
   const resolved = await resolveContained(root, ref.written);
   if (!resolved.ok) return [`${what} ${resolved.problem}`];

@@ -75,7 +75,12 @@ function normalizeConnection(connection: WrittenConnection | undefined): Connect
 function normalizeProvider(provider: WrittenProvider | undefined): Provider {
   const capi = provider?.clusterAPI;
   if (capi) return { kind: "clusterAPI", context: capi.context, namespace: capi.namespace, name: capi.name };
-  return { kind: "kubeadm", packageManager: provider?.kubeadm?.packageManager ?? BUILT_IN_DEFAULTS.packageManager };
+  const script = provider?.kubeadm?.upgradeScript;
+  return {
+    kind: "kubeadm",
+    packageManager: provider?.kubeadm?.packageManager ?? BUILT_IN_DEFAULTS.packageManager,
+    upgradeScript: script === undefined ? null : normalizeRepoPath(script),
+  };
 }
 
 function normalizeUpgrade(spec: ClusterSpec): UpgradePolicy {

@@ -17,7 +17,7 @@ import type { Segment, SourceMap } from "./yaml.js";
 
 /** A repository path named in the spec, to be checked for containment and existence. */
 export interface PathRef {
-  kind: "chart" | "values" | "kustomization";
+  kind: "chart" | "values" | "kustomization" | "script";
   written: string;
   at: SourcePosition;
   /** For a local chart: the version the spec pins, which must match Chart.yaml. */
@@ -43,6 +43,10 @@ export function checkWrittenSpec(spec: ClusterSpec, fallback: SourcePosition, ct
       at(ctx, spec, ["connection", "kubeconfig"], fallback),
       `kubeconfig needs exactly one of path or env${kubeconfig.path !== undefined ? " (found both)" : ""}`,
     );
+  }
+  const upgradeScript = spec.provider?.kubeadm?.upgradeScript;
+  if (upgradeScript !== undefined) {
+    refs.push({ kind: "script", written: upgradeScript, at: at(ctx, spec, ["provider", "kubeadm", "upgradeScript"], fallback) });
   }
   const firstByName = new Map<string, SourcePosition>();
   (spec.addons ?? []).forEach((addon, i) => {

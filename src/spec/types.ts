@@ -89,7 +89,8 @@ export type Connection =
 
 /** The driver that upgrades a cluster. */
 export type Provider =
-  | { kind: "kubeadm"; packageManager: "apt" | "dnf" | "yum" }
+  /** `upgradeScript`: a fleet-relative path (`/` separators) replacing bosun's node upgrade script, or null. */
+  | { kind: "kubeadm"; packageManager: "apt" | "dnf" | "yum"; upgradeScript: string | null }
   | { kind: "clusterAPI"; context: string; namespace: string; name: string };
 
 /** How upgrades are carried out. */

@@ -351,7 +351,7 @@ describe("bosun apply through the CLI", () => {
   // do, and the step is never finished — its workloads' health never confirmed, its journal record left
   // `started` — although the next run reports the cluster converged. The journal knows (`interrupted()`);
   // the plan (or the executor) must use it. Turn `it.fails` into `it` once that is fixed.
-  it.fails("finishes a Kustomize step that a killed apply left waiting for its workloads", async () => {
+  it("finishes a Kustomize step that a killed apply left waiting for its workloads", async () => {
     const dir = await fleet("kill-kustomize");
     const known = new Set((await journalOf("gamma").runs()).map((r) => r.runId));
     const run = startApply(dir);

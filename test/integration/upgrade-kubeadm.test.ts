@@ -22,10 +22,14 @@ const delta = sandboxCluster(CLUSTER);
 const dirs: string[] = [];
 
 /** A one-cluster fleet for delta at `version`. */
-async function fleet(version: string, options: { drainTimeout?: string; backup?: boolean } = {}): Promise<string> {
+async function fleet(version: string, options: { drainTimeout?: string; backup?: boolean; script?: string } = {}): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-upgrade-fleet-"));
   dirs.push(dir);
   await fs.mkdir(path.join(dir, "clusters"));
+  if (options.script !== undefined) {
+    await fs.mkdir(path.join(dir, "scripts"));
+    await fs.writeFile(path.join(dir, "scripts/node-upgrade.sh"), options.script);
+  }
   await fs.writeFile(
     path.join(dir, "fleet.yaml"),
     `apiVersion: bosun.dev/v1alpha1
@@ -33,7 +37,7 @@ kind: Fleet
 metadata: { name: upgrade-test }
 spec:
   defaults:
-    provider: { kubeadm: { packageManager: apt } }
+    provider: { kubeadm: { packageManager: apt${options.script === undefined ? "" : ", upgradeScript: scripts/node-upgrade.sh"} } }
     upgrade:
       skewPolicy: strict
       drain: { timeout: ${options.drainTimeout ?? "2m"} }
@@ -169,8 +173,12 @@ describe("kubeadm upgrades through bosun apply", () => {
       return pods.items.some((p) => p.status?.phase === "Running" && p.spec?.nodeName === "delta-worker-1") ? true : undefined;
     });
 
-    const result = await apply(await fleet("1.36.2", { drainTimeout: "15s", backup: false }));
+    // This fleet also replaces bosun's node script with its own (provider.kubeadm.upgradeScript).
+    const script = "set -eu\necho custom upgrade to $BOSUN_VERSION\n";
+    const result = await apply(await fleet("1.36.2", { drainTimeout: "15s", backup: false, script }));
     expect(result.exitCode).toBe(1);
+    const job = await delta.batch.readNamespacedJob({ name: "bosun-upgrade-delta-cp-1-cp-v1-36-2", namespace: "kube-system" });
+    expect(job.spec?.template.spec?.containers[0]?.command).toEqual(["chroot", "/host", "/bin/sh", "-c", script]);
     expect(result.stdout).toMatch(/delta-worker-1: kubelet upgrade to 1\.36\.2 failed at drain: draining node delta-worker-1 timed out after 15 s with 1 pod left: upgrade-pdb\/guarded-[a-z0-9-]+ \(.*disruption budget.*\)/i);
     expect(result.stdout).toMatch(/The node is left cordoned/);
     const worker = await delta.core.readNode({ name: "delta-worker-1" });

@@ -13,6 +13,8 @@
  * node twice), and the skew guard (`src/plan/move-guard.ts`) must pass or nothing starts. A failure stops
  * the cluster's upgrade with the node left cordoned and says what to do; the next run picks up there.
  */
+import fs from "node:fs/promises";
+import path from "node:path";
 import { BosunError } from "../../errors.js";
 import { takeSnapshot } from "../../backup/snapshot.js";
 import { createJob, deleteJob, jobState, readJob, waitForJob } from "../../kube/jobs.js";
@@ -44,6 +46,8 @@ export interface KubeadmContext {
   log: (line: string) => void;
   /** Records node-level progress in the journal (`<step id>/<node>/<phase>`). */
   record: (id: string, state: "started" | "succeeded" | "failed", detail?: string) => Promise<void>;
+  /** The fleet directory, where the spec's `provider.kubeadm.upgradeScript` lives. */
+  fleetDir: string;
   /** How long a node's Job may take before bosun gives up on it. */
   jobTimeoutMs?: number;
   /** How long a node may take to show its new versions once its Job succeeded. */
@@ -234,7 +238,10 @@ async function runJob(ctx: KubeadmContext, work: { node: string; role: "control-
   if (existing === null || typeof jobState(existing) === "object") {
     const provider = ctx.desired.provider;
     const packageManager = provider.kind === "kubeadm" ? provider.packageManager : "apt";
-    await createJob(ctx.rest, upgradeJob({ cluster: ctx.cluster, node: work.node, role: work.role, phase: work.phase, version: work.to, kubeadm: work.kubeadm, packageManager }), options);
+    // The spec's own script, when it names one (validated to be a non-empty file inside the fleet).
+    const script = provider.kind === "kubeadm" && provider.upgradeScript !== null ? await fs.readFile(path.join(ctx.fleetDir, provider.upgradeScript), "utf8") : undefined;
+    const input = { cluster: ctx.cluster, node: work.node, role: work.role, phase: work.phase, version: work.to, kubeadm: work.kubeadm, packageManager };
+    await createJob(ctx.rest, script === undefined ? upgradeJob(input) : upgradeJob(input, script), options);
     ctx.log(`${ctx.cluster}: ${work.node}: ${work.phase === "control-plane" ? `kubeadm upgrade ${work.kubeadm}` : "kubelet upgrade"} to ${work.to} (Job ${name})`);
   }
   const outcome = await waitForJob(ctx.rest, UPGRADE_NAMESPACE, name, {

@@ -60,6 +60,12 @@ export interface InventoryEntry {
   objects: InventoryObject[];
   /** Helm: values paths that were secret at install; empty when none. */
   secretPaths: string[][];
+  /**
+   * Kustomize: the last apply changed objects that nobody has seen healthy yet — it is under way, was
+   * interrupted (a killed bosun), or its health check failed. The planner applies such an add-on again,
+   * until an apply ends with its workloads ready and clears this. Absent when false.
+   */
+  incomplete?: true;
 }
 
 /** What to record for an add-on: its objects as applied (or their ids and apiVersions). */
@@ -69,6 +75,8 @@ export interface InventoryWrite {
   namespace: string | null;
   objects: readonly (InventoryObject | Pick<KubeObject, "apiVersion" | "kind" | "metadata">)[];
   secretPaths?: readonly (readonly string[])[];
+  /** See {@link InventoryEntry.incomplete}. */
+  incomplete?: boolean;
 }
 
 /**
@@ -133,6 +141,7 @@ function decodeEntry(name: string, value: string, where: string): InventoryEntry
     seq: entry.seq,
     objects: [...objects].sort((a, b) => compareStrings(a.id, b.id)),
     secretPaths,
+    ...(entry.incomplete === true ? { incomplete: true as const } : {}),
   };
 }
 
@@ -150,6 +159,7 @@ export function encodeEntry(entry: Omit<InventoryEntry, "name">): string {
     seq: entry.seq,
     objects,
     ...(entry.secretPaths.length > 0 ? { secretPaths: entry.secretPaths } : {}),
+    ...(entry.incomplete === true ? { incomplete: true } : {}),
   });
 }
 
@@ -181,6 +191,7 @@ export async function writeInventoryEntry(core: k8s.CoreV1Api, write: InventoryW
       seq,
       objects,
       secretPaths: (write.secretPaths ?? []).map((p) => [...p]),
+      ...(write.incomplete === true ? { incomplete: true as const } : {}),
     });
     configMap.data = { ...configMap.data, [write.name]: value };
     setFormat(configMap);

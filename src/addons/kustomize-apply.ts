@@ -5,7 +5,7 @@
  * 1. **render** — `kustomize build` through `renderAddon` (every object labelled `bosun.dev/addon=<name>`).
  * 2. **inventory (intent)** — before anything is created, the add-on's inventory entry is widened to the
  *    previous objects plus the rendered ones, so that whatever a crash leaves behind is recorded and can be
- *    pruned or deleted later.
+ *    pruned or deleted later; since new objects are about to be created, it is marked `incomplete`.
  * 3. **apply** — server-side apply as field manager `bosun` with `force` (the fleet is the source of truth),
  *    CustomResourceDefinitions and Namespaces first; then every applied CRD must be `Established` before
  *    the rest, so a custom resource of a CRD in the same overlay applies in one go. The request body is the
@@ -15,9 +15,19 @@
  *    Namespaces before CRDs. An object whose label no longer names this add-on is not deleted (another
  *    add-on took it over) and leaves the inventory. An object whose delete failed stays in it (STYLE
  *    item 4), and the step fails.
- * 5. **inventory** — the entry becomes the rendered objects (plus failed deletes).
+ * 5. **inventory** — the entry becomes the rendered objects (plus failed deletes), still marked
+ *    `incomplete` when this step changed or deleted anything (or an earlier one left the mark).
  * 6. **health** — Deployments, StatefulSets, DaemonSets and Jobs must be ready within the add-on's
- *    `timeoutSeconds` (counted from the start of the step).
+ *    `timeoutSeconds` (counted from the start of the step); then the `incomplete` mark is cleared.
+ *
+ * Why the mark: a step interrupted after its objects landed but before its workloads were seen ready (a
+ * killed bosun), or whose health check failed, leaves objects that a plan finds exactly as desired — the
+ * next plan would show nothing to do, and the next apply would report the cluster converged with nobody
+ * having seen it healthy. The planner treats a marked add-on as not yet applied, so the next apply runs the
+ * step again and waits for its health. (Objects changed in place — no new object — are marked only once
+ * they are applied: a crash in those few requests leaves them unmarked, but then the objects not yet
+ * applied still differ and the next plan applies the add-on anyway, unless the crash fell exactly after the
+ * last one.)
  *
  * Re-running a finished step changes nothing: a server-side apply of identical content is not persisted
  * (no new resourceVersion), there is nothing left to prune, and the inventory is rewritten only when it
@@ -107,7 +117,9 @@ export async function applyKustomizeAddon(
   const previous = await previousEntry(ctx, addon.name, "kustomize");
   const previousObjects = previous?.objects ?? [];
   const rendered = objects.map(inventoryObject);
-  const recorded = await recordInventory(ctx, addon, previous, union(previousObjects, rendered));
+  const intent = union(previousObjects, rendered);
+  const creating = intent.length > previousObjects.length;
+  const recorded = await recordInventory(ctx, addon, previous, intent, previous?.incomplete === true || creating);
 
   // apply: CRDs and Namespaces, wait for the CRDs, then the rest.
   const { first, rest } = applyStages(objects);
@@ -121,8 +133,9 @@ export async function applyKustomizeAddon(
   const leaving = new Set(pruneList(previousObjects.map((o) => o.id), rendered.map((o) => o.id)));
   const prune = await deleteAll(ctx, cluster.name, addon.name, previousObjects.filter((o) => leaving.has(o.id)), log);
 
-  // inventory: what was rendered, plus what could not be deleted.
-  await recordInventory(ctx, addon, recorded, union(rendered, prune.failed.map((f) => f.object)));
+  // inventory: what was rendered, plus what could not be deleted; incomplete until seen healthy.
+  const changed = applied.some((a) => a.action !== "unchanged") || prune.deleted.length > 0;
+  const final = await recordInventory(ctx, addon, recorded, union(rendered, prune.failed.map((f) => f.object)), recorded.incomplete === true || changed);
   if (prune.failed.length > 0) {
     throw new AddonApplyError(addon.name, "prune", `add-on ${addon.name}: could not prune ${describeFailures(prune.failed)}`, {
       retryable: prune.failed.some((f) => f.retryable),
@@ -132,7 +145,7 @@ export async function applyKustomizeAddon(
 
   // health
   await waitHealthy({ rest: ctx.rest }, objects, Math.max(0, deadline - Date.now()), { addon: addon.name, reportedTimeoutMs: addon.timeoutSeconds * 1000 });
-  const changed = applied.some((a) => a.action !== "unchanged") || prune.deleted.length > 0;
+  if (final.incomplete === true) await recordInventory(ctx, addon, final, final.objects, false);
   log(changed ? "applied" : "unchanged");
   return { outcome: changed ? "applied" : "unchanged", objects: applied, pruned: prune.deleted, released: prune.released };
 }
@@ -219,25 +232,33 @@ async function previousEntry(ctx: KustomizeApplyContext, name: string, kind: "ku
 }
 
 /** What the inventory records for the add-on (as far as this step knows). */
-type Recorded = Pick<InventoryEntry, "namespace" | "objects">;
+type Recorded = Pick<InventoryEntry, "namespace" | "objects" | "incomplete">;
 
 /**
  * Writes the entry when it differs from what is `recorded` (a finished step's re-run writes nothing) and
- * returns what is recorded now. `objects` must be sorted by id.
+ * returns what is recorded now. `objects` must be sorted by id; `incomplete` marks an apply not yet seen
+ * healthy (see the module comment).
  */
-async function recordInventory(ctx: KustomizeApplyContext, addon: DesiredAddon, recorded: Recorded | undefined, objects: InventoryObject[]): Promise<Recorded> {
+async function recordInventory(
+  ctx: KustomizeApplyContext,
+  addon: DesiredAddon,
+  recorded: Recorded | undefined,
+  objects: InventoryObject[],
+  incomplete: boolean,
+): Promise<Recorded> {
   const same =
     recorded !== undefined &&
     recorded.namespace === addon.namespace &&
+    (recorded.incomplete === true) === incomplete &&
     recorded.objects.length === objects.length &&
     recorded.objects.every((o, i) => o.id === objects[i]?.id && o.apiVersion === objects[i].apiVersion);
   if (same) return recorded;
   try {
-    await writeInventoryEntry(ctx.core, { name: addon.name, kind: "kustomize", namespace: addon.namespace, objects });
+    await writeInventoryEntry(ctx.core, { name: addon.name, kind: "kustomize", namespace: addon.namespace, objects, incomplete });
   } catch (error) {
     throw new AddonApplyError(addon.name, "inventory", `add-on ${addon.name}: cannot write the inventory: ${apiProblem(error)}`, { cause: error, retryable: true });
   }
-  return { namespace: addon.namespace, objects };
+  return { namespace: addon.namespace, objects, ...(incomplete ? { incomplete: true as const } : {}) };
 }
 
 /**

@@ -156,7 +156,10 @@ async function observeHelm(context: AddonContext, addon: DesiredAddon, source: H
 async function observeKustomize(context: AddonContext, addon: DesiredAddon): Promise<KustomizeAddonObservation> {
   const entry = context.inventory.find((e) => e.name === addon.name);
   const applied = entry?.kind === "kustomize";
-  const base = { name: addon.name, kind: "kustomize" as const, applied };
+  // An entry marked incomplete is an apply nobody saw finish (interrupted, or its workloads never became
+  // ready): not applied yet as far as the plan goes, so it is applied (and its health waited for) again,
+  // even when every object already matches.
+  const base = { name: addon.name, kind: "kustomize" as const, applied: applied && entry.incomplete !== true };
   try {
     const rendered = await context.renderSlots(() => renderAddon(context.rest, addon, context.fleetDir, context.env, context.renderOptions));
     const objects = await compareAll(context, rendered.objects, BOSUN_FIELD_MANAGER);

@@ -23,6 +23,7 @@ import { UnreachableError, type KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Step } from "../plan/types.js";
 import type { DesiredCluster } from "../spec/types.js";
 import { UPGRADE_STEP_KINDS, type Upgrader, type UpgradeSession, type UpgradeStep } from "../drivers/upgrader.js";
+import { withRetry } from "../kube/retry.js";
 import { acquireClusterLock, holderIdentity } from "./lock.js";
 import { openJournal, stepFingerprint } from "./journal.js";
 import type { ClusterOutcome } from "./waves.js";
@@ -116,7 +117,8 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
       try {
         if (isUpgradeStep(step)) upgraded = true;
         const detail = isUpgradeStep(step) && run.upgrader ? await run.upgrader.run(step, session) : await runStep(run, kubeconfig, step);
-        await journal.record(step.id, "succeeded", { fingerprint, detail });
+        // A long step must not be reported failed for one dropped connection while recording its success.
+        await withRetry(() => journal.record(step.id, "succeeded", { fingerprint, detail }), { signal: lock.lost });
         run.log(`${name}: ${step.id}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
         done += 1;
       } catch (error) {

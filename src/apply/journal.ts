@@ -154,11 +154,6 @@ export interface Journal {
   /** Whether the step finished in a run that has not ended, with this fingerprint when one is given. */
   finished(stepId: string, fingerprint?: string): Promise<boolean>;
   /**
-   * What crashed runs were in the middle of ({@link interruptedEntries}): steps they started and never
-   * recorded as succeeded or failed. Read before {@link Journal.endRun}, which closes those runs.
-   */
-  interrupted(): Promise<JournalEntry[]>;
-  /**
    * Marks this run — and every earlier run that never ended (they crashed: the caller holds the lock, so
    * none is still running) — as ended: their records stop counting as finished.
    */
@@ -471,21 +466,6 @@ export function isFinished(state: JournalState, stepId: string, fingerprintNow?:
   return run !== undefined && run.endedAt === undefined;
 }
 
-/**
- * The records of steps that a run which never ended (a crash) started and did not finish: latest record
- * `started`, by a run other than `currentRunId` that has no `endedAt`. Oldest first. Pure.
- *
- * Why a resume needs them besides the plan: a fresh plan is computed from the live cluster, and a step can
- * be interrupted after its changes landed but before it confirmed them — a Kustomize add-on killed while
- * waiting for its Deployment to become ready has its objects in place, so the plan shows nothing to do,
- * yet nobody has seen the workloads ready. The resuming run must finish such a step (re-running it is
- * safe: steps are idempotent) before it may report the cluster converged.
- */
-export function interruptedEntries(state: JournalState, currentRunId: string): JournalEntry[] {
-  const crashed = new Set(state.runs.filter((r) => r.endedAt === undefined && r.runId !== currentRunId).map((r) => r.runId));
-  return sortedEntries(state).filter((e) => e.state === "started" && crashed.has(e.runId));
-}
-
 /** Every record, oldest first, then by step id. Pure. */
 export function sortedEntries(state: JournalState): JournalEntry[] {
   return [...state.entries.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0));
@@ -559,7 +539,6 @@ export function openJournal(clients: Pick<KubeClients, "core">, cluster: string,
     entries: async () => sortedEntries(await read()),
     runs: async () => (await read()).runs,
     finished: async (stepId, fingerprintNow) => isFinished(await read(), stepId, fingerprintNow),
-    interrupted: async () => interruptedEntries(await read(), runId),
     endRun: (outcome) => write((current) => ({ state: applyEndRun(current, runId, planRevision, now(), outcome), result: undefined })),
   };
 }

@@ -19,6 +19,12 @@
  *   the lease it last wrote has expired aborts `lost`, so the executor stops before a second apply starts.
  * - release: stop renewing, then delete the Lease with a precondition on its uid and resourceVersion — only
  *   while this run still holds it, so a late release never frees somebody else's lock.
+ * - crashed holder: the Lease carries the holder's process token (`bosun.dev/holder-process`: boot id, pid
+ *   namespace, pid, start time). A run on the same boot and pid namespace that finds that pid gone (or
+ *   reused by a later process) takes the Lease over at once instead of waiting for it to expire; from
+ *   anywhere else a held Lease is only taken after it expired.
+ * - expiry: a run that could not renew stops just before its lease runs out (a timer, not the next
+ *   renewal attempt).
  *
  * Every request has a deadline ({@link withRequestTimeout}): a cluster that stops answering makes acquire
  * fail as unreachable and a renewal count as not renewed, instead of hanging the run.
@@ -34,6 +40,7 @@
  */
 import { randomBytes } from "node:crypto";
 import https from "node:https";
+import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import type { Duplex } from "node:stream";
 import { Observable, V1MicroTime, type ConfigurationOptions, type ObservableMiddleware, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
@@ -122,26 +129,48 @@ export function holderIdentity(runId: string, host: string = os.hostname(), pid:
   return `bosun@${host}/pid ${pid}/${runId}`;
 }
 
+/** Annotation on the lock Lease identifying the holder's process beyond its hostname and pid. */
+export const HOLDER_PROCESS_ANNOTATION = "bosun.dev/holder-process";
+
 /**
- * True when `holder` (a {@link holderIdentity}) names this host and a process id that no longer exists.
- * Anything else — another host, a live pid, an identity bosun did not write — is presumed alive. Hosts
- * are told apart by hostname, so two machines (or containers) must not share one.
+ * This process as `<boot id>/<pid namespace>/<pid>/<start time>`, from /proc; null where /proc does not
+ * tell (not Linux). Two containers can share a hostname — and reuse each other's pids — but never a boot
+ * id together with a pid namespace; the start time tells a reused pid from the holder.
  */
-export function holderOnThisHostIsGone(holder: string, host: string = os.hostname(), alive: (pid: number) => boolean = processExists): boolean {
-  const match = /^bosun@(.+)\/pid (\d+)\/[0-9a-f]+$/.exec(holder);
-  if (!match || match[1] !== host) return false;
-  const pid = Number(match[2]);
-  return pid > 0 && pid !== process.pid && !alive(pid);
+export function processToken(pid: number = process.pid): string | null {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const namespace = statSync("/proc/self/ns/pid").ino;
+    const started = startTime(pid);
+    return started === null ? null : `${boot}/${namespace}/${pid}/${started}`;
+  } catch {
+    return null;
+  }
 }
 
-function processExists(pid: number): boolean {
+function startTime(pid: number): string | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    // Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count after its ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
   }
+}
+
+/**
+ * True when the Lease's holder crashed on this machine: its `holderProcess` token names this boot and
+ * this pid namespace, and that pid is gone or now belongs to a process started at another time.
+ * Anything else — another machine or container, no token, a live holder — is presumed alive, and the
+ * lease must expire before it is taken over.
+ */
+export function holderIsGone(holderProcess: string | undefined, self: string | null = processToken(), startOf: (pid: number) => string | null = startTime): boolean {
+  if (!holderProcess || !self) return false;
+  const [boot, namespace, pidText, started] = holderProcess.split("/");
+  const [ourBoot, ourNamespace] = self.split("/");
+  const pid = Number(pidText);
+  if (boot !== ourBoot || namespace !== ourNamespace || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  return startOf(pid) !== started;
 }
 
 /** The identity string of a cluster's lock Lease (ARCHITECTURE invariant 4). */
@@ -347,12 +376,16 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     const status = leaseStatus(existing.spec, holder, at);
     // A holder on this machine whose process is gone crashed (SIGKILL, OOM, a reboot of the runner): its
     // lease would only block the run that resumes its work until it expires, so it is taken over now.
-    if (status.kind === "held" && !holderOnThisHostIsGone(status.holder)) throw new ClusterLockedError(cluster, status.holder, status.since, status.until);
+    if (status.kind === "held" && !holderIsGone(existing.metadata?.annotations?.[HOLDER_PROCESS_ANNOTATION])) {
+      throw new ClusterLockedError(cluster, status.holder, status.since, status.until);
+    }
     // Free, expired, or already ours (a re-acquire by the same run): take it, guarded by the
     // resourceVersion just read, so that of two takers only the first write lands.
     const previous = existing.spec?.holderIdentity ?? "";
     const spec = takeSpec(existing.spec, holder, leaseSeconds, at, previous !== holder);
-    const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: existing.metadata ?? { name: LOCK_NAME }, spec };
+    const metadata = existing.metadata ?? { name: LOCK_NAME };
+    metadata.annotations = withHolderProcess(metadata.annotations);
+    const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata, spec };
     try {
       const taken = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
       return startRenewing(clients, options, renewEverySeconds, now, taken, at);
@@ -369,11 +402,18 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
   });
 }
 
+/** Annotations with this process's token set (removed where there is none). */
+function withHolderProcess(annotations: Record<string, string> | undefined): Record<string, string> {
+  const { [HOLDER_PROCESS_ANNOTATION]: _previous, ...others } = annotations ?? {};
+  const token = processToken();
+  return token === null ? others : { ...others, [HOLDER_PROCESS_ANNOTATION]: token };
+}
+
 function newLease(holder: string, leaseSeconds: number, at: Date): V1Lease {
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
-    metadata: { name: LOCK_NAME, namespace: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" } },
+    metadata: { name: LOCK_NAME, namespace: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" }, annotations: withHolderProcess(undefined) },
     spec: { holderIdentity: holder, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(at), renewTime: microTime(at), leaseTransitions: 0 },
   };
 }
@@ -409,10 +449,23 @@ function startRenewing(
   let timer: NodeJS.Timeout | undefined;
   let inflight: Promise<void> | undefined;
 
+  let expiry: NodeJS.Timeout | undefined;
   const lose = (why: string): void => {
     stopped = true;
+    if (expiry) clearTimeout(expiry);
     controller.abort(new LockLostError(cluster, why));
   };
+  // Stop just before the lease we last wrote runs out, not at the next renewal attempt (which may come a
+  // third of a lease later): from then on another run may take the cluster over.
+  const armExpiry = (): void => {
+    if (expiry) clearTimeout(expiry);
+    const delay = lastRenewed.getTime() + leaseSeconds * 900 - now().getTime();
+    expiry = setTimeout(() => {
+      if (!stopped) lose(`could not renew it since ${formatUtc(lastRenewed)} and its ${leaseSeconds} s lease is running out`);
+    }, Math.max(0, delay));
+    expiry.unref();
+  };
+  armExpiry();
 
   const renew = async (): Promise<void> => {
     const at = now();
@@ -425,6 +478,7 @@ function startRenewing(
       try {
         current = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
         lastRenewed = at;
+        armExpiry();
         return;
       } catch (error) {
         const code = httpStatus(error);
@@ -478,6 +532,7 @@ function startRenewing(
   const release = async (): Promise<void> => {
     stopped = true;
     if (timer) clearTimeout(timer);
+    if (expiry) clearTimeout(expiry);
     await inflight;
     if (controller.signal.aborted) return; // someone else holds it now: not ours to delete
     for (let attempt = 1; ; attempt += 1) {

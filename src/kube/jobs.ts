@@ -80,6 +80,7 @@ export async function deleteJob(rest: KubeRest, namespace: string, name: string,
   }, options);
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   while ((await readJob(rest, namespace, name, options)) !== null) {
+    options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
       throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", identity: `${rest.cluster}:Job/${namespace}/${name}` });
     }
@@ -110,6 +111,30 @@ export async function jobPod(rest: KubeRest, namespace: string, name: string, op
 }
 
 /**
+ * Waiting reasons of a container that will not start without someone's help. `ErrImagePull` alone is not
+ * one (the next pull may work); `ImagePullBackOff` comes after repeated failed pulls.
+ */
+const STUCK_REASONS = new Set(["ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"]);
+
+/** Why the Job's pod cannot start (an image that cannot be pulled…), or undefined. */
+async function stuckPod(rest: KubeRest, namespace: string, name: string, options: RetryOptions): Promise<string | undefined> {
+  const pods = await withRetry(
+    () => rest.list<{ status?: { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[] } }>(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      { labelSelector: `job-name=${name}` },
+    ),
+    options,
+  );
+  for (const pod of pods) {
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const waiting = status.state?.waiting;
+      if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) return `container ${status.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Polls a Job until it succeeded or failed, or `timeoutMs` passed (then throws). A Job deleted under the
  * wait is a failure too.
  */
@@ -127,6 +152,9 @@ export async function waitForJob(
     const state = jobState(job);
     if (state === "succeeded") return { kind: "succeeded", pod: await jobPod(rest, namespace, name, options) };
     if (state !== "running") return { kind: "failed", reason: state.failed, pod: await jobPod(rest, namespace, name, options) };
+    // A pod that cannot even start never finishes: say so now rather than at the deadline.
+    const stuck = await stuckPod(rest, namespace, name, options);
+    if (stuck) return { kind: "failed", reason: stuck, pod: await jobPod(rest, namespace, name, options) };
     if (Date.now() > deadline) {
       throw new BosunError(`Job ${namespace}/${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, {
         reason: "HealthTimeout",

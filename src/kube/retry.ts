@@ -40,6 +40,8 @@ export async function withRetry<T>(operation: () => Promise<T>, options: RetryOp
   let since: number | undefined;
   let delay = 500;
   for (;;) {
+    // Nothing more is sent once the caller stopped (a lost lock must stop writes, not only waits).
+    options.signal?.throwIfAborted();
     try {
       return await operation();
     } catch (error) {

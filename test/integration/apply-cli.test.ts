@@ -10,7 +10,8 @@
  * 2. a chart upgrade fails: rolled back, the other cluster of its wave finishes, the next wave never starts;
  * 3. a cluster frozen (SIGSTOP) mid-run is reported unreachable, the rest converge;
  * 4. bosun SIGKILLed mid-apply (its helm still running), run again: it takes over the dead run's lock, lets
- *    that helm finish, converges, repeats nothing; (and a known bug: a killed Kustomize step is not finished);
+ *    that helm finish, converges, repeats nothing; killed in a Kustomize step's health wait, the step is
+ *    finished by the next run;
  * 5. two applies at once: one refuses naming the other, the other converges;
  * 6. pruning: add-ons removed from the spec and an object removed from an overlay are deleted, nothing else.
  */
@@ -19,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readInventoryEntries, removeInventoryEntry } from "../../src/addons/inventory.js";
+import { readInventoryEntries, removeInventoryEntry, type InventoryEntry } from "../../src/addons/inventory.js";
 import { decodeReleasePayload, decodeReleaseSecret, type HelmReleaseRecord } from "../../src/addons/releases.js";
 import { openJournal, type JournalEntry, type JournalRun } from "../../src/apply/journal.js";
 import { LOCK_NAME, leaseExpiry } from "../../src/apply/lock.js";
@@ -133,6 +134,15 @@ const deployment = (cluster: ClusterName, namespace: string, name: string) => re
 const namespaceOf = (cluster: ClusterName, name: string) => readOrNull(() => clients[cluster].core.readNamespace({ name }));
 const lease = (cluster: ClusterName) => readOrNull(() => clients[cluster].coordination.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE }));
 
+async function inventory(cluster: ClusterName): Promise<InventoryEntry[]> {
+  const rest = new KubeRest(clients[cluster].kc, { cluster });
+  try {
+    return await readInventoryEntries(rest);
+  } finally {
+    rest.close();
+  }
+}
+
 function journalOf(cluster: ClusterName): { entries: () => Promise<JournalEntry[]>; runs: () => Promise<JournalRun[]> } {
   return openJournal(clients[cluster], cluster, { runId: "reader", planRevision: null });
 }
@@ -180,9 +190,7 @@ beforeAll(async () => {
   // These fleets own alpha's and gamma's add-on inventories while they run: an entry another test left
   // behind would be uninstalled by the first apply. Refuse to start rather than touch it.
   for (const cluster of ["alpha", "gamma"] as const) {
-    const rest = new KubeRest(clients[cluster].kc, { cluster });
-    const foreign = (await readInventoryEntries(rest)).map((e) => e.name).filter((name) => !ADDONS.includes(name));
-    rest.close();
+    const foreign = (await inventory(cluster)).map((e) => e.name).filter((name) => !ADDONS.includes(name));
     if (foreign.length > 0) throw new Error(`${cluster}'s add-on inventory holds entries of another test (${foreign.join(", ")}); these tests would uninstall them`);
   }
   await cleanUp();
@@ -346,11 +354,6 @@ describe("bosun apply through the CLI", () => {
     expect(plan.exitCode, output(plan)).toBe(0);
   });
 
-  // KNOWN BUG, expected to fail until fixed (see the report of this suite): a Kustomize step killed while
-  // it waits for its workloads has its objects in place, so the fresh plan of the next run finds nothing to
-  // do, and the step is never finished — its workloads' health never confirmed, its journal record left
-  // `started` — although the next run reports the cluster converged. The journal knows (`interrupted()`);
-  // the plan (or the executor) must use it. Turn `it.fails` into `it` once that is fixed.
   it("finishes a Kustomize step that a killed apply left waiting for its workloads", async () => {
     const dir = await fleet("kill-kustomize");
     const known = new Set((await journalOf("gamma").runs()).map((r) => r.runId));
@@ -361,15 +364,27 @@ describe("bosun apply through the CLI", () => {
     }, 90_000);
     process.kill(run.pid ?? -1, "SIGKILL");
     await run;
+    // Its objects are in place, exactly as the spec wants them; only the inventory says nobody saw them ready.
+    const created = stamp(await deployment("gamma", "acli-slow", "acli-slow"));
+    expect((await inventory("gamma")).find((e) => e.name === "acli-slow")).toMatchObject({ incomplete: true });
+
+    const plan = await bosun(["plan", "--fleet", dir, "--detailed-exitcode"], { env: cliEnv() });
+    expect(plan.exitCode, output(plan)).toBe(2);
+    expect(plan.stdout).toMatch(/addon\.install\s+apply Kustomize overlay addons\/slow as acli-slow \(2 objects, 2 already as desired\)/);
 
     const resumed = await apply(dir);
     expect(resumed.exitCode, output(resumed)).toBe(0);
-    // When the resuming run says it is done, the interrupted step is finished: recorded, and its
-    // Deployment available (ten seconds after it was created: a run that does not wait is too early).
-    const slow = (await journalOf("gamma").entries()).find((e) => e.stepId === "gamma/addon.install/acli-slow");
-    expect(slow?.runId, `the interrupted step is still the killed run's (${runId}) ${String(slow?.state)}`).not.toBe(runId);
-    expect(slow?.state).toBe("succeeded");
+    expect(summary(resumed.stdout).gamma).toBe("converged (1 steps)");
+    // When the resuming run says it is done, the interrupted step is finished: its Deployment available
+    // (ten seconds after it was created: a run that did not wait would be too early), the step journaled
+    // as succeeded by the resuming run, the mark gone — and its objects were not made again.
     expect((await deployment("gamma", "acli-slow", "acli-slow"))?.status?.availableReplicas).toBe(1);
+    const slow = (await journalOf("gamma").entries()).find((e) => e.stepId === "gamma/addon.install/acli-slow");
+    expect(slow?.state).toBe("succeeded");
+    expect(slow?.runId).not.toBe(runId);
+    expect((await inventory("gamma")).find((e) => e.name === "acli-slow")).not.toHaveProperty("incomplete");
+    expect(stamp(await deployment("gamma", "acli-slow", "acli-slow")).split("@")[0]).toBe(created.split("@")[0]);
+    expect((await bosun(["plan", "--fleet", dir, "--detailed-exitcode"], { env: cliEnv() })).exitCode).toBe(0);
   });
 
   it("of two applies at once on one cluster, one refuses naming the other's lock, the other converges", async () => {
@@ -433,9 +448,7 @@ describe("bosun apply through the CLI", () => {
     await eventually("namespace acli-slow (acli-slow's own) gone", async () => ((await namespaceOf("alpha", "acli-slow")) === null ? true : undefined));
     // Untouched: the other add-ons' objects, the release that stays, and the objects nobody declared.
     expect(await survivors()).toEqual(before);
-    const rest = new KubeRest(clients.alpha.kc, { cluster: "alpha" });
-    expect((await readInventoryEntries(rest)).map((e) => e.name).sort()).toEqual(["acli-config", "acli-web"]);
-    rest.close();
+    expect((await inventory("alpha")).map((e) => e.name).sort()).toEqual(["acli-config", "acli-web"]);
 
     const plan = await bosun(["plan", "--fleet", dir, "--cluster", "alpha", "--detailed-exitcode"], { env: cliEnv() });
     expect(plan.exitCode, output(plan)).toBe(0);

@@ -35,6 +35,10 @@ export function clusterAPIUpgrader(options: ClusterAPIUpgraderOptions): Upgrader
       if (kcp.replicas !== kcp.readyReplicas || kcp.replicas !== kcp.updatedReplicas) {
         return `KubeadmControlPlane ${kcp.name} is still rolling out (${kcp.readyReplicas}/${kcp.replicas} ready, ${kcp.updatedReplicas} updated)`;
       }
+      const rolling = observed.machineDeployments.filter((md) => md.replicas !== md.readyReplicas || md.replicas !== md.updatedReplicas);
+      if (rolling.length > 0) return `MachineDeployment${rolling.length === 1 ? "" : "s"} ${rolling.map((md) => md.name).join(", ")} still rolling out`;
+      const notReady = observed.nodes.filter((n) => !n.ready).map((n) => n.name);
+      if (notReady.length > 0) return `node${notReady.length === 1 ? "" : "s"} ${notReady.join(", ")} not Ready`;
       return undefined;
     },
     run: async (step, session) => {

@@ -1,8 +1,9 @@
 /**
- * Cordon, drain and uncordon one node, the way `kubectl drain` does it but through bosun's own client:
- * pods leave through the Eviction API, so PodDisruptionBudgets decide how fast; DaemonSet pods (they
- * would come straight back) and mirror pods (static pods; the kubelet owns them) stay; a pod no
- * controller would recreate stops the drain, since evicting it would lose it for good.
+ * Cordon, drain and uncordon one node, the way `kubectl drain --ignore-daemonsets --delete-emptydir-data`
+ * does it but through bosun's own client: pods leave through the Eviction API, so PodDisruptionBudgets
+ * decide how fast; DaemonSet pods (they would come straight back) and mirror pods (static pods; the
+ * kubelet owns them) stay; a pod no controller would recreate stops the drain, since evicting it would
+ * lose it for good. As with `--delete-emptydir-data`, an evicted pod's emptyDir volumes are gone.
  *
  * A node bosun cordoned carries the annotation {@link CORDONED_BY_ANNOTATION}, so a later run — even after
  * a crash — knows it may uncordon it. A node someone else cordoned is never uncordoned by bosun.
@@ -86,7 +87,9 @@ export async function drain(rest: KubeRest, node: string, timeoutMs: number, opt
   for (;;) {
     const pods = (await withRetry(() => rest.list<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${node}` }), options)).filter(mustEvict);
     if (pods.length === 0) return { evicted: evicted.size };
-    const bare = pods.filter((pod) => !pod.metadata.ownerReferences?.length);
+    // Like kubectl drain: only a controller recreates a pod elsewhere; a pod already being deleted is
+    // simply waited for.
+    const bare = pods.filter((pod) => !pod.metadata.deletionTimestamp && !pod.metadata.ownerReferences?.some((o) => o.controller === true));
     if (bare.length > 0) {
       throw new DrainError(
         `cannot drain node ${node}: pod${bare.length === 1 ? "" : "s"} ${bare.map(podName).join(", ")} ${bare.length === 1 ? "is" : "are"} not managed by a controller and would be lost; delete or move ${bare.length === 1 ? "it" : "them"}, then run bosun apply again`,
@@ -95,6 +98,7 @@ export async function drain(rest: KubeRest, node: string, timeoutMs: number, opt
     }
     for (const pod of pods) {
       if (pod.metadata.deletionTimestamp) continue;
+      if (options.signal?.aborted) throw new DrainError(`draining node ${node} was interrupted: the run is stopping`, `Node/${node}`);
       const refusal = await evict(rest, pod, options);
       if (refusal === undefined) {
         evicted.add(podName(pod));
@@ -130,6 +134,11 @@ async function evict(rest: KubeRest, pod: PodObject, options: NodeOpOptions): Pr
       // timeout, so it is an answer here, not an error to retry at once.
       if (error instanceof KubeApiError && error.status === 429) return error.message.replace(/^.*HTTP 429: /, "");
       if (error instanceof KubeApiError && error.status === 404) return undefined;
+      // 500 from the eviction subresource is how the API server refuses a pod that more than one
+      // PodDisruptionBudget selects: waiting does not help, a person must fix the budgets.
+      if (error instanceof KubeApiError && error.status === 500) {
+        throw new DrainError(`cannot evict pod ${podName(pod)}: ${error.message.replace(/^.*HTTP 500: /, "")}`, `Pod/${podName(pod)}`);
+      }
       throw error;
     }
   }, options);

@@ -57,15 +57,15 @@ export interface KubeadmContext {
 }
 
 /**
- * The preflight of DESIGN section 4, run before the first upgrade step: every control-plane node Ready,
+ * The preflight of DESIGN section 4, run before the first upgrade step: every node Ready,
  * every static control-plane pod Ready (etcd included), and the versions still the ones the plan was
  * computed from. Returns the problem, or undefined when the upgrade may start.
  */
 export async function kubeadmPreflight(ctx: KubeadmContext, planned: { controlPlane?: { oldest: string; newest: string }; workers?: { oldest: string; newest: string } }): Promise<string | undefined> {
   const observed = await observe(ctx);
-  const cpNodes = observed.nodes.filter((n) => n.role === "control-plane");
-  const notReady = cpNodes.filter((n) => !n.ready).map((n) => n.name);
-  if (notReady.length > 0) return `control-plane node${notReady.length === 1 ? "" : "s"} ${notReady.join(", ")} not Ready`;
+  // Every node, not only the control plane: a worker that is not Ready would be cordoned and never drain.
+  const notReady = observed.nodes.filter((n) => !n.ready).map((n) => `${n.name}${n.role === "control-plane" ? " (control plane)" : ""}`);
+  if (notReady.length > 0) return `node${notReady.length === 1 ? "" : "s"} ${notReady.join(", ")} not Ready`;
   const podsNotReady = observed.controlPlane.filter((n) => !n.ready).map((n) => n.node);
   if (podsNotReady.length > 0) return `static control-plane pods (etcd, kube-apiserver…) not Ready on ${podsNotReady.join(", ")}`;
   const now = versionRanges(versionState(observed));
@@ -112,6 +112,9 @@ async function controlPlane(ctx: KubeadmContext, step: ControlPlaneUpgradeStep):
   let upgraded = 0;
   // Phase A: static pods, one node at a time.
   for (const node of order) {
+    // kubeadm replaces the static pods early in `upgrade apply|node` and goes on (configuration, addons):
+    // the Job of an interrupted run may still be at work although the images are new. Wait for it first.
+    await finishRunningJob(ctx, node, "control-plane", to);
     const observed = await observe(ctx);
     if (staticPodsAt(observed, node, to)) {
       ctx.log(`${ctx.cluster}: ${node}: control plane already at ${to}`);
@@ -123,8 +126,17 @@ async function controlPlane(ctx: KubeadmContext, step: ControlPlaneUpgradeStep):
     await upgradeNode(ctx, step.id, { node, role: "control-plane", phase: "control-plane", to, kubeadm, drain: false });
     upgraded += 1;
   }
+  // Every node's static pods are new, but `kubeadm upgrade apply` may not have finished (it failed after
+  // replacing the pods, before recording the version): run it again on the first node; it is idempotent.
+  const afterA = await observe(ctx);
+  const first = order[0];
+  if (first !== undefined && before(afterA.clusterVersion, to)) {
+    ctx.log(`${ctx.cluster}: kubeadm-config still says ${afterA.clusterVersion}: running kubeadm upgrade apply on ${first} again`);
+    await upgradeNode(ctx, step.id, { node: first, role: "control-plane", phase: "control-plane", to, kubeadm: "apply", drain: false, rerun: true });
+  }
   // Phase B: the control-plane kubelets, once every apiserver is at the target.
   for (const node of order) {
+    await finishRunningJob(ctx, node, "kubelet", to);
     const observed = await observe(ctx);
     if (kubeletAt(observed, node, to)) {
       if (await uncordon(ctx.rest, node, retryOptions(ctx))) ctx.log(`${ctx.cluster}: ${node}: uncordoned (left cordoned by an interrupted run)`);
@@ -155,13 +167,23 @@ async function workers(ctx: KubeadmContext, step: WorkersUpgradeStep): Promise<s
     }
     if (pending.length === 0) continue;
     guard(ctx, observed, { kind: "kubelet", nodes: pending, to }, step.id);
+    // The whole batch is cordoned before any of it is drained, so pods evicted from one node of the
+    // batch never land on another node of the same batch.
+    for (const node of pending) {
+      throwIfStopping(ctx);
+      await cordon(ctx.rest, node, ctx.runId, retryOptions(ctx));
+    }
     const results = await Promise.allSettled(
       pending.map((node) => upgradeNode(ctx, step.id, { node, role: "worker", phase: "kubelet", to, kubeadm: "node", drain: true })),
     );
     const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
     done.push(...pending.filter((_, index) => results[index]?.status === "fulfilled"));
-    // The rest of the batch finished its node; no new batch starts after a failure.
-    if (failed.length > 0) throw failed[0];
+    // The rest of the batch finished its node; no new batch starts after a failure. Every failed node
+    // is named (each stays cordoned).
+    if (failed.length === 1) throw failed[0];
+    if (failed.length > 1) {
+      throw new BosunError(failed.map((f) => (f instanceof Error ? f.message : String(f))).join(" | "), { reason: "ApplyFailed", identity: `${ctx.cluster}:` });
+    }
   }
   return done.length === 0 ? `workers already at ${to}` : `workers upgraded to ${to}: ${done.join(", ")}`;
 }
@@ -170,8 +192,9 @@ async function workers(ctx: KubeadmContext, step: WorkersUpgradeStep): Promise<s
 async function upgradeNode(
   ctx: KubeadmContext,
   stepId: string,
-  work: { node: string; role: "control-plane" | "worker"; phase: UpgradePhase; to: string; kubeadm: "apply" | "node"; drain: boolean },
+  work: { node: string; role: "control-plane" | "worker"; phase: UpgradePhase; to: string; kubeadm: "apply" | "node"; drain: boolean; rerun?: boolean },
 ): Promise<void> {
+  throwIfStopping(ctx);
   const { node, phase, to } = work;
   const id = `${stepId}/${node}/${phase}`;
   const prefix = `${ctx.cluster}: ${node}`;
@@ -199,6 +222,7 @@ async function upgradeNode(
       ctx.log(`${prefix}: drained (${drained.evicted} pod${drained.evicted === 1 ? "" : "s"} evicted)`);
     }
     stage = "upgrade Job";
+    throwIfStopping(ctx);
     await timed("upgrade", () => runJob(ctx, work, job));
     stage = "waiting for the new versions";
     await timed("ready", () => waitForNode(ctx, work));
@@ -223,19 +247,43 @@ async function upgradeNode(
 }
 
 /** Creates the node's Job (replacing a failed one of an earlier run) and waits for it to succeed. */
-async function runJob(ctx: KubeadmContext, work: { node: string; role: "control-plane" | "worker"; phase: UpgradePhase; to: string; kubeadm: "apply" | "node" }, name: string): Promise<void> {
+async function runJob(
+  ctx: KubeadmContext,
+  work: { node: string; role: "control-plane" | "worker"; phase: UpgradePhase; to: string; kubeadm: "apply" | "node"; rerun?: boolean },
+  name: string,
+): Promise<void> {
   const options = retryOptions(ctx);
-  const existing = await readJob(ctx.rest, UPGRADE_NAMESPACE, name, options);
+  let existing = await readJob(ctx.rest, UPGRADE_NAMESPACE, name, options);
   if (existing !== null) {
     const state = jobState(existing);
     if (typeof state === "object") {
       ctx.log(`${ctx.cluster}: ${work.node}: replacing the failed Job ${name} of an earlier run (${state.failed})`);
       await deleteJob(ctx.rest, UPGRADE_NAMESPACE, name, options);
+      existing = null;
+    } else if (state === "running") {
+      ctx.log(`${ctx.cluster}: ${work.node}: Job ${name} of an earlier run is still running; waiting for it`);
+    } else if (work.rerun === true) {
+      await deleteJob(ctx.rest, UPGRADE_NAMESPACE, name, options);
+      existing = null;
     } else {
-      ctx.log(`${ctx.cluster}: ${work.node}: Job ${name} of an earlier run is ${state === "running" ? "still running; waiting for it" : "done"}`);
+      // It succeeded, yet the node did not show the version when bosun looked: either the node is about
+      // to (a kubelet reports its new version seconds after its restart), or the script did not do its
+      // work (a node reinstalled under the same name, a script that exits 0 too early). Give the node two
+      // minutes; then run it once more from a fresh Job.
+      try {
+        await waitForNode(ctx, work, 120_000);
+        ctx.log(`${ctx.cluster}: ${work.node}: Job ${name} of an earlier run had done it`);
+        return;
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+      }
+      ctx.log(`${ctx.cluster}: ${work.node}: Job ${name} succeeded earlier but the node is not at ${work.to}; running it again`);
+      await deleteJob(ctx.rest, UPGRADE_NAMESPACE, name, options);
+      existing = null;
     }
   }
-  if (existing === null || typeof jobState(existing) === "object") {
+  if (existing === null) {
+    throwIfStopping(ctx);
     const provider = ctx.desired.provider;
     const packageManager = provider.kind === "kubeadm" ? provider.packageManager : "apt";
     // The spec's own script, when it names one (validated to be a non-empty file inside the fleet).
@@ -255,8 +303,8 @@ async function runJob(ctx: KubeadmContext, work: { node: string; role: "control-
 }
 
 /** Waits until the node shows the phase's new versions: its static pods (Ready) or its kubelet (Ready). */
-async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: UpgradePhase; to: string }): Promise<void> {
-  const timeoutMs = ctx.readyTimeoutMs ?? 10 * 60_000;
+async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: UpgradePhase; to: string }, timeout?: number): Promise<void> {
+  const timeoutMs = timeout ?? ctx.readyTimeoutMs ?? 10 * 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let last: string;
@@ -279,6 +327,22 @@ async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: Upg
     }
     await abortableSleep(1_000, ctx.signal);
     if (ctx.signal.aborted) throw new BosunError(`stopped waiting for node ${work.node}: the run is stopping`, { reason: "ApplyFailed" });
+  }
+}
+
+/** Waits for the node's Job of this phase and version if one of an interrupted run is still running. */
+async function finishRunningJob(ctx: KubeadmContext, node: string, phase: UpgradePhase, to: string): Promise<void> {
+  const name = upgradeJobName(node, phase, to);
+  const existing = await readJob(ctx.rest, UPGRADE_NAMESPACE, name, retryOptions(ctx));
+  if (existing === null || jobState(existing) !== "running") return;
+  ctx.log(`${ctx.cluster}: ${node}: Job ${name} of an earlier run is still running; waiting for it before going on`);
+  await waitForJob(ctx.rest, UPGRADE_NAMESPACE, name, { ...retryOptions(ctx), timeoutMs: ctx.jobTimeoutMs ?? (DEFAULT_UPGRADE_DEADLINE_SECONDS + 60) * 1000 });
+}
+
+/** Throws when the run must stop (its lock was lost): checked before every change bosun makes. */
+function throwIfStopping(ctx: KubeadmContext): void {
+  if (ctx.signal.aborted) {
+    throw new BosunError(`cluster ${ctx.cluster}: stopped before the next change: the cluster lock was lost`, { reason: "Locked", identity: `${ctx.cluster}:` });
   }
 }
 

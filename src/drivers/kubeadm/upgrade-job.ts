@@ -86,18 +86,23 @@ apt-get update -q`,
           pkg: `install_pkgs() {
   apt-mark unhold "$@" >/dev/null || true
   set -- $(for p in "$@"; do printf '%s=%s-* ' "$p" "$BOSUN_VERSION"; done)
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages "$@"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages \\
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
   apt-mark hold $(for p in "$@"; do printf '%s ' "\${p%%=*}"; done) >/dev/null
 }`,
         }
       : {
           repo: `if [ -f /etc/yum.repos.d/kubernetes.repo ]; then
   sed -i "s#/v[0-9][0-9.]*/rpm/#/v$BOSUN_MINOR/rpm/#" /etc/yum.repos.d/kubernetes.repo
-fi`,
+fi
+# The repository's URL may just have changed: drop metadata cached for the old one.
+${packageManager} clean expire-cache -q || true`,
           pkg: `install_pkgs() {
   ${packageManager} install -y $(for p in "$@"; do printf '%s-%s ' "$p" "$BOSUN_VERSION"; done) --disableexcludes=kubernetes
 }`,
         };
+  // -f (no globbing) matters: the package patterns below (`kubeadm=1.35.4-*`) must reach apt as they are,
+  // never expanded against the files of the working directory.
   return `set -euf
 echo "bosun: $BOSUN_PHASE upgrade of $(hostname) to v$BOSUN_VERSION"
 ${install.repo}

@@ -1,4 +1,8 @@
 /** The node upgrade Job: names, labels, pinning, privileges, and the script's variants. */
+import { execa } from "execa";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { upgradeJob, upgradeJobName, upgradeScript } from "../../../../src/drivers/kubeadm/upgrade-job.js";
 
@@ -67,5 +71,88 @@ describe("upgradeScript", () => {
     expect(upgradeScript("dnf")).toContain("dnf install -y");
     expect(upgradeScript("dnf")).toContain("/etc/yum.repos.d/kubernetes.repo");
     expect(upgradeScript("dnf")).toContain("--disableexcludes=kubernetes");
+  });
+});
+
+describe("upgradeScript run by a real shell against stand-in tools", () => {
+  // The node's tools are stand-ins that log their arguments; the script itself runs as written.
+  async function run(packageManager: "apt" | "yum" | "dnf", env: Record<string, string>): Promise<{ code: number; calls: string[] }> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-upgrade-script-"));
+    try {
+      const log = path.join(dir, "calls.log");
+      for (const tool of ["apt-get", "apt-mark", "yum", "dnf", "kubeadm", "systemctl", "hostname"]) {
+        await fs.writeFile(path.join(dir, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n`, { mode: 0o755 });
+      }
+      // A file a glob would match, in the working directory the script runs in.
+      await fs.writeFile(path.join(dir, "kubeadm=1.35.4-1.1"), "");
+      const result = await execa("sh", ["-c", upgradeScript(packageManager)], {
+        cwd: dir,
+        env: { PATH: `${dir}:/usr/bin:/bin`, BOSUN_VERSION: "1.35.4", BOSUN_MINOR: "1.35", ...env },
+        extendEnv: false,
+        reject: false,
+      });
+      const calls = (await fs.readFile(log, "utf8").catch(() => "")).trim().split("\n");
+      return { code: result.exitCode ?? 1, calls };
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("apt, first control-plane node: kubeadm pinned and held, then kubeadm upgrade apply", async () => {
+    const { code, calls } = await run("apt", { BOSUN_PHASE: "control-plane", BOSUN_ROLE: "control-plane", BOSUN_KUBEADM: "apply" });
+    expect(code).toBe(0);
+    expect(calls).toEqual([
+      "hostname ",
+      "apt-get update -q",
+      "apt-mark unhold kubeadm",
+      "apt-get install -y -q --allow-change-held-packages -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.35.4-*",
+      "apt-mark hold kubeadm",
+      "kubeadm upgrade apply -y v1.35.4",
+    ]);
+  });
+
+  it("apt, worker kubelet phase: kubeadm, kubeadm upgrade node, kubelet and kubectl, restart", async () => {
+    const { code, calls } = await run("apt", { BOSUN_PHASE: "kubelet", BOSUN_ROLE: "worker", BOSUN_KUBEADM: "node" });
+    expect(code).toBe(0);
+    expect(calls.slice(2)).toEqual([
+      "apt-mark unhold kubeadm",
+      "apt-get install -y -q --allow-change-held-packages -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.35.4-*",
+      "apt-mark hold kubeadm",
+      "kubeadm upgrade node",
+      "apt-mark unhold kubelet kubectl",
+      "apt-get install -y -q --allow-change-held-packages -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubelet=1.35.4-* kubectl=1.35.4-*",
+      "apt-mark hold kubelet kubectl",
+      "systemctl daemon-reload",
+      "systemctl restart kubelet",
+    ]);
+  });
+
+  it("dnf, control-plane kubelet phase: fresh metadata, pinned packages, no kubeadm", async () => {
+    const { code, calls } = await run("dnf", { BOSUN_PHASE: "kubelet", BOSUN_ROLE: "control-plane", BOSUN_KUBEADM: "node" });
+    expect(code).toBe(0);
+    expect(calls.slice(1)).toEqual([
+      "dnf clean expire-cache -q",
+      "dnf install -y kubelet-1.35.4 kubectl-1.35.4 --disableexcludes=kubernetes",
+      "systemctl daemon-reload",
+      "systemctl restart kubelet",
+    ]);
+  });
+
+  it("stops at the first failing command", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-upgrade-script-"));
+    try {
+      await fs.writeFile(path.join(dir, "apt-get"), "#!/bin/sh\nexit 100\n", { mode: 0o755 });
+      await fs.writeFile(path.join(dir, "hostname"), "#!/bin/sh\necho n1\n", { mode: 0o755 });
+      const result = await execa("sh", ["-c", upgradeScript("apt")], {
+        cwd: dir,
+        env: { PATH: `${dir}:/usr/bin:/bin`, BOSUN_VERSION: "1.35.4", BOSUN_MINOR: "1.35", BOSUN_PHASE: "kubelet", BOSUN_ROLE: "worker", BOSUN_KUBEADM: "node" },
+        extendEnv: false,
+        reject: false,
+      });
+      expect(result.exitCode).toBe(100);
+      expect(result.stdout).not.toContain("bosun: done");
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -106,15 +106,16 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
         continue;
       }
       const fingerprint = stepFingerprint(step);
-      if (await journal.finished(step.id, fingerprint)) {
-        run.log(`${name}: ${step.id}: already done by the interrupted run, skipped`);
-        done += 1;
-        continue;
-      }
-      await journal.record(step.id, "started", { fingerprint });
       const started = performance.now();
-      run.log(`${name}: ${step.id}: ${step.summary}`);
       try {
+        // Inside the try: a cluster that stops answering here is reported (unreachable) and the run ended.
+        if (await journal.finished(step.id, fingerprint)) {
+          run.log(`${name}: ${step.id}: already done by the interrupted run, skipped`);
+          done += 1;
+          continue;
+        }
+        await journal.record(step.id, "started", { fingerprint });
+        run.log(`${name}: ${step.id}: ${step.summary}`);
         if (isUpgradeStep(step)) upgraded = true;
         const detail = isUpgradeStep(step) && run.upgrader ? await run.upgrader.run(step, session) : await runStep(run, kubeconfig, step);
         // A long step must not be reported failed for one dropped connection while recording its success.

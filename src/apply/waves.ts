@@ -7,6 +7,7 @@
  * What running one cluster means is a parameter (`runCluster`), so this module is only the schedule: the
  * executor passes the function that takes the lock, replays the journal and runs the steps.
  */
+import { BosunError } from "../errors.js";
 import type { ClusterPlan, Plan } from "../plan/types.js";
 
 /** How one cluster's run ended. */
@@ -129,8 +130,11 @@ async function runOne(wave: string, cluster: ClusterPlan, options: RunWavesOptio
   try {
     outcome = await options.runCluster(cluster, stop);
   } catch (error) {
-    // runCluster reports failures as outcomes; anything thrown is still this cluster's failure only.
-    outcome = { kind: "failed", step: "(run)", reason: error instanceof Error ? error.message : String(error) };
+    // runCluster reports failures as outcomes; anything thrown is still this cluster's failure only — or,
+    // when it says the cluster stopped answering (a journal write between two steps, say), that cluster is
+    // unreachable, which does not halt the rollout.
+    const message = error instanceof Error ? error.message : String(error);
+    outcome = error instanceof BosunError && error.reason === "Unreachable" ? { kind: "unreachable", reason: message } : { kind: "failed", step: "(run)", reason: message };
   }
   options.onEvent?.({ kind: "cluster-end", wave, cluster: cluster.name, outcome });
   return outcome;

@@ -24,8 +24,9 @@ import { abortableSleep } from "../kube/retry.js";
 import { SNAPSHOT_LABEL } from "../backup/template.js";
 import { NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL } from "../drivers/kubeadm/upgrade-job.js";
 import { clusterAPIController, type ClusterAPIController } from "./capi-controller.js";
-import { CONTROL_PLANE_COMPONENTS, componentImage } from "./images.js";
+import { CONTROL_PLANE_COMPONENTS } from "./images.js";
 import { CONTROL_PLANE_LABEL } from "./seed.js";
+import { setStaticPodImage } from "./static-pods.js";
 
 // The labels bosun's Jobs carry, as the agent reads them; defined with the Jobs that carry them.
 export { NODE_UPGRADE_LABEL, SNAPSHOT_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL };
@@ -284,28 +285,6 @@ async function staticPodVersion(core: k8s.CoreV1Api, nodeName: string): Promise<
   } catch (error) {
     if (httpStatus(error) === 404) return undefined;
     throw error;
-  }
-}
-
-async function setStaticPodImage(core: k8s.CoreV1Api, component: (typeof CONTROL_PLANE_COMPONENTS)[number], nodeName: string, version: string): Promise<void> {
-  const name = `${component}-${nodeName}`;
-  let pod: k8s.V1Pod;
-  try {
-    pod = await core.readNamespacedPod({ name, namespace: "kube-system" });
-  } catch (error) {
-    if (httpStatus(error) === 404) return;
-    throw error;
-  }
-  const image = componentImage(component, version);
-  const container = pod.spec?.containers[0];
-  if (container && container.image !== image) {
-    container.image = image;
-    pod = await core.replaceNamespacedPod({ name, namespace: "kube-system", body: pod });
-  }
-  const status = pod.status?.containerStatuses?.[0];
-  if (status && status.image !== image) {
-    status.image = image;
-    await core.replaceNamespacedPodStatus({ name, namespace: "kube-system", body: pod });
   }
 }
 

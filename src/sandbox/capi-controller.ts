@@ -37,9 +37,10 @@ import { createIfAbsent, httpStatus, retryOnConflict } from "../kube/errors.js";
 import { CONTROL_PLANE_LABEL, ZONE_LABEL } from "../kube/nodes.js";
 import { KubeRest } from "../kube/rest.js";
 import { CAPI_VERSION, CLUSTER_GROUP, CLUSTER_NAME_LABEL, CONTROL_PLANE_GROUP, DEPLOYMENT_NAME_LABEL } from "./capi-crds.js";
-import { CONTROL_PLANE_COMPONENTS, componentImage } from "./images.js";
+import { CONTROL_PLANE_COMPONENTS } from "./images.js";
 import { seedCluster } from "./seed.js";
 import type { SeedCluster } from "./seed-spec.js";
+import { setStaticPodImage } from "./static-pods.js";
 
 /** Annotation on a `Cluster` naming the sandbox cluster (kubeconfig context) that is its workload cluster. */
 export const WORKLOAD_CLUSTER_ANNOTATION = "sandbox.bosun.dev/workload-cluster";
@@ -625,29 +626,6 @@ async function appendChange(core: k8s.CoreV1Api, namespace: string, record: Omit
   }
 }
 
-async function setStaticPodImage(core: k8s.CoreV1Api, component: (typeof CONTROL_PLANE_COMPONENTS)[number], nodeName: string, version: string): Promise<void> {
-  const name = `${component}-${nodeName}`;
-  const image = componentImage(component, version);
-  await retryOnConflict(async () => {
-    let pod: k8s.V1Pod;
-    try {
-      pod = await core.readNamespacedPod({ name, namespace: "kube-system" });
-    } catch (error) {
-      if (httpStatus(error) === 404) return;
-      throw error;
-    }
-    const container = pod.spec?.containers[0];
-    if (container && container.image !== image) {
-      container.image = image;
-      pod = await core.replaceNamespacedPod({ name, namespace: "kube-system", body: pod });
-    }
-    const status = pod.status?.containerStatuses?.[0];
-    if (status && status.image !== image) {
-      status.image = image;
-      await core.replaceNamespacedPodStatus({ name, namespace: "kube-system", body: pod });
-    }
-  });
-}
 
 async function mergePatch(rest: KubeRest, path: string, body: unknown): Promise<{ status: number; body: string }> {
   return rest.send({ method: "PATCH", path, query: { fieldManager: FIELD_MANAGER }, body: JSON.stringify(body), contentType: "application/merge-patch+json" });

@@ -91,6 +91,17 @@ function startApply(dir: string, ...args: string[]) {
   return child;
 }
 
+/** Runs `body` while `run` goes on; if `body` fails, the run is killed rather than left behind the failed test. */
+async function whileRunning<T>(run: ReturnType<typeof startApply>, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    run.kill("SIGKILL");
+    await run;
+    throw error;
+  }
+}
+
 function output(result: { stdout: unknown; stderr: unknown }): string {
   return `${String(result.stdout)}\n${String(result.stderr)}`;
 }
@@ -268,10 +279,12 @@ describe("bosun apply through the CLI", () => {
     let result;
     try {
       // alpha (wave first) is in its slow step (about ten seconds): freeze gamma (wave second) now.
-      await eventually("alpha's acli-slow step started", async () => {
-        const entry = (await journalOf("alpha").entries()).find((e) => e.stepId === "alpha/addon.install/acli-slow" && !known.has(e.runId));
-        return entry?.state === "started" ? true : undefined;
-      }, 60_000);
+      await whileRunning(run, () =>
+        eventually("alpha's acli-slow step started", async () => {
+          const entry = (await journalOf("alpha").entries()).find((e) => e.stepId === "alpha/addon.install/acli-slow" && !known.has(e.runId));
+          return entry?.state === "started" ? true : undefined;
+        }, 60_000),
+      );
       process.kill(gammaServer, "SIGSTOP");
       frozen.add(gammaServer);
       result = await run;
@@ -300,13 +313,15 @@ describe("bosun apply through the CLI", () => {
     const pid = run.pid ?? -1;
     // Kill it once the first step (acli-web's upgrade) succeeded and helm is in the middle of the second
     // (acli-cache's upgrade, about ten seconds of --wait): its new revision is pending-upgrade.
-    const runId = await eventually("acli-web upgraded and acli-cache's upgrade under way", async () => {
-      const entries = await journalOf("gamma").entries();
-      const web = entries.find((e) => e.stepId === "gamma/addon.upgrade/acli-web" && !known.has(e.runId));
-      const cache = entries.find((e) => e.stepId === "gamma/addon.upgrade/acli-cache" && e.runId === web?.runId);
-      if (web?.state !== "succeeded" || cache?.state !== "started") return undefined;
-      return (await history("gamma", "acli-cache", "acli-cache")).at(-1)?.status === "pending-upgrade" ? web.runId : undefined;
-    }, 90_000);
+    const runId = await whileRunning(run, () =>
+      eventually("acli-web upgraded and acli-cache's upgrade under way", async () => {
+        const entries = await journalOf("gamma").entries();
+        const web = entries.find((e) => e.stepId === "gamma/addon.upgrade/acli-web" && !known.has(e.runId));
+        const cache = entries.find((e) => e.stepId === "gamma/addon.upgrade/acli-cache" && e.runId === web?.runId);
+        if (web?.state !== "succeeded" || cache?.state !== "started") return undefined;
+        return (await history("gamma", "acli-cache", "acli-cache")).at(-1)?.status === "pending-upgrade" ? web.runId : undefined;
+      }, 90_000),
+    );
     process.kill(pid, "SIGKILL");
     const killedRun = await run;
     expect(killedRun.signal).toBe("SIGKILL");
@@ -358,10 +373,12 @@ describe("bosun apply through the CLI", () => {
     const dir = await fleet("kill-kustomize");
     const known = new Set((await journalOf("gamma").runs()).map((r) => r.runId));
     const run = startApply(dir);
-    const runId = await eventually("acli-slow's objects applied, its Deployment not yet available", async () => {
-      const slow = (await journalOf("gamma").entries()).find((e) => e.stepId === "gamma/addon.install/acli-slow" && !known.has(e.runId));
-      return slow?.state === "started" && (await deployment("gamma", "acli-slow", "acli-slow")) !== null ? slow.runId : undefined;
-    }, 90_000);
+    const runId = await whileRunning(run, () =>
+      eventually("acli-slow's objects applied, its Deployment not yet available", async () => {
+        const slow = (await journalOf("gamma").entries()).find((e) => e.stepId === "gamma/addon.install/acli-slow" && !known.has(e.runId));
+        return slow?.state === "started" && (await deployment("gamma", "acli-slow", "acli-slow")) !== null ? slow.runId : undefined;
+      }, 90_000),
+    );
     process.kill(run.pid ?? -1, "SIGKILL");
     await run;
     // Its objects are in place, exactly as the spec wants them; only the inventory says nobody saw them ready.

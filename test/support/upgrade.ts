@@ -13,7 +13,8 @@ import type { KubeClients } from "../../src/kube/config.js";
 import { checkSkew, type VersionState } from "../../src/plan/skew.js";
 import { parseVersion, type KubeVersion } from "../../src/plan/versions.js";
 import { FAIL_SNAPSHOT_ANNOTATION, FAIL_UPGRADE_ANNOTATION, RECORDS_CONFIGMAP, type UpgradeRecord } from "../../src/sandbox/agent.js";
-import { CONTROL_PLANE_COMPONENTS, componentImage } from "../../src/sandbox/images.js";
+import { CONTROL_PLANE_COMPONENTS } from "../../src/sandbox/images.js";
+import { setStaticPodImage } from "../../src/sandbox/static-pods.js";
 import { CONTROL_PLANE_LABEL } from "../../src/sandbox/seed.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { readState, writeState } from "../../src/sandbox/state.js";
@@ -59,7 +60,7 @@ export async function resetCluster(clients: KubeClients, version: string): Promi
     }
     await core.replaceNodeStatus({ name, body: status });
     if (node.metadata?.labels?.[CONTROL_PLANE_LABEL] !== undefined) {
-      for (const component of CONTROL_PLANE_COMPONENTS) await setStaticPodImage(core, `${component}-${name}`, componentImage(component, version));
+      for (const component of CONTROL_PLANE_COMPONENTS) await setStaticPodImage(core, component, name, version);
     }
   }
   const cm = await core.readNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system" });
@@ -67,21 +68,6 @@ export async function resetCluster(clients: KubeClients, version: string): Promi
   config.kubernetesVersion = `v${version}`;
   cm.data = { ...cm.data, ClusterConfiguration: stringify(config) };
   await core.replaceNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system", body: cm });
-}
-
-async function setStaticPodImage(core: k8s.CoreV1Api, name: string, image: string): Promise<void> {
-  const pod = await core.readNamespacedPod({ name, namespace: "kube-system" });
-  const container = pod.spec?.containers[0];
-  if (container && container.image !== image) {
-    container.image = image;
-    await core.replaceNamespacedPod({ name, namespace: "kube-system", body: pod });
-  }
-  const fresh = await core.readNamespacedPod({ name, namespace: "kube-system" });
-  const status = fresh.status?.containerStatuses?.[0];
-  if (status && status.image !== image) {
-    status.image = image;
-    await core.replaceNamespacedPodStatus({ name, namespace: "kube-system", body: fresh });
-  }
 }
 
 /** Marks (or unmarks) a node so that its upgrade Jobs, or the snapshot pods on it, fail. */

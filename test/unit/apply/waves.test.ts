@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runWaves, type ClusterOutcome, type WaveEvent, type WaveSettings } from "../../../src/apply/waves.js";
+import { UnreachableError } from "../../../src/kube/rest.js";
 import type { ClusterPlan, Plan } from "../../../src/plan/types.js";
 
 function cluster(name: string, wave: string, status: ClusterPlan["status"] = "changes"): ClusterPlan {
@@ -109,6 +110,21 @@ describe("runWaves", () => {
     const p = plan([cluster("c1", "canary", "unreachable"), cluster("s1", "staging"), cluster("s2", "staging"), cluster("p1", "prod")]);
     const { results } = await run(p, { s2: { kind: "unreachable", reason: "connection refused" } });
     expect(results).toEqual({ c1: "unreachable", s1: "converged", s2: "unreachable", p1: "converged" });
+  });
+
+  it("treats a runCluster that throws an unreachable error as that cluster unreachable, without halting", async () => {
+    const p = plan([cluster("c1", "canary"), cluster("p1", "prod")]);
+    const results = await runWaves(p, {
+      waves: WAVES,
+      deferral: () => undefined,
+      sleep: async () => Promise.resolve(),
+      runCluster: async (c) => {
+        if (c.name === "c1") throw new UnreachableError("c1", "cluster c1: write bosun-system/bosun-journal: no answer within 10000 ms");
+        return Promise.resolve({ kind: "converged", steps: 1 });
+      },
+    });
+    expect(results.get("c1")).toEqual({ kind: "unreachable", reason: "cluster c1: write bosun-system/bosun-journal: no answer within 10000 ms" });
+    expect(results.get("p1")?.kind).toBe("converged");
   });
 
   it("treats a runCluster that throws as that cluster's failure only", async () => {

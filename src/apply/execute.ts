@@ -12,14 +12,12 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PatchStrategy } from "@kubernetes/client-node";
 import { uninstallHelmAddon, applyHelmAddon } from "../addons/helm-apply.js";
 import { applyKustomizeAddon, deleteKustomizeAddon } from "../addons/kustomize-apply.js";
 import { ETCD_BACKUP_CRONJOB, etcdBackupCronJob } from "../backup/template.js";
 import { BosunError, InternalError, asError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
-import { httpStatus } from "../kube/errors.js";
-import { UnreachableError, type KubeRest } from "../kube/rest.js";
+import { KubeApiError, UnreachableError, type KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Step } from "../plan/types.js";
 import type { DesiredCluster } from "../spec/types.js";
 import { UPGRADE_STEP_KINDS, type Upgrader, type UpgradeSession, type UpgradeStep } from "../drivers/upgrader.js";
@@ -187,18 +185,32 @@ async function runStep(run: ClusterRun, kubeconfig: string, step: Step): Promise
   }
 }
 
-/** Creates, updates (server-side apply, field manager bosun) or deletes the etcd backup CronJob. */
+/**
+ * Creates, updates (server-side apply, field manager bosun) or deletes the etcd backup CronJob, through
+ * `KubeRest`, so the requests have its deadline: a cluster that stops answering fails the step as
+ * unreachable instead of hanging the run.
+ */
 async function backupSchedule(run: ClusterRun, action: "create" | "update" | "delete"): Promise<string> {
   const etcd = run.desired.backup.etcd;
+  const path = `/apis/batch/v1/namespaces/${ETCD_BACKUP_CRONJOB.namespace}/cronjobs/${ETCD_BACKUP_CRONJOB.name}`;
   if (action === "delete" || etcd === null) {
     try {
-      await run.clients.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB });
+      await run.rest.call({ method: "DELETE", path }, `delete CronJob ${ETCD_BACKUP_CRONJOB.namespace}/${ETCD_BACKUP_CRONJOB.name}`);
     } catch (error) {
-      if (httpStatus(error) !== 404) throw error;
+      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
     }
     return "deleted the etcd backup CronJob";
   }
-  await run.clients.objects.patch(etcdBackupCronJob(run.desired.name, etcd), undefined, undefined, "bosun", true, PatchStrategy.ServerSideApply);
+  await run.rest.call(
+    {
+      method: "PATCH",
+      path,
+      query: { fieldManager: "bosun", force: "true" },
+      body: JSON.stringify(etcdBackupCronJob(run.desired.name, etcd)),
+      contentType: "application/apply-patch+yaml",
+    },
+    `apply CronJob ${ETCD_BACKUP_CRONJOB.namespace}/${ETCD_BACKUP_CRONJOB.name}`,
+  );
   return `${action === "create" ? "created" : "updated"} the etcd backup CronJob ("${etcd.schedule}", keep ${etcd.retain})`;
 }
 

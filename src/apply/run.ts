@@ -11,7 +11,7 @@ import { clusterAPIUpgrader } from "../drivers/cluster-api/upgrader.js";
 import { kubeadmUpgrader } from "../drivers/kubeadm/execute.js";
 import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster } from "./execute.js";
-import { newRunId } from "./lock.js";
+import { newRunId, withRequestTimeout } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "./windows.js";
 
@@ -61,7 +61,16 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       } catch (error) {
         return { kind: "deferred", reason: (error as Error).message };
       }
-      const clients = clientsFor(kc);
+      // Every call of the generated clients gets KubeRest's deadline: they have none of their own, and a
+      // frozen API server must fail its cluster, not hang the run.
+      const generated = clientsFor(kc);
+      const clients = {
+        ...generated,
+        core: withRequestTimeout(generated.core),
+        apps: withRequestTimeout(generated.apps),
+        batch: withRequestTimeout(generated.batch),
+        coordination: withRequestTimeout(generated.coordination),
+      };
       const rest = new KubeRest(kc, { cluster: cluster.name });
       let upgrader: Upgrader;
       if (desired.provider.kind === "kubeadm") {

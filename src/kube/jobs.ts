@@ -68,14 +68,18 @@ export async function createJob(rest: KubeRest, job: KubeObject, options: RetryO
 /** Deletes a Job and its pods, and waits until the Job is gone (so its name can be used again). */
 export async function deleteJob(rest: KubeRest, namespace: string, name: string, options: RetryOptions & { timeoutMs?: number } = {}): Promise<void> {
   await withRetry(async () => {
-    const response = await rest.send({
-      method: "DELETE",
-      path: jobPath(namespace, name),
-      body: JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }),
-      contentType: "application/json",
-    });
-    if (response.status !== 404 && (response.status < 200 || response.status >= 300)) {
-      await rest.call({ method: "GET", path: jobPath(namespace, name) }); // turns the failure into a typed error
+    try {
+      await rest.call(
+        {
+          method: "DELETE",
+          path: jobPath(namespace, name),
+          body: JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }),
+          contentType: "application/json",
+        },
+        `delete Job ${namespace}/${name}`,
+      );
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
     }
   }, options);
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);

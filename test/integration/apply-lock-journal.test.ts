@@ -163,7 +163,10 @@ describe("the cluster lock", () => {
       } catch (error) {
         console.log(JSON.stringify({ won: false, reason: error.reason, holder: error.holder }));
       }
-      process.exit(0); // exit holding the lock if it won, like a crash
+      // Stay alive while the others try: a holder on this machine whose process is gone would be taken
+      // over at once (the crashed-holder rule), which is not what this test is about.
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
+      process.exit(0);
     `;
     const child = execa(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 });
     const holders = ["a", "b", "c"].map((name) => holderIdentity(`in-process-${name}`));

@@ -10,6 +10,7 @@ import { CORDONED_BY_ANNOTATION } from "../../src/drivers/kubeadm/drain.js";
 import { NODE_UPGRADE_LABEL } from "../../src/drivers/kubeadm/upgrade-job.js";
 import { SNAPSHOT_LABEL } from "../../src/backup/template.js";
 import type { KubeClients } from "../../src/kube/config.js";
+import { retryOnConflict } from "../../src/kube/errors.js";
 import { checkSkew, type VersionState } from "../../src/plan/skew.js";
 import { parseVersion, type KubeVersion } from "../../src/plan/versions.js";
 import { FAIL_SNAPSHOT_ANNOTATION, FAIL_UPGRADE_ANNOTATION, RECORDS_CONFIGMAP, type UpgradeRecord } from "../../src/sandbox/agent.js";
@@ -53,21 +54,26 @@ export async function resetCluster(clients: KubeClients, version: string): Promi
       },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
-    const status = await core.readNodeStatus({ name });
-    if (status.status?.nodeInfo) {
-      status.status.nodeInfo.kubeletVersion = `v${version}`;
-      status.status.nodeInfo.kubeProxyVersion = `v${version}`;
-    }
-    await core.replaceNodeStatus({ name, body: status });
+    // kwok renews node heartbeats in the status at the same time: a conflict re-reads and tries again.
+    await retryOnConflict(async () => {
+      const status = await core.readNodeStatus({ name });
+      if (status.status?.nodeInfo) {
+        status.status.nodeInfo.kubeletVersion = `v${version}`;
+        status.status.nodeInfo.kubeProxyVersion = `v${version}`;
+      }
+      await core.replaceNodeStatus({ name, body: status });
+    });
     if (node.metadata?.labels?.[CONTROL_PLANE_LABEL] !== undefined) {
       for (const component of CONTROL_PLANE_COMPONENTS) await setStaticPodImage(core, component, name, version);
     }
   }
-  const cm = await core.readNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system" });
-  const config = parse(cm.data?.ClusterConfiguration ?? "") as Record<string, unknown>;
-  config.kubernetesVersion = `v${version}`;
-  cm.data = { ...cm.data, ClusterConfiguration: stringify(config) };
-  await core.replaceNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system", body: cm });
+  await retryOnConflict(async () => {
+    const cm = await core.readNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system" });
+    const config = parse(cm.data?.ClusterConfiguration ?? "") as Record<string, unknown>;
+    config.kubernetesVersion = `v${version}`;
+    cm.data = { ...cm.data, ClusterConfiguration: stringify(config) };
+    await core.replaceNamespacedConfigMap({ name: "kubeadm-config", namespace: "kube-system", body: cm });
+  });
 }
 
 /** Marks (or unmarks) a node so that its upgrade Jobs, or the snapshot pods on it, fail. */

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// Measures `bosun apply` converging a sandbox fleet (full mode: Deployments really roll out) of 4 kubeadm
+// clusters, each with fleet-example's three add-ons (two local Helm charts with values files, one
+// Kustomize overlay), against what a user runs today for the same result, in the same run and on the same
+// clusters, one cluster after another as a shell script does:
+//   per Helm add-on       helm upgrade --install … --wait
+//   per Kustomize add-on  kubectl apply --server-side -k <overlay>, then kubectl rollout status
+// and, since `bosun apply` first computes and shows the plan (a server-side dry-run diff of every object),
+// also against the same commands preceded by the diff a user reviews before applying (as `bosun plan`'s
+// benchmark runs it: helm template | kubectl diff --server-side, kubectl diff --server-side -k).
+// Between measurements every add-on is removed again, so each run installs from scratch. bosun runs the
+// fleet's waves with --skip-soak (the example soaks its staging wave for 30 minutes). Prints medians and
+// both ratios. Binaries must be built (`npm run setup`).
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const cli = path.join(repo, "dist/cli/main.js");
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const clusterCount = Number(process.env.BENCH_CLUSTERS ?? 4);
+
+const { loadFleet } = await import(path.join(repo, "dist/spec/load.js"));
+const { resolveTool } = await import(path.join(repo, "dist/tools/helm.js"));
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
+
+/** The baseline: the commands a user strings together to install the same add-ons. */
+async function baseline(fleet, env, helm, kubectl) {
+  for (const cluster of fleet.clusters) {
+    const context = cluster.connection.context;
+    for (const addon of cluster.addons) {
+      if (addon.source.kind === "helm") {
+        const chart = addon.source.chart;
+        const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-values-"));
+        const inline = path.join(tmp, "values.json");
+        await fs.writeFile(inline, JSON.stringify(addon.source.values));
+        const args = ["upgrade", "--install", addon.name, path.join(fleetDir, chart.path), "--namespace", addon.namespace, "--create-namespace"];
+        for (const file of addon.source.valuesFiles) args.push("--values", path.join(fleetDir, file));
+        args.push("--values", inline, "--wait", "--timeout", "5m", "--kube-context", context);
+        await execa(helm, args, { env });
+        await fs.rm(tmp, { recursive: true, force: true });
+      } else {
+        const overlay = path.join(fleetDir, addon.source.path);
+        await execa(kubectl, ["--context", context, "apply", "--server-side", "--field-manager", "bench", "-k", overlay], { env });
+        await execa(kubectl, ["--context", context, "-n", "monitoring", "rollout", "status", "deployment/prometheus-lite", "--timeout=5m"], { env });
+      }
+    }
+  }
+}
+
+/** The diff a user looks at before installing: what `bosun apply` shows first. */
+async function diff(fleet, env, helm, kubectl) {
+  for (const cluster of fleet.clusters) {
+    const context = cluster.connection.context;
+    for (const addon of cluster.addons) {
+      if (addon.source.kind === "helm") {
+        const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-values-"));
+        const inline = path.join(tmp, "values.json");
+        await fs.writeFile(inline, JSON.stringify(addon.source.values));
+        const args = ["template", addon.name, path.join(fleetDir, addon.source.chart.path), "--namespace", addon.namespace];
+        for (const file of addon.source.valuesFiles) args.push("--values", path.join(fleetDir, file));
+        args.push("--values", inline);
+        const rendered = await execa(helm, args, { env });
+        // kubectl diff exits 1 when there are differences: that is its answer, not a failure.
+        await execa(kubectl, ["--context", context, "diff", "--server-side", "--namespace", addon.namespace, "-f", "-"], { env, input: rendered.stdout, reject: false });
+        await fs.rm(tmp, { recursive: true, force: true });
+      } else {
+        await execa(kubectl, ["--context", context, "diff", "--server-side", "-k", path.join(fleetDir, addon.source.path)], { env, reject: false });
+      }
+    }
+  }
+}
+
+/** Removes every add-on again (and bosun's records of them), so the next measurement starts from scratch. */
+async function reset(fleet, env, helm, kubectl) {
+  for (const cluster of fleet.clusters) {
+    const context = cluster.connection.context;
+    for (const addon of [...cluster.addons].reverse()) {
+      if (addon.source.kind === "helm") {
+        await execa(helm, ["uninstall", addon.name, "--namespace", addon.namespace, "--kube-context", context, "--wait"], { env, reject: false });
+      } else {
+        await execa(kubectl, ["--context", context, "delete", "-k", path.join(fleetDir, addon.source.path), "--ignore-not-found", "--wait"], { env, reject: false });
+      }
+    }
+    await execa(kubectl, ["--context", context, "delete", "namespace", "echo", "--ignore-not-found", "--wait"], { env, reject: false });
+    await execa(kubectl, ["--context", context, "-n", "bosun-system", "delete", "configmap", "bosun-inventory", "bosun-journal", "--ignore-not-found"], { env, reject: false });
+  }
+}
+
+/** A fleet directory: fleet-example's fleet.yaml and add-ons, and `count` staging-like clusters without backups. */
+async function benchFleet(dir, count) {
+  await fs.cp(path.join(repo, "fleet-example/addons"), path.join(dir, "addons"), { recursive: true });
+  await fs.copyFile(path.join(repo, "fleet-example/fleet.yaml"), path.join(dir, "fleet.yaml"));
+  await fs.mkdir(path.join(dir, "clusters"));
+  const sandbox = ["apiVersion: bosun.dev/v1alpha1", "kind: Sandbox", "clusters:"];
+  for (let i = 1; i <= count; i += 1) {
+    const name = `bench-${i}`;
+    await fs.writeFile(
+      path.join(dir, "clusters", `${name}.yaml`),
+      [
+        "apiVersion: bosun.dev/v1alpha1",
+        "kind: Cluster",
+        `metadata: { name: ${name}, labels: { env: staging, region: eu } }`,
+        "spec:",
+        `  connection: { context: ${name} }`,
+        "  backup: { etcd: { enabled: false } }",
+        "  addons:",
+        "    - { name: echo, namespace: echo, helm: { chart: addons/charts/echo, valuesFiles: [addons/echo/values-staging.yaml] }, dependsOn: [metrics-server] }",
+        "    - { name: monitoring, kustomize: { path: addons/monitoring/overlays/staging }, dependsOn: [metrics-server] }",
+        "",
+      ].join("\n"),
+    );
+    sandbox.push(
+      `  - name: ${name}`,
+      '    kubernetesVersion: "1.35.4"',
+      "    nodes:",
+      `      - { name: ${name}-cp-1, role: control-plane, zone: eu-1a }`,
+      `      - { name: ${name}-worker-1, role: worker, zone: eu-1a }`,
+      `      - { name: ${name}-worker-2, role: worker, zone: eu-1b }`,
+    );
+  }
+  await fs.writeFile(path.join(dir, "sandbox.yaml"), `${sandbox.join("\n")}\n`);
+}
+
+const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-apply-"));
+const fleetDir = path.join(root, "fleet");
+try {
+  await fs.mkdir(fleetDir);
+  await benchFleet(fleetDir, clusterCount);
+  process.stderr.write(`starting a sandbox of ${clusterCount} clusters (full mode)…\n`);
+  await execa(process.execPath, [cli, "sandbox", "up", "--from", fleetDir, "--root", root, "--name", "bench", "--mode", "full"], { cwd: repo });
+  const env = { ...process.env, KUBECONFIG: path.join(root, "bench/kubeconfig") };
+  const loaded = await loadFleet(fleetDir);
+  if (!loaded.ok) throw new Error("the bench fleet does not load");
+  const fleet = loaded.value;
+  const helm = await resolveTool("helm", "BOSUN_HELM");
+  const kubectl = await resolveTool("kubectl", "BOSUN_KUBECTL");
+  const addons = fleet.clusters.reduce((n, c) => n + c.addons.length, 0);
+  const apply = ["apply", "--fleet", fleetDir, "--yes", "--skip-soak"];
+
+  // One warm-up of each, so neither pays for cold caches (helm's, the API servers') in the measurement.
+  await execa(process.execPath, [cli, ...apply], { env });
+  await reset(fleet, env, helm, kubectl);
+  await baseline(fleet, env, helm, kubectl);
+  await reset(fleet, env, helm, kubectl);
+
+  const bosunTimes = [];
+  const installTimes = [];
+  const diffTimes = [];
+  for (let i = 0; i < runs; i += 1) {
+    let start = process.hrtime.bigint();
+    const result = await execa(process.execPath, [cli, ...apply], { env, reject: false });
+    bosunTimes.push(seconds(start));
+    if (result.exitCode !== 0) throw new Error(`bosun apply exited ${result.exitCode}: ${result.stdout.slice(-2000)}`);
+    await reset(fleet, env, helm, kubectl);
+    start = process.hrtime.bigint();
+    await diff(fleet, env, helm, kubectl);
+    diffTimes.push(seconds(start));
+    start = process.hrtime.bigint();
+    await baseline(fleet, env, helm, kubectl);
+    installTimes.push(seconds(start));
+    await reset(fleet, env, helm, kubectl);
+  }
+
+  const bosunMedian = median(bosunTimes);
+  const installMedian = median(installTimes);
+  const withDiffMedian = median(installTimes.map((t, i) => t + (diffTimes[i] ?? 0)));
+  const report = {
+    clusters: fleet.clusters.length,
+    addons,
+    runs,
+    bosunApplySeconds: Number(bosunMedian.toFixed(2)),
+    installOnlySeconds: Number(installMedian.toFixed(2)),
+    diffThenInstallSeconds: Number(withDiffMedian.toFixed(2)),
+    ratioVsInstallOnly: Number((installMedian / bosunMedian).toFixed(2)),
+    ratioVsDiffThenInstall: Number((withDiffMedian / bosunMedian).toFixed(2)),
+    bosunRuns: bosunTimes.map((t) => Number(t.toFixed(2))),
+    installRuns: installTimes.map((t) => Number(t.toFixed(2))),
+    diffRuns: diffTimes.map((t) => Number(t.toFixed(2))),
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(
+    `bosun apply: ${report.bosunApplySeconds} s for ${report.clusters} clusters and ${addons} add-ons (its plan, lock, journal and waves included)\n` +
+      `  vs helm upgrade --install --wait + kubectl apply --server-side -k + rollout status, cluster after cluster: ${report.installOnlySeconds} s → ${report.ratioVsInstallOnly}×\n` +
+      `  vs the same after helm template | kubectl diff + kubectl diff -k: ${report.diffThenInstallSeconds} s → ${report.ratioVsDiffThenInstall}×\n`,
+  );
+} finally {
+  await execa(process.execPath, [cli, "sandbox", "down", "--root", root, "--name", "bench"], { reject: false });
+  await fs.rm(root, { recursive: true, force: true });
+}

@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { benchFleet, diffCluster, helmValuesArgs } from "./bench-fleet.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(repo, "dist/cli/main.js");
@@ -34,15 +35,10 @@ async function baseline(fleet, env, helm, kubectl) {
     const context = cluster.connection.context;
     for (const addon of cluster.addons) {
       if (addon.source.kind === "helm") {
-        const chart = addon.source.chart;
-        const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-values-"));
-        const inline = path.join(tmp, "values.json");
-        await fs.writeFile(inline, JSON.stringify(addon.source.values));
-        const args = ["upgrade", "--install", addon.name, path.join(fleetDir, chart.path), "--namespace", addon.namespace, "--create-namespace"];
-        for (const file of addon.source.valuesFiles) args.push("--values", path.join(fleetDir, file));
-        args.push("--values", inline, "--wait", "--timeout", "5m", "--kube-context", context);
-        await execa(helm, args, { env });
-        await fs.rm(tmp, { recursive: true, force: true });
+        const values = await helmValuesArgs(addon, fleetDir);
+        const args = ["upgrade", "--install", addon.name, path.join(fleetDir, addon.source.chart.path), "--namespace", addon.namespace, "--create-namespace"];
+        await execa(helm, [...args, ...values.args, "--wait", "--timeout", "5m", "--kube-context", context], { env });
+        await values.cleanup();
       } else {
         const overlay = path.join(fleetDir, addon.source.path);
         await execa(kubectl, ["--context", context, "apply", "--server-side", "--field-manager", "bench", "-k", overlay], { env });
@@ -54,25 +50,7 @@ async function baseline(fleet, env, helm, kubectl) {
 
 /** The diff a user looks at before installing: what `bosun apply` shows first. */
 async function diff(fleet, env, helm, kubectl) {
-  for (const cluster of fleet.clusters) {
-    const context = cluster.connection.context;
-    for (const addon of cluster.addons) {
-      if (addon.source.kind === "helm") {
-        const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-values-"));
-        const inline = path.join(tmp, "values.json");
-        await fs.writeFile(inline, JSON.stringify(addon.source.values));
-        const args = ["template", addon.name, path.join(fleetDir, addon.source.chart.path), "--namespace", addon.namespace];
-        for (const file of addon.source.valuesFiles) args.push("--values", path.join(fleetDir, file));
-        args.push("--values", inline);
-        const rendered = await execa(helm, args, { env });
-        // kubectl diff exits 1 when there are differences: that is its answer, not a failure.
-        await execa(kubectl, ["--context", context, "diff", "--server-side", "--namespace", addon.namespace, "-f", "-"], { env, input: rendered.stdout, reject: false });
-        await fs.rm(tmp, { recursive: true, force: true });
-      } else {
-        await execa(kubectl, ["--context", context, "diff", "--server-side", "-k", path.join(fleetDir, addon.source.path)], { env, reject: false });
-      }
-    }
-  }
+  for (const cluster of fleet.clusters) await diffCluster(cluster, fleetDir, env, helm, kubectl);
 }
 
 /** Removes every add-on again (and bosun's records of them), so the next measurement starts from scratch. */
@@ -91,46 +69,11 @@ async function reset(fleet, env, helm, kubectl) {
   }
 }
 
-/** A fleet directory: fleet-example's fleet.yaml and add-ons, and `count` staging-like clusters without backups. */
-async function benchFleet(dir, count) {
-  await fs.cp(path.join(repo, "fleet-example/addons"), path.join(dir, "addons"), { recursive: true });
-  await fs.copyFile(path.join(repo, "fleet-example/fleet.yaml"), path.join(dir, "fleet.yaml"));
-  await fs.mkdir(path.join(dir, "clusters"));
-  const sandbox = ["apiVersion: bosun.dev/v1alpha1", "kind: Sandbox", "clusters:"];
-  for (let i = 1; i <= count; i += 1) {
-    const name = `bench-${i}`;
-    await fs.writeFile(
-      path.join(dir, "clusters", `${name}.yaml`),
-      [
-        "apiVersion: bosun.dev/v1alpha1",
-        "kind: Cluster",
-        `metadata: { name: ${name}, labels: { env: staging, region: eu } }`,
-        "spec:",
-        `  connection: { context: ${name} }`,
-        "  backup: { etcd: { enabled: false } }",
-        "  addons:",
-        "    - { name: echo, namespace: echo, helm: { chart: addons/charts/echo, valuesFiles: [addons/echo/values-staging.yaml] }, dependsOn: [metrics-server] }",
-        "    - { name: monitoring, kustomize: { path: addons/monitoring/overlays/staging }, dependsOn: [metrics-server] }",
-        "",
-      ].join("\n"),
-    );
-    sandbox.push(
-      `  - name: ${name}`,
-      '    kubernetesVersion: "1.35.4"',
-      "    nodes:",
-      `      - { name: ${name}-cp-1, role: control-plane, zone: eu-1a }`,
-      `      - { name: ${name}-worker-1, role: worker, zone: eu-1a }`,
-      `      - { name: ${name}-worker-2, role: worker, zone: eu-1b }`,
-    );
-  }
-  await fs.writeFile(path.join(dir, "sandbox.yaml"), `${sandbox.join("\n")}\n`);
-}
-
 const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-apply-"));
 const fleetDir = path.join(root, "fleet");
 try {
   await fs.mkdir(fleetDir);
-  await benchFleet(fleetDir, clusterCount);
+  await benchFleet(repo, fleetDir, clusterCount, { backup: false });
   process.stderr.write(`starting a sandbox of ${clusterCount} clusters (full mode)…\n`);
   await execa(process.execPath, [cli, "sandbox", "up", "--from", fleetDir, "--root", root, "--name", "bench", "--mode", "full"], { cwd: repo });
   const env = { ...process.env, KUBECONFIG: path.join(root, "bench/kubeconfig") };

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { benchFleet, diffCluster } from "./bench-fleet.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(repo, "dist/cli/main.js");
@@ -28,68 +29,16 @@ const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 /** The baseline: the commands a user strings together for the same answer. */
 async function baseline(fleet, env, helm, kubectl) {
   for (const cluster of fleet.clusters) {
-    const context = cluster.connection.context;
-    await execa(kubectl, ["--context", context, "get", "nodes"], { env });
-    for (const addon of cluster.addons) {
-      if (addon.source.kind === "helm") {
-        const chart = addon.source.chart;
-        const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-values-"));
-        const inline = path.join(tmp, "values.json");
-        await fs.writeFile(inline, JSON.stringify(addon.source.values));
-        const args = ["template", addon.name, chart.kind === "local" ? path.join(fleetDir, chart.path) : chart.name, "--namespace", addon.namespace];
-        if (chart.kind === "repo") args.push("--repo", chart.repo, "--version", chart.version);
-        for (const file of addon.source.valuesFiles) args.push("--values", path.join(fleetDir, file));
-        args.push("--values", inline);
-        const rendered = await execa(helm, args, { env });
-        // kubectl diff exits 1 when there are differences: that is its answer, not a failure.
-        await execa(kubectl, ["--context", context, "diff", "--server-side", "--namespace", addon.namespace, "-f", "-"], { env, input: rendered.stdout, reject: false });
-        await fs.rm(tmp, { recursive: true, force: true });
-      } else {
-        await execa(kubectl, ["--context", context, "diff", "--server-side", "-k", path.join(fleetDir, addon.source.path)], { env, reject: false });
-      }
-    }
+    await execa(kubectl, ["--context", cluster.connection.context, "get", "nodes"], { env });
+    await diffCluster(cluster, fleetDir, env, helm, kubectl);
   }
-}
-
-/** A fleet directory: fleet-example's fleet.yaml and add-ons, and `count` staging-like clusters. */
-async function benchFleet(dir, count) {
-  await fs.cp(path.join(repo, "fleet-example/addons"), path.join(dir, "addons"), { recursive: true });
-  await fs.copyFile(path.join(repo, "fleet-example/fleet.yaml"), path.join(dir, "fleet.yaml"));
-  await fs.mkdir(path.join(dir, "clusters"));
-  const sandbox = ["apiVersion: bosun.dev/v1alpha1", "kind: Sandbox", "clusters:"];
-  for (let i = 1; i <= count; i += 1) {
-    const name = `bench-${i}`;
-    await fs.writeFile(
-      path.join(dir, "clusters", `${name}.yaml`),
-      [
-        "apiVersion: bosun.dev/v1alpha1",
-        "kind: Cluster",
-        `metadata: { name: ${name}, labels: { env: staging, region: eu } }`,
-        "spec:",
-        `  connection: { context: ${name} }`,
-        "  addons:",
-        "    - { name: echo, namespace: echo, helm: { chart: addons/charts/echo, valuesFiles: [addons/echo/values-staging.yaml] }, dependsOn: [metrics-server] }",
-        "    - { name: monitoring, kustomize: { path: addons/monitoring/overlays/staging }, dependsOn: [metrics-server] }",
-        "",
-      ].join("\n"),
-    );
-    sandbox.push(
-      `  - name: ${name}`,
-      '    kubernetesVersion: "1.35.4"',
-      "    nodes:",
-      `      - { name: ${name}-cp-1, role: control-plane, zone: eu-1a }`,
-      `      - { name: ${name}-worker-1, role: worker, zone: eu-1a }`,
-      `      - { name: ${name}-worker-2, role: worker, zone: eu-1b }`,
-    );
-  }
-  await fs.writeFile(path.join(dir, "sandbox.yaml"), `${sandbox.join("\n")}\n`);
 }
 
 const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bench-plan-"));
 const fleetDir = path.join(root, "fleet");
 try {
   await fs.mkdir(fleetDir);
-  await benchFleet(fleetDir, clusterCount);
+  await benchFleet(repo, fleetDir, clusterCount);
   process.stderr.write(`starting a sandbox of ${clusterCount} clusters (lite mode)…\n`);
   await execa(process.execPath, [cli, "sandbox", "up", "--from", fleetDir, "--root", root, "--name", "bench"], { cwd: repo });
   const env = { ...process.env, KUBECONFIG: path.join(root, "bench/kubeconfig") };

@@ -40,7 +40,7 @@ import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/type
 import { helmHistory, helmRollback, helmUninstall, helmUpgradeInstall, type HelmRevision, type HelmTarget } from "../tools/helm.js";
 import { compareObject } from "./compare.js";
 import { AddonApplyError, type ApplyPhase } from "./health.js";
-import { readInventoryEntries, removeInventoryEntry, writeInventoryEntry, type InventoryEntry } from "./inventory.js";
+import { inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry } from "./inventory.js";
 import { diffValues, failureMessage, HELM_FIELD_MANAGER, readCapabilities } from "./observe.js";
 import { decodeReleaseSecret, latestReleaseSecrets, type HelmReleaseRecord, type ReleaseSecret } from "./releases.js";
 import { ADDON_LABEL, AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
@@ -167,7 +167,7 @@ export async function applyHelmAddon(
   const knownSecrets = source.secretValues.map((s) => env[s.env]).filter((v): v is string => v !== undefined);
   const fail = failWith(addon, knownSecrets);
 
-  const entry = await inventoryEntry(ctx.rest, addon.name);
+  const entry = await inventoryEntryOfKind(ctx.rest, addon.name, "helm");
   const rendered = await render(ctx, addon, fleetDir, env, knownSecrets);
   const secrets = [...knownSecrets, ...rendered.secrets];
   const helmTimeout = `${addon.timeoutSeconds}s`;
@@ -256,7 +256,7 @@ export async function applyHelmAddon(
  * withheld when the inventory says the release had secret values.
  */
 export async function uninstallHelmAddon(ctx: HelmApplyContext, name: string, namespace: string): Promise<HelmUninstallResult> {
-  const entry = await inventoryEntry(ctx.rest, name);
+  const entry = await inventoryEntryOfKind(ctx.rest, name, "helm");
   const release = await latestRelease(ctx.rest, name, namespace);
   if (release) {
     const helmOptions = ctx.helm === undefined ? {} : { helm: ctx.helm };
@@ -320,15 +320,6 @@ async function render(
     const withheld = (addon.source as HelmChartSource).secretValues.length > 0 && error instanceof ProcessError;
     throw new AddonRenderError(addon.name, failureMessage(error, addon, knownSecrets, "rendering"), withheld ? undefined : error);
   }
-}
-
-/** The add-on's inventory entry; one of the other kind means the add-on changed kind (uninstall that first). */
-async function inventoryEntry(rest: KubeRest, name: string): Promise<InventoryEntry | undefined> {
-  const entry = (await readInventoryEntries(rest)).find((e) => e.name === name);
-  if (entry && entry.kind !== "helm") {
-    throw new AddonApplyError(name, "inventory", `add-on ${name}: the inventory records it as a ${entry.kind} add-on; delete that first`);
-  }
-  return entry;
 }
 
 /** What the inventory records for a Helm add-on (as far as this step knows). */

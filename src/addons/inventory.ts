@@ -30,6 +30,7 @@ import { BOSUN_NAMESPACE, ensureStateConfigMap } from "../kube/system.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { InstalledAddon } from "../plan/observed.js";
 import { objectId } from "./compare.js";
+import { AddonApplyError } from "./health.js";
 
 /** bosun's namespace in every cluster (ARCHITECTURE invariant 5). */
 export { BOSUN_NAMESPACE };
@@ -77,6 +78,18 @@ export interface InventoryWrite {
   secretPaths?: readonly (readonly string[])[];
   /** See {@link InventoryEntry.incomplete}. */
   incomplete?: boolean;
+}
+
+/**
+ * The inventory entry of one add-on of `kind`, if any. An entry of the other kind means the add-on changed
+ * kind in the spec: that one must be uninstalled first, so it is an `AddonApplyError`.
+ */
+export async function inventoryEntryOfKind(rest: Pick<KubeRest, "get" | "cluster">, name: string, kind: InventoryEntry["kind"]): Promise<InventoryEntry | undefined> {
+  const entry = (await readInventoryEntries(rest)).find((e) => e.name === name);
+  if (entry && entry.kind !== kind) {
+    throw new AddonApplyError(name, "inventory", `add-on ${name}: the inventory records it as a ${entry.kind} add-on; uninstall that first`);
+  }
+  return entry;
 }
 
 /**

@@ -40,7 +40,7 @@ import { KubeApiError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, DesiredCluster } from "../spec/types.js";
 import { objectId } from "./compare.js";
 import { AddonApplyError, waitHealthy } from "./health.js";
-import { compareStrings, pruneList, readInventoryEntries, removeInventoryEntry, writeInventoryEntry, type InventoryEntry, type InventoryObject } from "./inventory.js";
+import { compareStrings, pruneList, inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry, type InventoryObject } from "./inventory.js";
 import { BOSUN_FIELD_MANAGER, failureMessage } from "./observe.js";
 import { ADDON_LABEL, AddonRenderError, renderAddon } from "./render.js";
 
@@ -114,7 +114,7 @@ export async function applyKustomizeAddon(
   }
 
   // inventory (intent): everything this step may create is recorded before it is created.
-  const previous = await previousEntry(ctx, addon.name, "kustomize");
+  const previous = await inventoryEntryOfKind(ctx.rest, addon.name, "kustomize");
   const previousObjects = previous?.objects ?? [];
   const rendered = objects.map(inventoryObject);
   const intent = union(previousObjects, rendered);
@@ -158,7 +158,7 @@ export async function applyKustomizeAddon(
  * prune); a re-run retries them. Without an entry, nothing happens (`absent`).
  */
 export async function deleteKustomizeAddon(ctx: KustomizeApplyContext, cluster: Pick<DesiredCluster, "name">, name: string): Promise<KustomizeDeleteResult> {
-  const entry = await previousEntry(ctx, name, "kustomize");
+  const entry = await inventoryEntryOfKind(ctx.rest, name, "kustomize");
   if (!entry) return { outcome: "absent", deleted: [], released: [] };
   const log = (line: string): void => ctx.log?.(`${cluster.name}: add-on ${name}: ${line}`);
   const result = await deleteAll(ctx, cluster.name, name, entry.objects, log);
@@ -220,15 +220,6 @@ function union(a: readonly InventoryObject[], b: readonly InventoryObject[]): In
   const byId = new Map<string, InventoryObject>();
   for (const object of [...a, ...b]) byId.set(object.id, object);
   return [...byId.values()].sort((x, y) => compareStrings(x.id, y.id));
-}
-
-/** The add-on's inventory entry, if any; an entry of the other kind is an add-on that changed kind. */
-async function previousEntry(ctx: KustomizeApplyContext, name: string, kind: "kustomize"): Promise<InventoryEntry | undefined> {
-  const entry = (await readInventoryEntries(ctx.rest)).find((e) => e.name === name);
-  if (entry && entry.kind !== kind) {
-    throw new AddonApplyError(name, "inventory", `add-on ${name}: the inventory records it as a ${entry.kind} add-on; uninstall that first`);
-  }
-  return entry;
 }
 
 /** What the inventory records for the add-on (as far as this step knows). */

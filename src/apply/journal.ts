@@ -49,7 +49,8 @@ import { BosunError, InvalidInputError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus, retryOnConflict } from "../kube/errors.js";
 import type { Step } from "../plan/types.js";
-import { kubeFailure, withRequestTimeout } from "./lock.js";
+import { withRequestTimeout } from "../kube/deadline.js";
+import { kubeFailure } from "./lock.js";
 
 /** Name of the journal ConfigMap in `bosun-system`. */
 export const JOURNAL_NAME = "bosun-journal";

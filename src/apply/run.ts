@@ -11,7 +11,8 @@ import { clusterAPIUpgrader } from "../drivers/cluster-api/upgrader.js";
 import { kubeadmUpgrader } from "../drivers/kubeadm/execute.js";
 import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster } from "./execute.js";
-import { newRunId, withRequestTimeout } from "./lock.js";
+import { withRequestTimeout } from "../kube/deadline.js";
+import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "./windows.js";
 

@@ -53,3 +53,19 @@ export async function takeSnapshot(rest: KubeRest, options: SnapshotOptions): Pr
   const file = outcome.pod?.message ?? null;
   return { job: name, node: outcome.pod?.node ?? null, file: file && /^\/[\w./-]+$/.test(file) ? file : null };
 }
+
+/**
+ * The `backup.snapshot` step as every driver runs it, in the cluster whose control-plane nodes hold etcd:
+ * the Job keyed by the run and the step (a retry finds the same Job), and one line naming the file, the
+ * node and the Job, for the output and the journal.
+ */
+export async function snapshotStep(
+  rest: KubeRest,
+  step: { id: string },
+  options: RetryOptions & { cluster: string; backup: EtcdBackup | null; runId: string; timeoutMs: number },
+): Promise<string> {
+  const { backup, runId, ...jobOptions } = options;
+  if (!backup) throw new BosunError(`${step.id}: the spec has no backup.etcd any more; plan again`, { reason: "ApplyFailed" });
+  const taken = await takeSnapshot(rest, { ...jobOptions, backup, key: `${runId}/${step.id}` });
+  return `etcd snapshot saved and verified: ${taken.file ?? `a new file in ${backup.destination.hostPath}`}${taken.node ? ` on node ${taken.node}` : ""} (Job ${taken.job})`;
+}

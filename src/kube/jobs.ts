@@ -96,17 +96,25 @@ interface PodObject {
   metadata: { name: string; creationTimestamp?: string };
   spec?: { nodeName?: string };
   status?: {
-    containerStatuses?: { state?: { terminated?: { exitCode?: number; reason?: string; message?: string } } }[];
+    containerStatuses?: {
+      name: string;
+      state?: { terminated?: { exitCode?: number; reason?: string; message?: string }; waiting?: { reason?: string; message?: string } };
+    }[];
   };
 }
 
-/** The newest pod of a Job and what it reported; null when it has none (any more). */
-export async function jobPod(rest: KubeRest, namespace: string, name: string, options: RetryOptions = {}): Promise<JobPod | null> {
+/** The pods of a Job, oldest first. */
+async function jobPods(rest: KubeRest, namespace: string, name: string, options: RetryOptions): Promise<PodObject[]> {
   const pods = await withRetry(
     () => rest.list<PodObject>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, { labelSelector: `job-name=${name}` }),
     options,
   );
-  const pod = [...pods].sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "")).at(-1);
+  return [...pods].sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+}
+
+/** What the newest of a Job's pods reported; null when it has none (any more). */
+function reportOf(pods: readonly PodObject[]): JobPod | null {
+  const pod = pods.at(-1);
   if (!pod) return null;
   const terminated = pod.status?.containerStatuses?.map((c) => c.state?.terminated).find((t) => t !== undefined);
   const message = terminated?.message?.trim() || null;
@@ -120,15 +128,8 @@ export async function jobPod(rest: KubeRest, namespace: string, name: string, op
  */
 const STUCK_REASONS = new Set(["ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"]);
 
-/** Why the Job's pod cannot start (an image that cannot be pulled…), or undefined. */
-async function stuckPod(rest: KubeRest, namespace: string, name: string, options: RetryOptions): Promise<string | undefined> {
-  const pods = await withRetry(
-    () => rest.list<{ status?: { containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[] } }>(
-      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-      { labelSelector: `job-name=${name}` },
-    ),
-    options,
-  );
+/** Why one of the pods cannot start (an image that cannot be pulled…), or undefined. */
+function stuckReason(pods: readonly PodObject[]): string | undefined {
   for (const pod of pods) {
     for (const status of pod.status?.containerStatuses ?? []) {
       const waiting = status.state?.waiting;
@@ -154,11 +155,13 @@ export async function waitForJob(
     const job = await readJob(rest, namespace, name, options);
     if (job === null) return { kind: "failed", reason: "the Job was deleted before it finished", pod: null };
     const state = jobState(job);
-    if (state === "succeeded") return { kind: "succeeded", pod: await jobPod(rest, namespace, name, options) };
-    if (state !== "running") return { kind: "failed", reason: state.failed, pod: await jobPod(rest, namespace, name, options) };
-    // A pod that cannot even start never finishes: say so now rather than at the deadline.
-    const stuck = await stuckPod(rest, namespace, name, options);
-    if (stuck) return { kind: "failed", reason: stuck, pod: await jobPod(rest, namespace, name, options) };
+    // One LIST per poll serves both: the report of a finished Job, and a pod that cannot even start
+    // (which never finishes: say so now rather than at the deadline).
+    const pods = await jobPods(rest, namespace, name, options);
+    if (state === "succeeded") return { kind: "succeeded", pod: reportOf(pods) };
+    if (state !== "running") return { kind: "failed", reason: state.failed, pod: reportOf(pods) };
+    const stuck = stuckReason(pods);
+    if (stuck) return { kind: "failed", reason: stuck, pod: reportOf(pods) };
     if (Date.now() > deadline) {
       throw new BosunError(`Job ${namespace}/${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, {
         reason: "HealthTimeout",

@@ -78,7 +78,7 @@ export async function runAgent(kubeconfig: string, clusters: readonly string[], 
         }
       }),
     );
-    await sleep(500, signal);
+    await abortableSleep(500, signal);
   }
 }
 
@@ -363,9 +363,4 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  // abortableSleep removes its abort listener when the timer fires; one added per tick would pile up.
-  await abortableSleep(ms, signal);
 }

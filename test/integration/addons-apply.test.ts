@@ -441,6 +441,21 @@ describe("Kustomize add-ons", () => {
     console.info(`kustomize: CRD + CR apply ${Math.round(ms)} ms`);
   });
 
+  it("refuses to apply an add-on whose inventory records the other kind, changing nothing", async () => {
+    // The spec turned the Kustomize add-on `config` into a Helm chart of the same name: the old objects
+    // must be uninstalled first, or Helm would take them over half-way.
+    const before = await inventoryEntry(config.name);
+    expect(before?.kind).toBe("kustomize");
+    const asHelm = { ...addonOf(cluster, "echo"), name: config.name };
+    const error = await applyHelmAddon(context(tools().helm), cluster, asHelm, dir, ENV).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AddonApplyError);
+    expect((error as Error).message).toBe(`add-on ${config.name}: the inventory records it as a kustomize add-on; uninstall that first`);
+    expect(await inventoryEntry(config.name)).toEqual(before);
+  });
+
   it("delete removes every object (custom resources, then Namespaces, then CRDs) and the inventory entry", async () => {
     const log: string[] = [];
     expect(await deleteKustomizeAddon(context(tools().helm, log), cluster, widgets.name)).toEqual({

@@ -10,7 +10,10 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SNAPSHOT_LABEL } from "../../src/backup/template.js";
+import { kubeadmPreflight } from "../../src/drivers/kubeadm/execute.js";
 import { NODE_UPGRADE_LABEL } from "../../src/drivers/kubeadm/upgrade-job.js";
+import { KubeRest } from "../../src/kube/rest.js";
+import { loadFleet } from "../../src/spec/load.js";
 import { FAIL_SNAPSHOT_ANNOTATION, FAIL_UPGRADE_ANNOTATION, readUpgradeRecords, type UpgradeRecord } from "../../src/sandbox/agent.js";
 import { BOSUN_CLI, bosun, deleteNamespaces, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 import { markNode, replaySkew, resetCluster, restartApiserver } from "../support/upgrade.js";
@@ -226,6 +229,32 @@ describe("kubeadm upgrades through bosun apply", () => {
     } finally {
       for (const node of CONTROL_PLANE) await markNode(delta.core, node, FAIL_SNAPSHOT_ANNOTATION, false);
     }
+  });
+
+  it("preflight passes on the planned versions and refuses once the cluster moved since the plan", async () => {
+    await resetCluster(delta, "1.35.4");
+    const dir = await fleet("1.36.2");
+    const loaded = await loadFleet(dir);
+    const desired = loaded.ok ? loaded.value.clusters.find((c) => c.name === CLUSTER) : undefined;
+    if (!desired) throw new Error("the test fleet does not load");
+    const ctx = {
+      cluster: CLUSTER,
+      desired,
+      rest: new KubeRest(delta.kc, { cluster: CLUSTER }),
+      runId: "preflight-test",
+      fleetDir: dir,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      record: () => Promise.resolve(),
+    };
+    const at = (version: string): { oldest: string; newest: string } => ({ oldest: version, newest: version });
+    expect(await kubeadmPreflight(ctx, { controlPlane: at("1.35.4"), workers: at("1.35.4") })).toBeUndefined();
+    expect(await kubeadmPreflight(ctx, { controlPlane: at("1.34.4"), workers: at("1.35.4") })).toBe(
+      "the control plane is at 1.35.4 now, the plan was made at 1.34.4; plan again",
+    );
+    expect(await kubeadmPreflight(ctx, { controlPlane: at("1.35.4"), workers: { oldest: "1.34.4", newest: "1.35.4" } })).toBe(
+      "the workers are at 1.35.4 now, the plan was made at 1.34.4–1.35.4; plan again",
+    );
   });
 
   it("converges after being killed mid-upgrade, repeating no finished node", async () => {

@@ -18,7 +18,7 @@
 import { identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
-import { abortableSleep, isTransient } from "../../kube/retry.js";
+import { abortableSleep, isTransient, withRetry } from "../../kube/retry.js";
 import type { ControlPlaneUpgradeStep, TopologyScaleStep, WorkersUpgradeStep } from "../../plan/types.js";
 import {
   CLUSTER_NAME_LABEL,
@@ -329,28 +329,26 @@ class StepRun {
    * unreachable or answers 5xx/429, until the step's deadline; other errors are thrown at once.
    */
   async read<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    let delay = POLL_MIN_MS;
+    this.throwIfStopped(what);
     let reported = false;
-    for (;;) {
-      this.throwIfStopped(what);
-      try {
-        return await operation();
-      } catch (error) {
-        if (!isTransient(error)) throw error;
-        if (Date.now() + delay >= this.deadline) {
-          throw new ClusterAPIStepError("wait", `${this.ctx.cluster}: timed out after ${this.timeout()} ${what}: ${error.message}`, {
-            identity: this.clusterId,
-            cause: error,
-            timeout: true,
-          });
-        }
-        if (!reported) {
-          this.ctx.log(`${this.ctx.cluster}: ${what}: ${firstLine(error.message)}; retrying until the step's timeout`);
+    try {
+      return await withRetry(operation, {
+        signal: this.ctx.signal,
+        // The step's deadline is the budget for an outage that starts now.
+        outageMs: Math.max(0, this.deadline - Date.now()),
+        onRetry: (error) => {
+          if (!reported) this.ctx.log(`${this.ctx.cluster}: ${what}: ${firstLine(error.message)}; retrying until the step's timeout`);
           reported = true;
-        }
-        await abortableSleep(delay, this.ctx.signal);
-        delay = Math.min(delay * 2, POLL_MAX_MS * 2);
-      }
+        },
+      });
+    } catch (error) {
+      this.throwIfStopped(what);
+      if (!isTransient(error)) throw error;
+      throw new ClusterAPIStepError("wait", `${this.ctx.cluster}: timed out after ${this.timeout()} ${what}: ${error.message}`, {
+        identity: this.clusterId,
+        cause: error,
+        timeout: true,
+      });
     }
   }
 

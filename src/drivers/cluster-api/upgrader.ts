@@ -3,8 +3,7 @@
  * `executeClusterAPIStep` (patches in the management cluster, waits for the rollout); the pre-upgrade etcd
  * snapshot runs in the workload cluster, whose control-plane nodes hold etcd.
  */
-import { takeSnapshot } from "../../backup/snapshot.js";
-import { BosunError } from "../../errors.js";
+import { snapshotStep } from "../../backup/snapshot.js";
 import type { KubeRest } from "../../kube/rest.js";
 import type { DesiredCluster } from "../../spec/types.js";
 import type { Upgrader } from "../upgrader.js";
@@ -43,10 +42,7 @@ export function clusterAPIUpgrader(options: ClusterAPIUpgraderOptions): Upgrader
     },
     run: async (step, session) => {
       if (step.kind === "backup.snapshot") {
-        const backup = options.desired.backup.etcd;
-        if (!backup) throw new BosunError(`${step.id}: the spec has no backup.etcd any more; plan again`, { reason: "ApplyFailed" });
-        const taken = await takeSnapshot(workload, { cluster, backup, key: `${options.runId}/${step.id}`, timeoutMs: options.timeoutMs ?? 15 * 60_000, signal: session.signal });
-        return `etcd snapshot saved and verified: ${taken.file ?? `a new file in ${backup.destination.hostPath}`}${taken.node ? ` on node ${taken.node}` : ""} (Job ${taken.job})`;
+        return snapshotStep(workload, step, { cluster, backup: options.desired.backup.etcd, runId: options.runId, timeoutMs: options.timeoutMs ?? 15 * 60_000, signal: session.signal });
       }
       return executeClusterAPIStep(
         { cluster, provider, management, workload, timeoutMs: options.timeoutMs ?? 30 * 60_000, signal: session.signal, log: options.log },

@@ -16,7 +16,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { BosunError } from "../../errors.js";
-import { takeSnapshot } from "../../backup/snapshot.js";
+import { snapshotStep } from "../../backup/snapshot.js";
 import { createJob, deleteJob, jobState, readJob, waitForJob } from "../../kube/jobs.js";
 import type { KubeRest } from "../../kube/rest.js";
 import { abortableSleep, withRetry, type RetryOptions } from "../../kube/retry.js";
@@ -91,19 +91,14 @@ export async function executeKubeadmStep(ctx: KubeadmContext, step: KubeadmStep)
 }
 
 async function snapshot(ctx: KubeadmContext, step: BackupSnapshotStep): Promise<string> {
-  const backup = ctx.desired.backup.etcd;
-  if (!backup) throw new BosunError(`${step.id}: the spec has no backup.etcd any more; plan again`, { reason: "ApplyFailed" });
-  const started = performance.now();
   ctx.log(`${ctx.cluster}: taking the pre-upgrade etcd snapshot`);
-  const taken = await takeSnapshot(ctx.rest, {
+  return snapshotStep(ctx.rest, step, {
     cluster: ctx.cluster,
-    backup,
-    key: `${ctx.runId}/${step.id}`,
+    backup: ctx.desired.backup.etcd,
+    runId: ctx.runId,
     timeoutMs: ctx.jobTimeoutMs ?? 15 * 60_000,
     ...retryOptions(ctx),
   });
-  const where = `${taken.file ?? `a new file in ${backup.destination.hostPath}`}${taken.node ? ` on node ${taken.node}` : ""}`;
-  return `etcd snapshot saved and verified: ${where} (Job ${taken.job}, ${seconds(started)})`;
 }
 
 async function controlPlane(ctx: KubeadmContext, step: ControlPlaneUpgradeStep): Promise<string> {

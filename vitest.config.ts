@@ -18,9 +18,10 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["test/integration/**/*.test.ts"],
+          include: ["test/integration/**/*.test.ts", "test/security/**/*.test.ts"],
           environment: "node",
           globalSetup: ["test/support/global-setup.ts"],
+          // test/security/ is the hostile-repository suite: through the built CLI against the same sandbox.
           // Integration tests share one sandbox; files run one at a time so two suites never race
           // for the same cluster and the 2-core machine is not oversubscribed.
           fileParallelism: false,

@@ -11,6 +11,12 @@ import https from "node:https";
 import type * as k8s from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
 
+/**
+ * The User-Agent of every request bosun sends: API server audit logs attribute each write to bosun by it,
+ * which is how the tests prove what bosun did and did not write.
+ */
+export const USER_AGENT = "bosun";
+
 /** Default time a request's connection may stay idle (no bytes either way) before it is abandoned. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Largest response body read; a bigger one fails its cluster rather than the process's memory. */
@@ -220,7 +226,7 @@ export class KubeRest {
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
     if (request.contentType) headers["Content-Type"] = request.contentType;
     const options: https.RequestOptions = { method: request.method, headers, timeout: this.timeoutMs, agent: this.agent };
     if (this.signal) options.signal = this.signal;

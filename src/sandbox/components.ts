@@ -61,9 +61,28 @@ export function apiserverArgs(
     `--allow-privileged=true`,
     `--profiling=false`,
     `--enable-priority-and-fairness=false`,
+    `--audit-policy-file=${layout.auditPolicy}`,
+    `--audit-log-path=${cluster.auditLog}`,
+    `--audit-log-format=json`,
+    // One event per request once it completed: enough to say who wrote what and when.
+    `--audit-log-mode=blocking`,
+    `--audit-log-maxsize=200`,
     `--v=0`,
   ];
 }
+
+/**
+ * Audit policy of the sandbox's API servers: every write (and only writes) at Metadata level, once the
+ * response is complete. Reads would dominate the log and prove nothing about mutations.
+ */
+export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
 
 /** kube-controller-manager: Deployments get ReplicaSets and Pods, Jobs complete, namespaces finalize. */
 export function controllerManagerArgs(layout: SandboxLayout, cluster: ClusterLayout, port: number): string[] {

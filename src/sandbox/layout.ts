@@ -26,6 +26,8 @@ export interface SandboxLayout {
   /** One `<process>.pid` file per started process, beside state.json, for people and scripts. */
   pids: string;
   kwokStages: string;
+  /** The audit policy every API server of the sandbox logs its writes with. */
+  auditPolicy: string;
   cluster: (cluster: string) => ClusterLayout;
 }
 
@@ -41,6 +43,11 @@ export interface ClusterLayout {
   kubeconfig: string;
   kcmCertDir: string;
   schedulerCertDir: string;
+  /**
+   * The API server's audit log (JSON lines, one event per write request): tests prove claims such as
+   * "no write after the lock was lost" or "a plan writes nothing" from it, not from bosun's own counters.
+   */
+  auditLog: string;
   log: (component: string) => string;
 }
 
@@ -70,6 +77,7 @@ export function sandboxLayout(root: string, name: string): SandboxLayout {
     logs,
     pids: path.join(dir, "pids"),
     kwokStages: path.join(dir, "kwok-stages.yaml"),
+    auditPolicy: path.join(dir, "audit-policy.yaml"),
     cluster: (cluster) => {
       const clusterDir = path.join(dir, "clusters", cluster);
       return {
@@ -82,6 +90,7 @@ export function sandboxLayout(root: string, name: string): SandboxLayout {
         kubeconfig: path.join(clusterDir, "admin.kubeconfig"),
         kcmCertDir: path.join(clusterDir, "kcm"),
         schedulerCertDir: path.join(clusterDir, "scheduler"),
+        auditLog: path.join(logs, `${cluster}-audit.log`),
         log: (component) => path.join(logs, `${cluster}-${component}.log`),
       };
     },

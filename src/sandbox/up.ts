@@ -16,7 +16,7 @@ import { ensureBinaries, type BinaryPaths, type ProgressSink } from "./binaries/
 import { VERSIONS, type BinaryName } from "./binaries/catalog.js";
 import { linkWorkloadCluster } from "./capi-controller.js";
 import { installClusterAPICRDs, seedClusterAPI } from "./capi-seed.js";
-import { apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
+import { apiserverArgs, AUDIT_POLICY, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
 import { stopSandboxProcesses } from "./down.js";
 import { acquireLock } from "../lock.js";
 import { apiserverReady, etcdHealthy, throwIfAborted, waitFor, type WatchedProcess } from "./health.js";
@@ -176,6 +176,7 @@ async function startAll(
   await fs.writeFile(layout.caCert, ca.certPem);
   await fs.writeFile(layout.caKey, ca.keyPem, { mode: 0o600 });
   await fs.writeFile(layout.kwokStages, KWOK_STAGES);
+  await fs.writeFile(layout.auditPolicy, AUDIT_POLICY);
 
   // etcd first: every API server stores its objects there, under its own prefix.
   state.etcd.clientUrl = `http://127.0.0.1:${etcdClient}`;

@@ -24,7 +24,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 3);
 const clusterCount = Number(process.env.BENCH_CLUSTERS ?? 4);
 
 const { loadFleet } = await import(path.join(repo, "dist/spec/load.js"));
-const { resolveTool } = await import(path.join(repo, "dist/tools/helm.js"));
+const { findProgram } = await import(path.join(repo, "dist/tools/helm.js"));
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -80,8 +80,8 @@ try {
   const loaded = await loadFleet(fleetDir);
   if (!loaded.ok) throw new Error("the bench fleet does not load");
   const fleet = loaded.value;
-  const helm = await resolveTool("helm", "BOSUN_HELM");
-  const kubectl = await resolveTool("kubectl", "BOSUN_KUBECTL");
+  const helm = await findProgram("helm", "BOSUN_HELM");
+  const kubectl = await findProgram("kubectl", "BOSUN_KUBECTL");
   const addons = fleet.clusters.reduce((n, c) => n + c.addons.length, 0);
   const apply = ["apply", "--fleet", fleetDir, "--yes", "--skip-soak"];
 

@@ -19,6 +19,11 @@ function step(text) {
 step("bosun validate fleet-example");
 await execa(process.execPath, [cli, "validate", "fleet-example"], { cwd: repo, stdio: "inherit" });
 
+// Every binary the demo needs — the sandbox's and the helm and kustomize that plan and apply run — from
+// the one list in the binary catalogue, so a fresh machine builds them all before anything starts.
+step("bosun sandbox binaries --for demo   (built once from the Go module proxy, then cached)");
+await execa(process.execPath, [cli, "sandbox", "binaries", "--for", "demo"], { cwd: repo, stdio: "inherit" });
+
 step("bosun sandbox up --from fleet-example --mode full");
 // A sandbox left by an earlier demo has already been upgraded (or runs in lite mode, where no Job ever
 // completes): start afresh so the demo always shows the whole way from behind to in sync.

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { DEFAULT_SANDBOX_NAME, DEFAULT_SANDBOX_ROOT, sandboxLayout } from "../sandbox/layout.js";
+import { BINARIES_FOR, BINARY_USES, isBinaryUse } from "../sandbox/binaries/catalog.js";
 import type { SandboxHealth } from "../sandbox/status.js";
 
 // The sandbox's modules (Kubernetes client, PKI) load only when a sandbox command runs, so other
@@ -104,12 +105,16 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
   sandbox
     .command("binaries")
     .argument("[names...]", "only these binaries (default: all the sandbox and tests use; kubectl on request)")
+    .option("--for <use>", `the binaries one use needs: ${BINARY_USES.join(", ")}`)
     .description("locate or build (once, cached) the binaries the sandbox and tests use, and print their paths")
-    .action(async (names: string[]) => {
+    .action(async (names: string[], opts: { for?: string }) => {
       const { allBinaryNames, ensureBinaries, isBinaryName } = await load.binaries();
       const unknown = names.filter((n) => !isBinaryName(n));
       if (unknown.length > 0) throw new UsageError(`unknown binary: ${unknown.join(", ")}`);
-      const wanted = names.length > 0 ? names.filter(isBinaryName) : allBinaryNames();
+      if (opts.for !== undefined && names.length > 0) throw new UsageError("invalid arguments: give binary names or --for, not both");
+      const use = opts.for;
+      if (use !== undefined && !isBinaryUse(use)) throw new UsageError(`--for: unknown use "${use}" (one of ${BINARY_USES.join(", ")})`);
+      const wanted = use !== undefined ? BINARIES_FOR[use] : names.length > 0 ? names.filter(isBinaryName) : allBinaryNames();
       const paths = await ensureBinaries(wanted, progress);
       for (const [name, file] of Object.entries(paths)) process.stdout.write(`${name.padEnd(24)} ${file}\n`);
     });

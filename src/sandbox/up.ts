@@ -13,7 +13,7 @@ import { httpStatus } from "../kube/errors.js";
 import { KubeRest } from "../kube/rest.js";
 import { startDetached } from "../tools/detached.js";
 import { ensureBinaries, type BinaryPaths, type ProgressSink } from "./binaries/build.js";
-import { VERSIONS, type BinaryName } from "./binaries/catalog.js";
+import { BINARIES_FOR, VERSIONS, type BinaryName } from "./binaries/catalog.js";
 import { linkWorkloadCluster } from "./capi-controller.js";
 import { installClusterAPICRDs, seedClusterAPI } from "./capi-seed.js";
 import { apiserverArgs, AUDIT_POLICY, controllerManagerArgs, etcdArgs, kwokArgs, schedulerArgs } from "./components.js";
@@ -70,9 +70,7 @@ async function startSandbox(layout: SandboxLayout, seeds: SeedCluster[] | string
   await refuseIfRunning(layout);
 
   const started = Date.now();
-  const names: BinaryName[] = ["etcd", "kube-apiserver"];
-  if (options.mode === "full") names.push("kube-controller-manager", "kube-scheduler", "kwok");
-  const binaries = await ensureBinaries(names, options.progress);
+  const binaries = await ensureBinaries(BINARIES_FOR[options.mode === "full" ? "sandbox-full" : "sandbox-lite"], options.progress);
 
   throwIfAborted(options.signal);
   await removeSandboxDir(layout);

@@ -9,9 +9,10 @@ import path from "node:path";
 import semver from "semver";
 import { binCacheDir } from "../paths.js";
 import { isExecutable } from "./executable.js";
+import { PLAN_APPLY_TOOLS, type ToolName } from "./names.js";
 import { runProcess, type RunResult } from "./process.js";
 
-const HELM_HINT = "install it or set BOSUN_HELM";
+const HELM_HINT = "install it, set BOSUN_HELM, or build it with `bosun sandbox binaries --for plan`";
 
 /** Which cluster a helm command talks to. */
 export interface HelmTarget {
@@ -35,7 +36,15 @@ const resolved = new Map<string, Promise<string>>();
  * kustomize), else `name` itself — so that running it reports the program as not found, with the hint.
  * The lookup is done once per process.
  */
-export async function resolveTool(name: string, envVar: string, explicit?: string): Promise<string> {
+export async function resolveTool(name: ToolName, explicit?: string): Promise<string> {
+  return findProgram(name, PLAN_APPLY_TOOLS[name], explicit);
+}
+
+/**
+ * The same lookup for a program that plan and apply never run (the benchmarks' kubectl); bosun's own
+ * commands use {@link resolveTool}, whose names are the list the binary catalogue builds.
+ */
+export async function findProgram(name: string, envVar: string, explicit?: string): Promise<string> {
   if (explicit) return explicit;
   const fromEnv = process.env[envVar];
   if (fromEnv) return fromEnv;
@@ -67,7 +76,7 @@ async function lookUp(name: string): Promise<string> {
 async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number): Promise<RunResult> {
   return runProcess({
     tool: "helm",
-    file: await resolveTool("helm", "BOSUN_HELM", options.helm),
+    file: await resolveTool("helm", options.helm),
     args,
     timeoutMs: options.timeoutMs ?? timeoutMs,
     ...(maxBuffer === undefined ? {} : { maxBuffer }),
@@ -128,7 +137,7 @@ const features = new Map<string, Promise<HelmFeatures>>();
 
 /** The features of the helm bosun runs ({@link helmFeaturesOf}); `helm version` runs once per executable and process. */
 export async function helmFeatures(options: HelmOptions = {}): Promise<HelmFeatures> {
-  const file = await resolveTool("helm", "BOSUN_HELM", options.helm);
+  const file = await resolveTool("helm", options.helm);
   let pending = features.get(file);
   if (!pending) {
     pending = helmVersion({ helm: file }).then(helmFeaturesOf);

@@ -7,7 +7,7 @@
 import { resolveTool } from "./helm.js";
 import { runProcess } from "./process.js";
 
-const KUSTOMIZE_HINT = "install it or set BOSUN_KUSTOMIZE";
+const KUSTOMIZE_HINT = "install it, set BOSUN_KUSTOMIZE, or build it with `bosun sandbox binaries --for plan`";
 
 /** Options shared by every kustomize call. */
 export interface KustomizeOptions {
@@ -27,7 +27,7 @@ const BUILD_MAX_BUFFER = 64 * 1024 * 1024;
 export async function kustomizeBuild(dir: string, options: KustomizeOptions = {}): Promise<string> {
   const { stdout } = await runProcess({
     tool: "kustomize",
-    file: await resolveTool("kustomize", "BOSUN_KUSTOMIZE", options.kustomize),
+    file: await resolveTool("kustomize", options.kustomize),
     args: ["build", "--", dir],
     timeoutMs: options.timeoutMs ?? 60_000,
     maxBuffer: BUILD_MAX_BUFFER,

@@ -7,7 +7,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-import { allBinaryNames, ensureBinaries, type BinaryPaths } from "../../src/sandbox/binaries/build.js";
+import { ensureBinaries, type BinaryPaths } from "../../src/sandbox/binaries/build.js";
+import { BINARIES_FOR } from "../../src/sandbox/binaries/catalog.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { sandboxUp } from "../../src/sandbox/up.js";
@@ -39,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.stderr.write(`[sandbox] ${line}\n`);
   };
   // kubectl too: the machines have one on PATH (accepted as it is); elsewhere it is built once.
-  const binaries = await ensureBinaries([...allBinaryNames(), "kubectl"], log);
+  const binaries = await ensureBinaries(BINARIES_FOR.test, log);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-it-"));
   let stopped = false;
   const teardown = async (): Promise<void> => {

@@ -22,6 +22,8 @@ describe("bosun CLI", () => {
     [["sandbox", "up", "--mode", "huge", "--clusters", "a"]],
     [["sandbox", "status", "--bogus"]],
     [["sandbox", "binaries", "not-a-binary"]],
+    [["sandbox", "binaries", "--for", "everything"]],
+    [["sandbox", "binaries", "helm", "--for", "plan"]],
   ])("exits 2 for the usage error %j", async (args) => {
     const result = await bosun(args);
     expect(result.exitCode).toBe(2);
@@ -113,6 +115,22 @@ describe("bosun sandbox binaries", () => {
       expect(await fs.readdir(cache)).toEqual([]);
     } finally {
       await fs.rm(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("--for plan ensures exactly the tools plan resolves", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-bindir-"));
+    try {
+      await fs.writeFile(path.join(dir, "kustomize"), "#!/bin/sh\necho v5.0.0\n", { mode: 0o755 });
+      await fs.writeFile(path.join(dir, "helm"), "#!/bin/sh\necho v4.0.0\n", { mode: 0o755 });
+      const result = await execa(process.execPath, [CLI, "sandbox", "binaries", "--for", "plan"], {
+        reject: false,
+        env: { BOSUN_BIN_DIR: dir },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout.trim().split("\n").map((line) => line.split(/\s+/)[0])).toEqual(["kustomize", "helm"]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -3,6 +3,7 @@
  * Versions are pinned here and nowhere else; the cache file name carries the version, so changing a pin
  * builds the new one beside the old.
  */
+import { PLAN_APPLY_TOOL_NAMES } from "../../tools/names.js";
 
 /** Versions of the programs bosun builds. Kubernetes' minor decides the Go version it needs (1.36 → 1.26). */
 export const VERSIONS = {
@@ -119,6 +120,40 @@ export const CATALOG: Readonly<Record<BinaryName, BinaryEntry>> = {
 
 /** Every name in the catalogue. */
 export const CATALOG_NAMES: readonly BinaryName[] = [...ALL_BINARIES, "kubectl"];
+
+/** What needs binaries: a bosun command, the demo, or the test suite. */
+export type BinaryUse = "plan" | "apply" | "sandbox-lite" | "sandbox-full" | "demo" | "test";
+
+/** Every {@link BinaryUse}, for flag validation and help text. */
+export const BINARY_USES: readonly BinaryUse[] = ["plan", "apply", "sandbox-lite", "sandbox-full", "demo", "test"];
+
+/** True when `use` names a {@link BinaryUse} (for validating `--for`). */
+export function isBinaryUse(use: string): use is BinaryUse {
+  return (BINARY_USES as readonly string[]).includes(use);
+}
+
+const SANDBOX_LITE: readonly BinaryName[] = ["etcd", "kube-apiserver"];
+const SANDBOX_FULL: readonly BinaryName[] = [...SANDBOX_LITE, "kube-controller-manager", "kube-scheduler", "kwok"];
+
+/**
+ * The binaries each use needs — the one list `bosun sandbox binaries --for`, `npm run setup`, the demo,
+ * `sandbox up` and the test setup ensure. plan and apply need exactly the programs `resolveTool` may
+ * resolve (src/tools/names.ts); the demo starts a full sandbox and applies; the tests use everything, with
+ * kubectl (the machines have one; elsewhere it is built).
+ */
+export const BINARIES_FOR: Readonly<Record<BinaryUse, readonly BinaryName[]>> = {
+  plan: inBuildOrder(PLAN_APPLY_TOOL_NAMES),
+  apply: inBuildOrder(PLAN_APPLY_TOOL_NAMES),
+  "sandbox-lite": inBuildOrder(SANDBOX_LITE),
+  "sandbox-full": inBuildOrder(SANDBOX_FULL),
+  demo: inBuildOrder([...SANDBOX_FULL, ...PLAN_APPLY_TOOL_NAMES]),
+  test: inBuildOrder(CATALOG_NAMES),
+};
+
+/** `names` without repeats, in the catalogue's build order (cheap builds first, so failures show early). */
+function inBuildOrder(names: readonly BinaryName[]): readonly BinaryName[] {
+  return CATALOG_NAMES.filter((name) => names.includes(name));
+}
 
 /** The binaries of a build group. */
 export function groupMembers(group: BuildGroupId): BinaryName[] {

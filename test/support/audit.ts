@@ -36,9 +36,13 @@ export async function auditEvents(cluster: string, file = auditLogPath(cluster))
     .map((line) => JSON.parse(line) as AuditEvent);
 }
 
-/** Writes sent by bosun itself (its `KubeRest` User-Agent is `bosun`; helm's is `Helm/…`). */
+/**
+ * Writes sent by bosun itself or by the helm it runs: its `KubeRest` User-Agent is `bosun`; helm's
+ * Kubernetes client names the program (`Helm/…`, or client-go's default from the binary's file name,
+ * `helm-v4.3.1/…` for a cached helm).
+ */
 export function bosunWrites(events: readonly AuditEvent[]): AuditEvent[] {
-  return events.filter((e) => e.userAgent === "bosun" || (e.userAgent ?? "").startsWith("Helm/"));
+  return events.filter((e) => e.userAgent === "bosun" || /^helm\b/i.test(e.userAgent ?? ""));
 }
 
 /** A mark in one cluster's audit log: `writesSince(mark)` returns only the events recorded after it. */

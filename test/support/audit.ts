@@ -42,7 +42,16 @@ export async function auditEvents(cluster: string, file = auditLogPath(cluster))
  * `helm-v4.3.1/…` for a cached helm).
  */
 export function bosunWrites(events: readonly AuditEvent[]): AuditEvent[] {
-  return events.filter((e) => e.userAgent === "bosun" || /^helm\b/i.test(e.userAgent ?? ""));
+  return events.filter((e) => (e.userAgent === "bosun" || /^helm\b/i.test(e.userAgent ?? "")) && !isDryRun(e));
+}
+
+/**
+ * A server-side dry-run (`?dryRun=All`): the API server runs admission and returns the result but persists
+ * nothing, which is how a plan computes its diffs. Such a request is not a write.
+ */
+export function isDryRun(event: AuditEvent): boolean {
+  const query = event.requestURI.split("?")[1] ?? "";
+  return new URLSearchParams(query).getAll("dryRun").includes("All");
 }
 
 /** A mark in one cluster's audit log: `writesSince(mark)` returns only the events recorded after it. */

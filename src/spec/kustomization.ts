@@ -257,7 +257,7 @@ class Walk {
         return;
       case "openapi": {
         if (!isMap(value)) return;
-        const schema = (value).path;
+        const schema = value.path;
         if (schema !== undefined) await this.checkEntry(current, [field, "path"], schema, "file");
         return;
       }

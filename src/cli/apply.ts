@@ -78,6 +78,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
     plan,
     fleet: result.fleet,
     fleetDir: result.dir,
+    repoPolicy: policy,
     env: process.env,
     now: () => new Date(),
     sleep: async (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),

@@ -89,6 +89,40 @@ addons:
 \`\`\`
 
 OCI registries work the same way: \`repo: oci://ghcr.io/acme/charts\`, \`chart: echo\`, \`version: 1.4.0\`.
+
+A \`repo\` URL is refused (with its file and line, never echoing the URL's secret) when it carries credentials
+(\`https://user:token@…\`) or a query parameter that holds a secret (\`?token=\`, \`?sig=\`, \`X-Amz-Signature\`, …):
+credentials go into helm's own configuration on the machine that runs bosun, never into the fleet
+repository. It is also refused when its host is a loopback, private, link-local, unspecified or reserved
+address, in any spelling (\`127.1\`, \`0x7f000001\`, \`2130706433\`, \`[::1]\`, \`[::ffff:127.0.0.1]\`,
+\`localhost\`, \`169.254.169.254\`, \`10.0.0.0/8\`, …), and a host name that resolves to such an address when
+bosun is about to fetch is refused then — unless the operator allows internal chart repositories
+(\`--allow-internal-chart-repos\`). An operator can also restrict chart repositories to a list of URL
+prefixes (\`--allowed-chart-repos\`); by default any public host is allowed. See README.md and
+docs/security.md.
+
+## Kustomize overlays
+
+bosun reads every kustomization it will build — the add-on's own and, recursively, every base and
+component it names — before any \`kustomize build\` runs, and refuses, at the kustomization file's line and
+field:
+
+- a path in \`resources\`, \`bases\`, \`components\`, \`crds\`, \`configurations\`, \`patches[].path\`,
+  \`patchesJson6902[].path\`, \`patchesStrategicMerge\`, \`replacements[].path\`, \`openapi.path\`, or the
+  \`files\`, \`envs\` and \`env\` of \`configMapGenerator\`/\`secretGenerator\`, that is absolute, climbs out of the
+  repository with \`..\` (judged from the kustomization's own directory), resolves through a symlink to
+  outside it, or does not exist;
+- a remote resource or component (\`https://…\`, \`github.com/org/repo\`, \`git@…\`), unless the operator allows
+  remote resources (\`--allow-remote-kustomize\`) — and even then anything but a plain \`https://\` URL on a
+  public host without credentials, with only \`ref\`, \`version\`, \`timeout\` and \`submodules\` parameters whose
+  values do not start with \`-\`;
+- Helm inflation (\`helmCharts\`, \`helmGlobals\`, \`helmChartInflationGenerator\`) and plugins or KRM
+  functions (non-empty \`generators\`, \`transformers\`, \`validators\`): use a \`helm\` add-on instead;
+- any field kustomize does not define, spelled other than exactly as kustomize spells it (kustomize matches
+  \`Resources:\` to \`resources\`; bosun does not let a field past under another spelling), a YAML merge key, or
+  a second YAML document in a kustomization file.
+
+Overlays may still use \`../\` to reach a base elsewhere in the repository.
 `;
 
 /** Renders docs/spec.md for the given schemas. */

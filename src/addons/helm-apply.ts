@@ -36,6 +36,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
 import { helmHistory, helmRollback, helmUninstall, helmUpgradeInstall, type HelmRevision, type HelmTarget } from "../tools/helm.js";
 import { compareObject } from "./compare.js";
@@ -55,6 +56,8 @@ export interface HelmApplyContext {
   target: HelmTarget;
   /** The helm executable (else BOSUN_HELM, PATH, bosun's binary cache). */
   helm?: string;
+  /** The operator's allowances for chart repositories, checked before helm fetches (default: public only). */
+  repoPolicy?: RepoPolicy;
   /** Progress, one line at a time (never a value). */
   log?: (line: string) => void;
   /**
@@ -312,7 +315,11 @@ async function render(
 ): Promise<RenderedHelmAddon> {
   try {
     const capabilities = await readCapabilities(ctx.rest, {});
-    const rendered = await renderAddon(ctx.rest, addon, fleetDir, env, { ...capabilities, ...(ctx.helm === undefined ? {} : { helm: ctx.helm }) });
+    const rendered = await renderAddon(ctx.rest, addon, fleetDir, env, {
+      ...capabilities,
+      ...(ctx.helm === undefined ? {} : { helm: ctx.helm }),
+      ...(ctx.repoPolicy === undefined ? {} : { repoPolicy: ctx.repoPolicy }),
+    });
     if (rendered.kind !== "helm") throw new InternalError(`the Helm add-on ${addon.name} rendered as Kustomize`);
     return rendered;
   } catch (error) {

@@ -23,9 +23,11 @@ import path from "node:path";
 import { parse as parseYaml, parseAllDocuments, type Tags } from "yaml";
 import { BosunError } from "../errors.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
+import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
+import { chartRepoFetchProblem } from "./chart-repo-guard.js";
 import { objectId } from "./compare.js";
 
 /** The label bosun puts on every object it applies itself (Kustomize add-ons). */
@@ -64,6 +66,11 @@ export interface RenderOptions {
    * part of a plan. Keyed by a hash of everything the program's output depends on.
    */
   renderCache?: RenderCache;
+  /**
+   * The operator's allowances for chart repositories, applied again right before helm fetches (with the
+   * host name resolved); default {@link DEFAULT_REPO_POLICY}: public hosts only.
+   */
+  repoPolicy?: RepoPolicy;
 }
 
 /** Output of `helm template` / `kustomize build` runs by a hash of their inputs (see {@link RenderOptions}). */
@@ -141,6 +148,11 @@ async function renderHelm(
   const files = await Promise.all(source.valuesFiles.map((file) => readValuesFile(fleetDir, file, addon.name)));
   const secrets = resolveSecretValues(addon.name, source, env);
   const values = mergeHelmValues(files, source.values, secrets);
+  if (source.chart.kind === "repo") {
+    // Checked on every render, not once per cached render: the name is resolved now, right before helm runs.
+    const problem = await chartRepoFetchProblem(source.chart.repo, options.repoPolicy ?? DEFAULT_REPO_POLICY);
+    if (problem !== undefined) throw new AddonRenderError(addon.name, `add-on ${addon.name}: ${problem}`);
+  }
   const chart = await chartFacts(source, fleetDir);
   const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs") };
   const chartRef = helmChartRef(source, fleetDir);

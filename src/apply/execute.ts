@@ -25,6 +25,7 @@ import { withRetry } from "../kube/retry.js";
 import { acquireClusterLock, holderIdentity } from "./lock.js";
 import { openJournal, stepFingerprint } from "./journal.js";
 import type { ClusterOutcome } from "./waves.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
 
 
 function isUpgradeStep(step: Step): step is UpgradeStep {
@@ -45,6 +46,8 @@ export interface ClusterRun {
   leaseSeconds: number;
   helm?: string;
   kustomize?: string;
+  /** The operator's allowances for chart repositories (default: public only). */
+  repoPolicy?: RepoPolicy;
   /** The cluster's upgrade driver; without one, a plan with upgrade steps is deferred. */
   upgrader?: Upgrader;
   log: (line: string) => void;
@@ -150,6 +153,7 @@ async function runStep(run: ClusterRun, kubeconfig: string, step: Step): Promise
     core: run.clients.core,
     target: { kubeconfig, context: run.clients.kc.getCurrentContext() },
     ...(run.helm ? { helm: run.helm } : {}),
+    ...(run.repoPolicy ? { repoPolicy: run.repoPolicy } : {}),
     log: run.log,
   };
   const kustomizeContext = { rest: run.rest, core: run.clients.core, ...(run.kustomize ? { kustomize: run.kustomize } : {}), log: run.log };

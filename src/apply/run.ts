@@ -15,6 +15,7 @@ import { withRequestTimeout } from "../kube/deadline.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "./windows.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
 
 /** Inputs of one apply. */
 export interface ApplyFleetOptions {
@@ -30,6 +31,8 @@ export interface ApplyFleetOptions {
   ignoreWindows?: boolean;
   /** Do not wait the waves' soak times (an explicit override; the CLI warns). */
   skipSoak?: boolean;
+  /** The operator's allowances for chart repositories, checked again before helm fetches (default: public only). */
+  repoPolicy?: RepoPolicy;
 }
 
 /** Runs the plan's clusters wave by wave; returns each cluster's outcome. */
@@ -101,6 +104,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
           // node's kube-apiserver is replaced); the lock must outlive that, or the run would stop half-way.
           leaseSeconds: cluster.steps.some((s) => s.kind === "controlPlane.upgrade") ? 300 : 60,
           ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
+          ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
           ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
           log: options.log,
         },

@@ -9,6 +9,7 @@ import { formatIssue, type SpecIssue } from "../spec/issues.js";
 import { isDirectory, loadFleet } from "../spec/load.js";
 import type { DesiredCluster, DesiredFleet } from "../spec/types.js";
 import { EXIT_FAILURE } from "./exit.js";
+import { repoPolicy, withRepoPolicyFlags, type RepoPolicyFlags } from "./repo-policy-flags.js";
 
 /** Builds the `validate` command. `write` receives its output (stdout unless a test passes its own). */
 export function validateCommand(
@@ -17,13 +18,14 @@ export function validateCommand(
     process.stdout.write(text);
   },
 ): Command {
-  return new Command("validate")
+  const command = new Command("validate")
     .description("check a fleet directory (fleet.yaml, clusters/) and print every error with file:line:col")
     .argument("[dir]", "fleet directory", ".")
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (dir: string, opts: { output: "text" | "json" }) => {
+    .action(async (dir: string, opts: { output: "text" | "json" } & RepoPolicyFlags) => {
+      const policy = repoPolicy(opts, process.env);
       if (!(await isDirectory(dir))) throw new UsageError(`${dir} is not a directory`);
-      const result = await loadFleet(dir);
+      const result = await loadFleet(dir, { policy });
       if (opts.output === "json") {
         const body = result.ok
           ? { valid: true, fleet: result.value, warnings: result.warnings }
@@ -34,6 +36,7 @@ export function validateCommand(
       }
       if (!result.ok) setExitCode(EXIT_FAILURE);
     });
+  return withRepoPolicyFlags(command);
 }
 
 /** Renders the problems of an invalid fleet, one per line, then a count. */

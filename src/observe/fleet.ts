@@ -15,6 +15,7 @@ import { BosunError, ToolNotFoundError, asError } from "../errors.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
 import { KubeRest, UnreachableError } from "../kube/rest.js";
 import type { ObservedCluster } from "../plan/observed.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredCluster } from "../spec/types.js";
 
 /** How to observe. */
@@ -31,6 +32,8 @@ export interface ObserveOptions {
   concurrency: number;
   /** Called when a cluster's observation finishes (progress output). */
   onCluster?: (observed: ObservedCluster, ms: number) => void;
+  /** The operator's allowances for chart repositories, checked again before helm fetches (default: public only). */
+  repoPolicy?: RepoPolicy;
 }
 
 /** Observes `clusters`, returning one observation per cluster in the same order. Never throws for one cluster's failure. */
@@ -105,6 +108,7 @@ export async function observeCluster(
         ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
         ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
         ...(renderCache ? { renderCache } : {}),
+        ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
       }),
       observeBackup(rest, cluster),
     ]);

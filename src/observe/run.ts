@@ -11,6 +11,7 @@ import type { DesiredFleet } from "../spec/types.js";
 import { openFleetSource } from "../source/index.js";
 import type { SpecIssue } from "../spec/issues.js";
 import { loadFleet } from "../spec/load.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../kube/rest.js";
 import { observeFleet } from "./fleet.js";
 
@@ -25,6 +26,8 @@ export interface PlanRunOptions {
   now: Date;
   /** Progress lines for people (stderr). */
   progress?: (line: string) => void;
+  /** What the operator allows the fleet to reference (default: public chart repositories, nothing remote). */
+  policy?: RepoPolicy;
 }
 
 /** A computed plan with what it was computed from, or the spec's errors. */
@@ -35,7 +38,7 @@ export type PlanRunResult =
 /** Runs source → spec → observe → plan. */
 export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult> {
   const opened = await openFleetSource({ ...options.source, env: options.env });
-  const loaded = await loadFleet(opened.dir);
+  const loaded = await loadFleet(opened.dir, options.policy ? { policy: options.policy } : {});
   if (!loaded.ok) return { ok: false, dir: opened.dir, errors: loaded.errors, warnings: loaded.warnings };
   const fleet = loaded.value;
   const known = new Set(fleet.clusters.map((c) => c.name));
@@ -51,6 +54,7 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
     clusterTimeoutMs: options.clusterTimeoutMs,
     requestTimeoutMs: Math.min(DEFAULT_REQUEST_TIMEOUT_MS, options.clusterTimeoutMs),
     concurrency: 8,
+    ...(options.policy ? { repoPolicy: options.policy } : {}),
     onCluster: (o, ms) => options.progress?.(`  ${o.name}: ${o.status === "observed" ? `observed (${o.requests.observe} + ${o.requests.diff} requests)` : `${o.status}: ${o.reason}`} in ${(ms / 1000).toFixed(1)} s`),
   });
   const plan = computePlan(fleet, observed, { source: opened.source, revision: opened.revision, now: options.now.toISOString() });

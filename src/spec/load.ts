@@ -12,6 +12,8 @@ import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js
 import { DEFAULT_LIMITS, type SpecLimits } from "./limits.js";
 import { mergeClusterSpec } from "./merge.js";
 import { normalizeCluster, normalizeRepoPath, type ChartMetaByPath } from "./normalize.js";
+import { checkKustomization } from "./kustomization.js";
+import { DEFAULT_REPO_POLICY, type RepoPolicy } from "./repo-policy.js";
 import { checkFleetSpec, checkMergedSpec, checkWrittenSpec, type PathRef, type RuleContext } from "./rules.js";
 import { validateDocument, type DocumentKind } from "./schema.js";
 import { describeLabels, selectorMatches, selectsEverything } from "./selectors.js";
@@ -28,6 +30,8 @@ export type LoadResult =
 /** Options for `loadFleet`. */
 export interface LoadOptions {
   limits?: Partial<SpecLimits>;
+  /** What the operator allows the fleet to reference (chart repositories, remote kustomize resources). */
+  policy?: RepoPolicy;
 }
 
 /** The Fleet document, and which of its sections passed the schema (the others are left out of later checks). */
@@ -57,7 +61,8 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   const limits: SpecLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const issues = new IssueCollector();
   const sources = new SourceMap();
-  const ctx: RuleContext = { sources, issues };
+  const policy = options.policy ?? DEFAULT_REPO_POLICY;
+  const ctx: RuleContext = { sources, issues, policy };
 
   let tree: Awaited<ReturnType<typeof readSpecFiles>>;
   try {
@@ -81,7 +86,7 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
     refs.push(...checkWrittenSpec(cluster.value.spec, specAt, ctx));
   }
   checkDuplicateClusters(clusters, issues);
-  const charts = await checkPaths(tree.root, refs, limits, issues);
+  const charts = await checkPaths(tree.root, refs, limits, issues, policy);
 
   // Without usable defaults, merged clusters would report spurious gaps (no version, no provider).
   if (!fleet?.usable.defaults) return failed(issues);
@@ -197,7 +202,7 @@ function checkDuplicateClusters(clusters: readonly ClusterEntry[], issues: Issue
 }
 
 /** Checks every path the spec names; returns Chart.yaml facts of the local charts. */
-async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, issues: IssueCollector): Promise<ChartMetaByPath> {
+async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, issues: IssueCollector, policy: RepoPolicy): Promise<ChartMetaByPath> {
   const charts = new Map<string, { name: string | null; version: string | null }>();
   const unique = new Map<string, PathRef[]>();
   for (const ref of refs) {
@@ -211,6 +216,8 @@ async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLi
       const ref = group[0];
       if (!ref) return;
       const problems = await checkPath(root, ref, limits, charts);
+      // The content of a kustomization that passed the path check: every file and base it names, below.
+      if (ref.kind === "kustomization" && problems.length === 0) await checkKustomization(root, ref.written, ref.at, { limits, policy, issues });
       for (const each of group) {
         for (const problem of problems) issues.error(each.at, problem);
         const meta = charts.get(normalizeRepoPath(each.written));

@@ -10,9 +10,11 @@
  * Rules never throw: they record issues at the position of the node they are about and carry on, so the
  * user sees every problem in one run.
  */
+import { checkChartRepoUrl } from "./chart-repo-url.js";
 import { durationSeconds } from "./duration.js";
 import type { Addon, ClusterSpec, FleetSpec, Selector } from "./generated.js";
 import type { IssueCollector, SourcePosition } from "./issues.js";
+import { DEFAULT_REPO_POLICY, type RepoPolicy } from "./repo-policy.js";
 import type { Segment, SourceMap } from "./yaml.js";
 
 /** A repository path named in the spec, to be checked for containment and existence. */
@@ -28,6 +30,8 @@ export interface PathRef {
 export interface RuleContext {
   sources: SourceMap;
   issues: IssueCollector;
+  /** The operator's allowances for what the fleet may reference (default: {@link DEFAULT_REPO_POLICY}). */
+  policy?: RepoPolicy;
 }
 
 function at(ctx: RuleContext, root: object, path: readonly Segment[], fallback: SourcePosition, key = false): SourcePosition {
@@ -67,6 +71,10 @@ function checkWrittenAddon(addon: Addon, spec: ClusterSpec, i: number, fallback:
   }
   const helm = addon.helm;
   if (helm) {
+    if (helm.repo !== undefined) {
+      const repoAt = at(ctx, spec, ["addons", i, "helm", "repo"], fallback);
+      for (const problem of checkChartRepoUrl(helm.repo, ctx.policy ?? DEFAULT_REPO_POLICY).problems) ctx.issues.error(repoAt, problem);
+    }
     if (helm.repo === undefined) {
       refs.push({ kind: "chart", written: helm.chart, at: at(ctx, spec, ["addons", i, "helm", "chart"], fallback), ...(helm.version ? { version: helm.version } : {}) });
     }

@@ -20,15 +20,28 @@ export interface KustomizeOptions {
 const BUILD_MAX_BUFFER = 64 * 1024 * 1024;
 
 /**
- * `kustomize build DIR`: the rendered objects as multi-document YAML. Loading files from outside `dir` stays
- * forbidden (kustomize's default load restrictor), and no plugins, exec functions or Helm inflation are
- * enabled, so a fleet repository cannot make bosun run programs.
+ * The flags of every `kustomize build`, each spelled out although it is kustomize 5's default, so that no
+ * future default, alias or wrapper script can turn one on: files load only from inside each kustomization's
+ * root, and plugins, exec and container functions, their network access and Helm inflation stay off — a
+ * fleet repository cannot make bosun run a program. (`kubectl kustomize` has the same flags but no
+ * `--enable-exec`; bosun runs the kustomize binary only.) The spec loader refuses kustomizations that ask
+ * for any of these before a build is ever started (src/spec/kustomization.ts).
  */
+export const KUSTOMIZE_BUILD_FLAGS: readonly string[] = [
+  "--load-restrictor",
+  "LoadRestrictionsRootOnly",
+  "--enable-helm=false",
+  "--enable-alpha-plugins=false",
+  "--enable-exec=false",
+  "--network=false",
+];
+
+/** `kustomize build DIR`: the rendered objects as multi-document YAML, with {@link KUSTOMIZE_BUILD_FLAGS}. */
 export async function kustomizeBuild(dir: string, options: KustomizeOptions = {}): Promise<string> {
   const { stdout } = await runProcess({
     tool: "kustomize",
     file: await resolveTool("kustomize", options.kustomize),
-    args: ["build", "--", dir],
+    args: ["build", ...KUSTOMIZE_BUILD_FLAGS, "--", dir],
     timeoutMs: options.timeoutMs ?? 60_000,
     maxBuffer: BUILD_MAX_BUFFER,
     notFoundHint: KUSTOMIZE_HINT,

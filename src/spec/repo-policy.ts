@@ -1,0 +1,26 @@
+/**
+ * What the operator allows a fleet repository to make bosun reach. The fleet repository is written by
+ * anyone who can open a pull request, so these switches never come from it: the CLI reads them from its
+ * flags and environment, and the daemon from its own configuration (never from the branch it plans).
+ * Everything is off by default.
+ */
+
+/** The operator's allowances for what a fleet repository may reference. */
+export interface RepoPolicy {
+  /**
+   * URL prefixes a Helm chart repository must start with (scheme, host and port equal, path at a segment
+   * boundary). Empty: any repository on a public host.
+   */
+  allowedChartRepos: readonly string[];
+  /** Chart repositories on loopback, private, link-local and other internal addresses. */
+  allowInternalChartRepos: boolean;
+  /** Kustomize resources fetched from remote Git repositories or URLs (`https://…`, `github.com/…`). */
+  allowRemoteKustomize: boolean;
+}
+
+/** The default: any public chart repository, nothing internal, nothing remote in kustomizations. */
+export const DEFAULT_REPO_POLICY: Readonly<RepoPolicy> = {
+  allowedChartRepos: [],
+  allowInternalChartRepos: false,
+  allowRemoteKustomize: false,
+};

@@ -14,7 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helmPackage, helmRepoIndex } from "../../src/tools/helm.js";
 import { sharedSandbox } from "../support/sandbox.js";
-import { persistedOnly, startRecordingServer, type RecordingServer } from "./recording-server.js";
+import { startRecordingServer, type RecordingServer } from "./recording-server.js";
 import { clusterYaml, expectSafe, hostileRepo, makeCanaries, runHostile, type HostileRepo } from "./support.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
@@ -137,7 +137,7 @@ describe("internal repositories the operator allows", () => {
     const repo = await fleetWithRepo(internal.url);
     const before = internal.requests.length;
     const result = await runHostile(["plan", "--fleet", repo.dir, "--allow-internal-chart-repos", "--allowed-chart-repos", internal.url, "-o", "json"], canaries);
-    await expectSafe(repo, canaries, persistedOnly(result), { exitCodes: [0] });
+    await expectSafe(repo, canaries, result, { exitCodes: [0] });
     const plan = JSON.parse(result.stdout) as { clusters: { name: string; status: string; steps: { addon?: string }[] }[] };
     const gamma = plan.clusters.find((c) => c.name === "gamma");
     expect(gamma?.status, result.stdout).not.toBe("invalid");

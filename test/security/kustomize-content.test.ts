@@ -6,7 +6,7 @@
  * internal server, no write. A legitimate overlay on an in-repo base still plans.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { persistedOnly, startRecordingServer, type RecordingServer } from "./recording-server.js";
+import { startRecordingServer, type RecordingServer } from "./recording-server.js";
 import { clusterYaml, expectSafe, hostileRepo, makeCanaries, runHostile, type HostileRepo } from "./support.js";
 
 const canaries = makeCanaries();
@@ -188,7 +188,7 @@ describe("a legitimate overlay", () => {
     const validated = await runHostile(["validate", repo.dir], canaries);
     await expectSafe(repo, canaries, validated, { exitCodes: [0], mentions: ["is valid"] });
     const planned = await runHostile(["plan", "--fleet", repo.dir, "-o", "json"], canaries);
-    await expectSafe(repo, canaries, persistedOnly(planned), { exitCodes: [0] });
+    await expectSafe(repo, canaries, planned, { exitCodes: [0] });
     const plan = JSON.parse(planned.stdout) as { clusters: { name: string; status: string; steps: { kind: string; addon?: string; summary: string }[] }[] };
     const gamma = plan.clusters.find((c) => c.name === "gamma");
     expect(gamma?.status, planned.stdout).not.toBe("invalid");

@@ -46,14 +46,3 @@ export async function startRecordingServer(serveDir?: string): Promise<Recording
   };
 }
 
-/**
- * A hostile run's result without its server-side dry-runs (`dryRun=All`: the API server persists nothing),
- * after asserting that they are the only writes left out. A plan that has something to diff dry-runs
- * every rendered object; `expectSafe` then proves that nothing else was written.
- */
-export function persistedOnly(result: HostileResult): HostileResult {
-  const dryRun = (uri: string): boolean => new URL(uri, "https://api.invalid").searchParams.get("dryRun") === "All";
-  const persisted = result.writes.filter((w) => !dryRun(w.requestURI));
-  expect(result.writes.filter((w) => dryRun(w.requestURI)).every((w) => w.verb === "patch" || w.verb === "create")).toBe(true);
-  return { ...result, writes: persisted };
-}

@@ -12,12 +12,13 @@ import { Command, Option } from "commander";
 import type { PlanRunResult } from "../observe/run.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
+import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
 import { renderInvalid } from "./validate.js";
 
 /** Exit code of `--detailed-exitcode` when the plan has changes. */
 export const EXIT_CHANGES = 2;
 
-interface PlanFlags extends FleetFlags {
+interface PlanFlags extends FleetFlags, TrustFlags {
   output: "text" | "markdown" | "json";
   out?: string;
   detailedExitcode?: boolean;
@@ -25,18 +26,20 @@ interface PlanFlags extends FleetFlags {
 
 /** Builds the `plan` command. */
 export function planCommand(setExitCode: (code: number) => void): Command {
-  return withFleetFlags(new Command("plan").description("observe the live clusters and show what it takes to bring each to its spec"), "plan")
+  return withTrustFlags(withFleetFlags(new Command("plan").description("observe the live clusters and show what it takes to bring each to its spec"), "plan"), { plugins: true })
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
     .option("--out <file>", "also write the plan as JSON to this file (input of `bosun apply --plan`)")
     .option("--detailed-exitcode", "exit 0 when in sync, 2 when there are changes, 1 on errors")
     .action(async (flags: PlanFlags) => {
       const selection = fleetSelection(flags);
+      const trust = trustSelection(flags, process.env);
       // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
       // every other command would pay for it.
       const { planFleet } = await import("../observe/run.js");
       const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
       const result = await planFleet({
         ...selection,
+        ...trust,
         env: process.env,
         now: new Date(),
         ...(progress ? { progress } : {}),

@@ -10,6 +10,7 @@ import { InvalidInputError } from "../errors.js";
 import type { ClusterDocument, FleetDocument } from "./generated.js";
 import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
 import { DEFAULT_LIMITS, type SpecLimits } from "./limits.js";
+import { checkEnvironmentNames, checkFleetEnvironmentNames, DEFAULT_ALLOWED_ENV } from "./environment.js";
 import { mergeClusterSpec } from "./merge.js";
 import { normalizeCluster, normalizeRepoPath, type ChartMetaByPath } from "./normalize.js";
 import { checkFleetSpec, checkMergedSpec, checkWrittenSpec, type PathRef, type RuleContext } from "./rules.js";
@@ -28,6 +29,8 @@ export type LoadResult =
 /** Options for `loadFleet`. */
 export interface LoadOptions {
   limits?: Partial<SpecLimits>;
+  /** Patterns of environment variables the spec may name (`src/spec/environment.ts`); default `BOSUN_SECRET_*`. */
+  allowedEnv?: readonly string[];
 }
 
 /** The Fleet document, and which of its sections passed the schema (the others are left out of later checks). */
@@ -58,6 +61,7 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   const issues = new IssueCollector();
   const sources = new SourceMap();
   const ctx: RuleContext = { sources, issues };
+  const allowedEnv = options.allowedEnv ?? DEFAULT_ALLOWED_ENV;
 
   let tree: Awaited<ReturnType<typeof readSpecFiles>>;
   try {
@@ -74,11 +78,16 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   if (fleet) {
     const specAt = sources.locate(fleet.doc.value, ["spec"]) ?? fleet.doc.at;
     checkFleetSpec(fleet.value.spec, specAt, ctx, fleet.usable);
-    if (fleet.usable.defaults && fleet.value.spec.defaults) refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
+    if (fleet.usable.defaults && fleet.value.spec.defaults) {
+      refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
+      checkEnvironmentNames(fleet.value.spec.defaults, specAt, ctx, allowedEnv);
+    }
+    if (fleet.usable.alerting) checkFleetEnvironmentNames(fleet.value.spec, specAt, ctx, allowedEnv);
   }
   for (const cluster of clusters) {
     const specAt = sources.locate(cluster.doc.value, ["spec"]) ?? cluster.doc.at;
     refs.push(...checkWrittenSpec(cluster.value.spec, specAt, ctx));
+    checkEnvironmentNames(cluster.value.spec, specAt, ctx, allowedEnv);
   }
   checkDuplicateClusters(clusters, issues);
   const charts = await checkPaths(tree.root, refs, limits, issues);

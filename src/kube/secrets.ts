@@ -58,7 +58,7 @@ function basicSecrets(decoded: string): string[] {
 function keyText(key: unknown): string | undefined {
   if (typeof key === "string") return key;
   if (Buffer.isBuffer(key)) return key.toString("utf8");
-  if (typeof key === "object" && key !== null && "pem" in key) return keyText((key as { pem: unknown }).pem);
+  if (typeof key === "object" && key !== null && "pem" in key) return keyText((key).pem);
   return undefined;
 }
 

@@ -8,10 +8,11 @@
  * - a kubeconfig path (`connection.kubeconfig.path`) must be absolute (or `~/…`): a relative one would be
  *   resolved against the working directory, which is usually the repository itself.
  *
- * Pure: the patterns come in as data; the CLI reads them from `--allowed-secret-env` or
+ * No I/O: the patterns come in as data; the CLI reads them from `--allowed-secret-env` or
  * `BOSUN_ALLOWED_SECRET_ENV`. Where kubeconfig files may lie and whether their plugins run is decided when
  * connecting (`src/kube/connect.ts`), because it needs the file system.
  */
+import path from "node:path";
 import type { Addon, ClusterSpec, FleetSpec } from "./generated.js";
 import type { SourcePosition } from "./issues.js";
 import type { RuleContext } from "./rules.js";
@@ -54,15 +55,23 @@ export function envNameAllowed(name: string, patterns: readonly string[]): boole
 
 /**
  * Checks every variable and kubeconfig path one written cluster spec (a Cluster's, or the Fleet's
- * defaults) names; records an error at the field for each one refused.
+ * defaults) names; records an error at the field for each one refused. `fleetRoot` is the fleet
+ * directory's real path: a kubeconfig path spelt into it is refused here already (symlinks, the Git work
+ * tree and bosun's cache are checked when connecting, by real path).
  */
-export function checkEnvironmentNames(spec: ClusterSpec, fallback: SourcePosition, ctx: RuleContext, patterns: readonly string[]): void {
+export function checkEnvironmentNames(spec: ClusterSpec, fallback: SourcePosition, ctx: RuleContext, patterns: readonly string[], fleetRoot: string): void {
   const kubeconfig = spec.connection?.kubeconfig;
   if (kubeconfig?.env !== undefined) checkName(kubeconfig.env, spec, ["connection", "kubeconfig", "env"], fallback, ctx, patterns);
-  if (kubeconfig?.path !== undefined && !kubeconfig.path.startsWith("/") && !kubeconfig.path.startsWith("~/")) {
+  const written = kubeconfig?.path;
+  if (written !== undefined && !written.startsWith("/") && !written.startsWith("~/")) {
     ctx.issues.error(
       where(ctx, spec, ["connection", "kubeconfig", "path"], fallback),
-      `kubeconfig path ${JSON.stringify(kubeconfig.path)} must be absolute (or start with ~/): a relative path would be read from the working directory, often this repository, and a kubeconfig must never come from the repository`,
+      `kubeconfig path ${JSON.stringify(written)} must be absolute (or start with ~/): a relative path would be read from the working directory, often this repository, and a kubeconfig must never come from the repository`,
+    );
+  } else if (written !== undefined && written.startsWith("/") && isInside(path.resolve(written), fleetRoot)) {
+    ctx.issues.error(
+      where(ctx, spec, ["connection", "kubeconfig", "path"], fallback),
+      `kubeconfig path ${JSON.stringify(written)} lies inside the fleet repository: a kubeconfig must come from the machine running bosun, never from the repository`,
     );
   }
   (spec.addons ?? []).forEach((addon: Addon, i) => {
@@ -90,6 +99,10 @@ function checkName(name: string, root: object, path: readonly Segment[], fallbac
     where(ctx, root, path, fallback),
     `environment variable ${name} is not allowed: ${why} (the operator sets the patterns with --allowed-secret-env or ${ALLOWED_ENV_VARIABLE})`,
   );
+}
+
+function isInside(file: string, dir: string): boolean {
+  return file === dir || file.startsWith(`${dir}${path.sep}`);
 }
 
 function where(ctx: RuleContext, root: object, path: readonly Segment[], fallback: SourcePosition): SourcePosition {

@@ -80,14 +80,14 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
     checkFleetSpec(fleet.value.spec, specAt, ctx, fleet.usable);
     if (fleet.usable.defaults && fleet.value.spec.defaults) {
       refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
-      checkEnvironmentNames(fleet.value.spec.defaults, specAt, ctx, allowedEnv);
+      checkEnvironmentNames(fleet.value.spec.defaults, specAt, ctx, allowedEnv, tree.root);
     }
     if (fleet.usable.alerting) checkFleetEnvironmentNames(fleet.value.spec, specAt, ctx, allowedEnv);
   }
   for (const cluster of clusters) {
     const specAt = sources.locate(cluster.doc.value, ["spec"]) ?? cluster.doc.at;
     refs.push(...checkWrittenSpec(cluster.value.spec, specAt, ctx));
-    checkEnvironmentNames(cluster.value.spec, specAt, ctx, allowedEnv);
+    checkEnvironmentNames(cluster.value.spec, specAt, ctx, allowedEnv, tree.root);
   }
   checkDuplicateClusters(clusters, issues);
   const charts = await checkPaths(tree.root, refs, limits, issues);

@@ -46,7 +46,8 @@ describe("API server messages are scrubbed of the connection's credentials", () 
     // The server did get the token and echoed it: otherwise this would prove nothing.
     expect(echo.received.slice(before)).toContain(`Bearer ${canaries.kubeToken}`);
     await expectSafe(repo, canaries, result, { mentions: [answer.raw && status === 200 ? "invalid JSON" : `HTTP ${status}`] });
-    if (!(answer.raw && status === 200)) expect(`${result.stdout}${result.stderr}`).toMatch(/you sent Authorization: \*\*\*/);
+    // Markdown escapes the asterisks.
+    if (!(answer.raw && status === 200)) expect(`${result.stdout}${result.stderr}`).toMatch(/you sent Authorization: (\\?\*){3}/);
   });
 
   it("scrubs a token an exec plugin produced", async () => {

@@ -55,7 +55,8 @@ describe("a kubeconfig from the repository never runs its exec plugin", () => {
     await repo.write("kc.yaml", kubeconfigYaml(gammaAccess(), PAYLOAD));
     for (const args of [["plan", "--fleet", "."], ["validate", "."], ["plan", "--fleet", ".", "-o", "json"]]) {
       const result = await runHostile(args, canaries, { cwd: repo.dir });
-      await expectSafe(repo, canaries, result, { mentions: [/clusters\/a\.yaml:7:\d+: kubeconfig path "kc\.yaml" must be absolute/, "spec.connection.kubeconfig.path"] });
+      const at = args.includes("json") ? /"file": "clusters\/a\.yaml",\s+"line": 7,/ : /clusters\/a\.yaml:7:\d+: kubeconfig path "kc\.yaml" must be absolute/;
+      await expectSafe(repo, canaries, result, { mentions: [at, /kubeconfig path \\?"kc\.yaml\\?" must be absolute/, "spec.connection.kubeconfig.path"] });
     }
   });
 
@@ -167,6 +168,7 @@ describe("the operator decides about plugins outside the repository", () => {
   });
 
   it("BOSUN_ALLOW_EXEC_PLUGINS with a value that is neither true nor false is a usage error", async () => {
+    await fs.rm(ran, { force: true });
     const result = await runHostile(["plan", "--fleet", repo.dir, "--cluster", "a"], canaries, { env: { BOSUN_ALLOW_EXEC_PLUGINS: "maybe" } });
     await expectSafe(repo, canaries, result, { exitCodes: [2], mentions: ["BOSUN_ALLOW_EXEC_PLUGINS"] });
     expect(await ranPlugin()).toBe(false);

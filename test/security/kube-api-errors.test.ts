@@ -53,7 +53,7 @@ describe("API server messages are scrubbed of the connection's credentials", () 
   it("scrubs a token an exec plugin produced", async () => {
     echo.answer = { status: 500 };
     const before = echo.received.length;
-    const result = await runHostile(["plan", "--fleet", repo.dir, "--cluster", "exec", "--allow-exec-plugins"], canaries);
+    const result = await runHostile(["plan", "--fleet", repo.dir, "--cluster", "exec"], canaries, { env: { BOSUN_ALLOW_EXEC_PLUGINS: "true" } });
     expect(echo.received.slice(before)).toContain(`Bearer ${canaries.gitToken}`);
     await expectSafe(repo, canaries, result, { mentions: ["HTTP 500", "you sent Authorization: ***"] });
   });

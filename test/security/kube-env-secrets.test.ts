@@ -104,7 +104,9 @@ describe("a value read from the environment is never quoted", () => {
   it.each(["text", "markdown", "json"])("a chart re-encoding allowed secret values: every encoding scrubbed (-o %s)", async (output) => {
     const repo = await repoWith({ ...LEAKY_CHART, "clusters/a.yaml": clusterYaml("a", leakyAddon("BOSUN_SECRET_CANARY")) });
     const result = await runHostile(["plan", "--fleet", repo.dir, "-o", output], canaries, { env });
-    await expectSafe(repo, canaries, result, { exitCodes: [0], mentions: ["hostile-leak", "(masked)"], dryRunsAllowed: true });
+    // Text output summarises a new object; markdown and JSON show its lines, so the leaky ones must be there, scrubbed.
+    const shown = output === "text" ? [] : ["b64b64", "(masked)"];
+    await expectSafe(repo, canaries, result, { exitCodes: [0], mentions: ["hostile-leak", ...shown], dryRunsAllowed: true });
     expectNoUrlForms(`${result.stdout}\n${result.stderr}`);
   });
 });

@@ -67,7 +67,8 @@ describe("a kubeconfig from the repository never runs its exec plugin", () => {
     cleanups.push(outside.cleanup);
     await fs.symlink(path.join(repo.dir, "kc.yaml"), path.join(outside.dir, "kubeconfig"));
     await repo.write("clusters/a.yaml", clusterWith("a", `{ kubeconfig: { path: ${path.join(outside.dir, "kubeconfig")} } }`));
-    const result = await runHostile(["plan", "--fleet", repo.dir, "--allow-exec-plugins"], canaries);
+    // Plugins allowed: what refuses the file is where it really lies.
+    const result = await runHostile(["plan", "--fleet", repo.dir], canaries, { env: { BOSUN_ALLOW_EXEC_PLUGINS: "true" } });
     await expectSafe(repo, canaries, result, { mentions: ["lies inside the fleet repository"] });
   });
 
@@ -104,7 +105,7 @@ describe("a kubeconfig from the repository never runs its exec plugin", () => {
     await git("commit", "-qam", "point at the cache");
     await git("push", "-q", "origin", "HEAD");
     for (const output of ["text", "json"]) {
-      const result = await runHostile(["plan", "--repo", url, "--ref", "main", "-o", output, "--allow-exec-plugins"], canaries);
+      const result = await runHostile(["plan", "--repo", url, "--ref", "main", "-o", output], canaries, { env: { BOSUN_ALLOW_EXEC_PLUGINS: "true" } });
       await expectSafe(repo, canaries, result, { mentions: ["lies inside bosun's cache"] });
     }
   });

@@ -21,6 +21,7 @@ import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../e
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
 import { MASKED, maskValues, maskValuesPair } from "../report/mask.js";
+import { scrubSecrets } from "../scrub.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
 import { compareObject, objectId } from "./compare.js";
 import { pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
@@ -235,25 +236,16 @@ export function failureMessage(error: unknown, addon: DesiredAddon, secrets: rea
   return scrubText(message, secrets);
 }
 
-/** Replaces every known secret string (and its base64 form) in `text` by {@link MASKED}. */
+/**
+ * Replaces every known secret string in `text` by {@link MASKED}, with every encoding a chart could turn
+ * it into (base64, base64 of base64, hex, URL-encoding…: `src/scrub.ts`).
+ */
 function scrubText(text: string, secrets: readonly string[]): string {
-  return replaceAll(text, needlesOf(secrets));
+  return scrubSecrets(text, secrets.filter((s) => s.length >= MIN_SCRUB_LENGTH), MASKED);
 }
 
 /** Shorter secrets are not scrubbed from text: replacing every "admin" or "1" would mangle the output and, by what disappears, reveal the value. Structural masking still covers them. */
 const MIN_SCRUB_LENGTH = 8;
-
-/** The strings to scrub: each secret and its base64 form (as a Secret's data holds it), longest first. */
-function needlesOf(secrets: readonly string[]): string[] {
-  const all = secrets.filter((s) => s.length >= MIN_SCRUB_LENGTH).flatMap((s) => [s, Buffer.from(s, "utf8").toString("base64")]);
-  return [...new Set(all)].sort((a, b) => b.length - a.length);
-}
-
-function replaceAll(text: string, needles: readonly string[]): string {
-  let out = text;
-  for (const needle of needles) out = out.split(needle).join(MASKED);
-  return out;
-}
 
 /** String leaves at `path` in a values tree (a secret path can hold a string or, rarely, a structure). */
 function stringsAt(tree: Record<string, unknown>, path: readonly string[]): string[] {

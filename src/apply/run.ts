@@ -4,7 +4,7 @@
  */
 import type { DesiredFleet, WindowOperation } from "../spec/types.js";
 import { clientsFor } from "../kube/config.js";
-import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
+import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
 import { clusterAPIUpgrader } from "../drivers/cluster-api/upgrader.js";
@@ -23,6 +23,8 @@ export interface ApplyFleetOptions {
   fleet: DesiredFleet;
   fleetDir: string;
   env: NodeJS.ProcessEnv;
+  /** The kubeconfig policy of the plan run that loaded `fleet` (same files refused, same plugins allowed). */
+  kubeconfigs: KubeconfigPolicy;
   now: () => Date;
   sleep: (seconds: number) => Promise<void>;
   log: (line: string) => void;
@@ -61,7 +63,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       let kc;
       try {
         // Add-ons and backups live in the cluster itself, whichever driver upgrades it.
-        kc = kubeConfigFor(cluster.name, desired.connection, options.env, base);
+        kc = kubeConfigFor(cluster.name, desired.connection, options.env, base, options.kubeconfigs);
       } catch (error) {
         return { kind: "deferred", reason: (error as Error).message };
       }

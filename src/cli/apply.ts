@@ -11,10 +11,10 @@ import { InvalidInputError, UsageError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
-import { repoPolicy, withRepoPolicyFlags, type RepoPolicyFlags } from "./repo-policy-flags.js";
+import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
 import { renderInvalid } from "./validate.js";
 
-interface ApplyFlags extends FleetFlags, RepoPolicyFlags {
+interface ApplyFlags extends FleetFlags, TrustFlags {
   plan?: string;
   yes?: boolean;
   ignoreWindows?: boolean;
@@ -23,7 +23,7 @@ interface ApplyFlags extends FleetFlags, RepoPolicyFlags {
 
 /** Builds the `apply` command. */
 export function applyCommand(setExitCode: (code: number) => void): Command {
-  return withRepoPolicyFlags(withFleetFlags(new Command("apply").description("bring the clusters to their spec: versions, add-ons and backup schedules, wave by wave"), "apply"))
+  return withTrustFlags(withFleetFlags(new Command("apply").description("bring the clusters to their spec: versions, add-ons and backup schedules, wave by wave"), "apply"), { plugins: true })
     .option("--plan <file>", "apply this plan (from bosun plan --out), refused if the fleet or the clusters changed since")
     .option("--yes", "do not ask for confirmation")
     .option("--ignore-windows", "run clusters outside their maintenance windows (and inside deny windows) too: a break-glass override")
@@ -35,7 +35,7 @@ export function applyCommand(setExitCode: (code: number) => void): Command {
 
 async function apply(flags: ApplyFlags): Promise<number> {
   const selection = fleetSelection(flags);
-  const policy = repoPolicy(flags, process.env);
+  const { policy, allowExecPlugins } = trustSelection(flags, process.env);
   if (flags.plan !== undefined && (flags.repo !== undefined || flags.fleet !== undefined)) throw new UsageError("give one of --fleet, --repo or --plan");
   if (!flags.yes && !process.stdin.isTTY) throw new UsageError("refusing to ask for confirmation without a terminal: pass --yes to apply without asking");
   const [{ planFleet }, { readPlan }, { renderText }, run] = await Promise.all([
@@ -50,7 +50,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
   const progress = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  const result = await planFleet({ source, clusters, policy, env: process.env, clusterTimeoutMs: selection.clusterTimeoutMs, now: new Date(), progress });
+  const result = await planFleet({ source, clusters, policy, allowExecPlugins, env: process.env, clusterTimeoutMs: selection.clusterTimeoutMs, now: new Date(), progress });
   if (!result.ok) {
     process.stdout.write(renderInvalid(result.dir, result.errors, result.warnings));
     return EXIT_FAILURE;
@@ -80,6 +80,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
     fleetDir: result.dir,
     repoPolicy: policy,
     env: process.env,
+    kubeconfigs: result.kubeconfigs,
     now: () => new Date(),
     sleep: async (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),
     log: (line) => process.stdout.write(`  ${line}\n`),

@@ -12,13 +12,13 @@ import { Command, Option } from "commander";
 import type { PlanRunResult } from "../observe/run.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
-import { repoPolicy, withRepoPolicyFlags, type RepoPolicyFlags } from "./repo-policy-flags.js";
+import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
 import { renderInvalid } from "./validate.js";
 
 /** Exit code of `--detailed-exitcode` when the plan has changes. */
 export const EXIT_CHANGES = 2;
 
-interface PlanFlags extends FleetFlags, RepoPolicyFlags {
+interface PlanFlags extends FleetFlags, TrustFlags {
   output: "text" | "markdown" | "json";
   out?: string;
   detailedExitcode?: boolean;
@@ -26,13 +26,13 @@ interface PlanFlags extends FleetFlags, RepoPolicyFlags {
 
 /** Builds the `plan` command. */
 export function planCommand(setExitCode: (code: number) => void): Command {
-  return withRepoPolicyFlags(withFleetFlags(new Command("plan").description("observe the live clusters and show what it takes to bring each to its spec"), "plan"))
+  return withTrustFlags(withFleetFlags(new Command("plan").description("observe the live clusters and show what it takes to bring each to its spec"), "plan"), { plugins: true })
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
     .option("--out <file>", "also write the plan as JSON to this file (input of `bosun apply --plan`)")
     .option("--detailed-exitcode", "exit 0 when in sync, 2 when there are changes, 1 on errors")
     .action(async (flags: PlanFlags) => {
       const selection = fleetSelection(flags);
-      const policy = repoPolicy(flags, process.env);
+      const { policy, allowExecPlugins } = trustSelection(flags, process.env);
       // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
       // every other command would pay for it.
       const { planFleet } = await import("../observe/run.js");
@@ -40,6 +40,7 @@ export function planCommand(setExitCode: (code: number) => void): Command {
       const result = await planFleet({
         ...selection,
         policy,
+        allowExecPlugins,
         env: process.env,
         now: new Date(),
         ...(progress ? { progress } : {}),

@@ -9,7 +9,7 @@ import { formatIssue, type SpecIssue } from "../spec/issues.js";
 import { isDirectory, loadFleet } from "../spec/load.js";
 import type { DesiredCluster, DesiredFleet } from "../spec/types.js";
 import { EXIT_FAILURE } from "./exit.js";
-import { repoPolicy, withRepoPolicyFlags, type RepoPolicyFlags } from "./repo-policy-flags.js";
+import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
 
 /** Builds the `validate` command. `write` receives its output (stdout unless a test passes its own). */
 export function validateCommand(
@@ -18,25 +18,26 @@ export function validateCommand(
     process.stdout.write(text);
   },
 ): Command {
-  const command = new Command("validate")
-    .description("check a fleet directory (fleet.yaml, clusters/) and print every error with file:line:col")
-    .argument("[dir]", "fleet directory", ".")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (dir: string, opts: { output: "text" | "json" } & RepoPolicyFlags) => {
-      const policy = repoPolicy(opts, process.env);
-      if (!(await isDirectory(dir))) throw new UsageError(`${dir} is not a directory`);
-      const result = await loadFleet(dir, { policy });
-      if (opts.output === "json") {
-        const body = result.ok
-          ? { valid: true, fleet: result.value, warnings: result.warnings }
-          : { valid: false, errors: result.errors, warnings: result.warnings };
-        write(`${JSON.stringify(body, null, 2)}\n`);
-      } else {
-        write(result.ok ? renderValid(dir, result.value, result.warnings) : renderInvalid(dir, result.errors, result.warnings));
-      }
-      if (!result.ok) setExitCode(EXIT_FAILURE);
-    });
-  return withRepoPolicyFlags(command);
+  return withTrustFlags(
+    new Command("validate")
+      .description("check a fleet directory (fleet.yaml, clusters/) and print every error with file:line:col")
+      .argument("[dir]", "fleet directory", ".")
+      .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text")),
+    { plugins: false },
+  ).action(async (dir: string, opts: { output: "text" | "json" } & TrustFlags) => {
+    const { policy } = trustSelection(opts, process.env);
+    if (!(await isDirectory(dir))) throw new UsageError(`${dir} is not a directory`);
+    const result = await loadFleet(dir, { policy });
+    if (opts.output === "json") {
+      const body = result.ok
+        ? { valid: true, fleet: result.value, warnings: result.warnings }
+        : { valid: false, errors: result.errors, warnings: result.warnings };
+      write(`${JSON.stringify(body, null, 2)}\n`);
+    } else {
+      write(result.ok ? renderValid(dir, result.value, result.warnings) : renderInvalid(dir, result.errors, result.warnings));
+    }
+    if (!result.ok) setExitCode(EXIT_FAILURE);
+  });
 }
 
 /** Renders the problems of an invalid fleet, one per line, then a count. */

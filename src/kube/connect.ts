@@ -2,12 +2,53 @@
  * Turns a cluster's `connection` from the spec into a kubeconfig with the right current context. The
  * fleet repository only names a context, a file or an environment variable: the credentials stay on the
  * machine running bosun.
+ *
+ * Whoever can open a pull request writes the spec, so what it names is not trusted (docs/adr/0004): a
+ * kubeconfig file it names must lie outside the fleet repository and bosun's cache (by real path, so a
+ * symlink counts where it points), and the credential plugins of such a file (`exec`, `auth-provider`,
+ * which run programs) are refused unless the operator allows them. The operator's own kubeconfig
+ * (`$KUBECONFIG`, `~/.kube/config`) is trusted: a spec can only pick one of its contexts, and so only run
+ * a command the operator configured.
  */
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.js";
 import type { Connection } from "../spec/types.js";
+
+/** A directory whose files the fleet's author controls, with what it is (for messages). */
+export interface UntrustedDir {
+  /** Real path (symlinks resolved). */
+  dir: string;
+  /** e.g. `the fleet repository`, `bosun's cache`. */
+  what: string;
+}
+
+/** What bosun accepts in a kubeconfig file the spec names (`connection.kubeconfig.path` or `.env`). */
+export interface KubeconfigPolicy {
+  /** A kubeconfig inside one of these is refused: the pull request could have written it. */
+  untrusted: readonly UntrustedDir[];
+  /** Run the `exec` and `auth-provider` plugins of such a file (`--allow-exec-plugins`); off by default. */
+  allowExecPlugins: boolean;
+}
+
+/**
+ * A policy for `dirs` (resolved to real paths here; a directory that does not exist is kept as given, so
+ * a cache created later is still covered).
+ */
+export function kubeconfigPolicy(dirs: readonly UntrustedDir[], allowExecPlugins: boolean): KubeconfigPolicy {
+  const untrusted = dirs.map(({ dir, what }) => ({ dir: realOrResolved(dir), what }));
+  return { untrusted, allowExecPlugins };
+}
+
+function realOrResolved(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch {
+    return path.resolve(dir);
+  }
+}
 
 /** Where bosun's default kubeconfig comes from: `$KUBECONFIG` (a path list) or `~/.kube/config`. */
 export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
@@ -40,35 +81,92 @@ export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
  * The kubeconfig for one connection, with its context selected. `base` is the default kubeconfig, read
  * once per run (used for `context:` connections). Errors name the cluster and what is missing.
  */
-export function kubeConfigFor(cluster: string, connection: Connection, env: NodeJS.ProcessEnv, base: () => k8s.KubeConfig): k8s.KubeConfig {
+export function kubeConfigFor(
+  cluster: string,
+  connection: Connection,
+  env: NodeJS.ProcessEnv,
+  base: () => k8s.KubeConfig,
+  policy: KubeconfigPolicy,
+): k8s.KubeConfig {
   switch (connection.kind) {
     case "context":
-      return withContext(cluster, copyOf(base()), connection.context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+      return checkedCommand(cluster, withContext(cluster, copyOf(base()), connection.context, DEFAULT_KUBECONFIG));
     case "kubeconfig-file":
-      return fromFile(cluster, expandHome(connection.path), connection.context);
+      return fromSpecFile(cluster, expandHome(connection.path), `kubeconfig ${connection.path} (connection.kubeconfig.path)`, connection.context, policy);
     case "kubeconfig-env": {
+      // The variable's value is never quoted: the spec chose the variable, so its value could be anything.
       const file = env[connection.env];
       if (file === undefined || file === "") {
-        throw new InvalidInputError(`cluster ${cluster}: environment variable ${connection.env} (its kubeconfig path) is not set`);
+        throw new InvalidInputError(`cluster ${cluster}: environment variable ${connection.env} (its kubeconfig path, connection.kubeconfig.env) is not set`);
       }
-      return fromFile(cluster, expandHome(file), connection.context);
+      return fromSpecFile(cluster, expandHome(file), `the kubeconfig named by $${connection.env} (connection.kubeconfig.env)`, connection.context, policy);
     }
   }
 }
 
 /** Selects `context` in a kubeconfig by name: the management cluster of a Cluster API cluster, for instance. */
 export function contextOf(cluster: string, base: k8s.KubeConfig, context: string): k8s.KubeConfig {
-  return withContext(cluster, copyOf(base), context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+  return checkedCommand(cluster, withContext(cluster, copyOf(base), context, DEFAULT_KUBECONFIG));
 }
 
-function fromFile(cluster: string, file: string, context: string | null): k8s.KubeConfig {
+const DEFAULT_KUBECONFIG = "the default kubeconfig ($KUBECONFIG or ~/.kube/config)";
+
+/** Loads a kubeconfig file the spec named, if the policy allows it; `what` names it in messages. */
+function fromSpecFile(cluster: string, file: string, what: string, context: string | null, policy: KubeconfigPolicy): k8s.KubeConfig {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch (error) {
+    throw new InvalidInputError(`cluster ${cluster}: cannot read ${what}: ${kubeconfigProblem(error)}`);
+  }
+  const inside = policy.untrusted.find((u) => real === u.dir || real.startsWith(`${u.dir}${path.sep}`));
+  if (inside !== undefined) {
+    throw new InvalidInputError(
+      `cluster ${cluster}: ${what} lies inside ${inside.what} (${inside.dir}), which a pull request can write; ` +
+        "a kubeconfig must come from outside the fleet repository and bosun's cache",
+    );
+  }
   const kc = new k8s.KubeConfig();
   try {
-    kc.loadFromFile(file);
+    // The real path that was checked, so a symlink swapped meanwhile cannot redirect the read.
+    kc.loadFromFile(real);
   } catch (error) {
-    throw new InvalidInputError(`cluster ${cluster}: cannot read kubeconfig ${file}: ${kubeconfigProblem(error)}`);
+    throw new InvalidInputError(`cluster ${cluster}: cannot read ${what}: ${kubeconfigProblem(error)}`);
   }
-  return context === null ? kc : withContext(cluster, kc, context, file);
+  const selected = context === null ? kc : withContext(cluster, kc, context, what);
+  const plugin = credentialPlugin(selected.getCurrentUser());
+  if (plugin !== undefined && !policy.allowExecPlugins) {
+    throw new InvalidInputError(
+      `cluster ${cluster}: ${what}: its user "${selected.getCurrentUser()?.name ?? ""}" runs ${plugin}; bosun runs credential plugins ` +
+        `only from $KUBECONFIG or ~/.kube/config unless the operator allows them (--allow-exec-plugins or BOSUN_ALLOW_EXEC_PLUGINS=true)`,
+    );
+  }
+  return checkedCommand(cluster, selected);
+}
+
+/** The kind of program a kubeconfig user runs for credentials, if any. */
+export function credentialPlugin(user: k8s.User | null): string | undefined {
+  if (user === null) return undefined;
+  if (user.exec !== undefined && user.exec !== null) return "an exec credential plugin";
+  if (user.authProvider !== undefined && user.authProvider !== null) return "an auth-provider plugin";
+  return undefined;
+}
+
+/**
+ * Refuses an exec plugin whose command is a relative path such as `./helper`: kubectl resolves it against
+ * the kubeconfig's directory, but the Kubernetes client would resolve it against the working directory —
+ * which is often the fleet repository's checkout, so the repository would choose the program.
+ */
+function checkedCommand(cluster: string, kc: k8s.KubeConfig): k8s.KubeConfig {
+  const user = kc.getCurrentUser();
+  const command = (user?.exec as { command?: unknown } | undefined)?.command;
+  if (typeof command === "string" && !path.isAbsolute(command) && command.includes("/")) {
+    throw new InvalidInputError(
+      `cluster ${cluster}: the exec plugin of kubeconfig user "${user?.name ?? ""}" is a relative path, which would be resolved against ` +
+        "the working directory (possibly the fleet checkout); give an absolute path or a command name found on PATH",
+    );
+  }
+  return kc;
 }
 
 function withContext(cluster: string, kc: k8s.KubeConfig, context: string, where: string): k8s.KubeConfig {

@@ -10,6 +10,8 @@
 import https from "node:https";
 import type * as k8s from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
+import { scrubSecrets } from "../scrub.js";
+import { connectionSecrets } from "./secrets.js";
 
 /**
  * The User-Agent of every request bosun sends: API server audit logs attribute each write to bosun by it,
@@ -103,6 +105,8 @@ export class KubeRest {
   // Keep-alive: an observation makes tens of requests to one server, and a TLS handshake per request
   // costs more than the request. Idle sockets are unref'd by Node, so they never keep the process alive.
   private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
+  // What this connection sends as credentials, scrubbed from every server message (a server may echo them).
+  private secrets: string[] = [];
 
   constructor(
     private readonly kc: k8s.KubeConfig,
@@ -237,6 +241,8 @@ export class KubeRest {
       // (tokens included), so only a fixed sentence is reported.
       throw this.unreachable("could not get credentials from the kubeconfig (its exec or auth-provider plugin failed, or its TLS settings are unusable)", error);
     }
+    // Kept from every request: an exec plugin's token may be renewed while answers to the old one are read.
+    this.secrets = [...new Set([...this.secrets, ...connectionSecrets(this.kc.getCurrentUser(), options)])];
     this.requests += 1;
     const what = `${request.method} ${url.pathname}`;
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -278,15 +284,18 @@ export class KubeRest {
     if (response.status >= 200 && response.status < 300) {
       try {
         return JSON.parse(response.body) as unknown;
-      } catch (error) {
-        throw new KubeApiError(`cluster ${this.cluster}: ${what}: the API server sent invalid JSON (${(error as Error).message})`, response.status, undefined, `${this.cluster}:`);
+      } catch {
+        // Not the parser's message: it quotes the start of the body, which the server chose (and could be
+        // an echoed token, cut where scrubbing would not recognise it).
+        throw new KubeApiError(`cluster ${this.cluster}: ${what}: the API server sent invalid JSON (HTTP ${response.status}, ${response.body.length} bytes)`, response.status, undefined, `${this.cluster}:`);
       }
     }
     const status = parseStatus(response.body);
     // The API server's message can quote field values; for a Secret that could be secret data, so only
     // the status reason is kept.
-    const detail = sensitive ? (status.reason ?? "error") : (status.message ?? status.reason ?? response.body.slice(0, 200));
-    throw new KubeApiError(`cluster ${this.cluster}: ${what}: HTTP ${response.status}: ${detail}`, response.status, status.reason, `${this.cluster}:`);
+    // It can also echo the request's credentials (a hostile or buggy server): they are scrubbed.
+    const detail = sensitive ? (status.reason ?? "error") : (status.message ?? status.reason ?? scrubSecrets(response.body, this.secrets).slice(0, 200));
+    throw new KubeApiError(`cluster ${this.cluster}: ${what}: HTTP ${response.status}: ${scrubSecrets(detail, this.secrets)}`, response.status, status.reason, `${this.cluster}:`);
   }
 
   private unreachable(message: string, cause?: unknown): UnreachableError {

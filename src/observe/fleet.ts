@@ -12,7 +12,7 @@ import { observeBackup } from "../backup/observe.js";
 import { observeClusterAPI } from "../drivers/cluster-api/observe.js";
 import { observeKubeadm } from "../drivers/kubeadm/observe.js";
 import { BosunError, ToolNotFoundError, asError } from "../errors.js";
-import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
+import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest, UnreachableError } from "../kube/rest.js";
 import type { ObservedCluster } from "../plan/observed.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
@@ -24,6 +24,8 @@ export interface ObserveOptions {
   fleetDir: string;
   /** Environment: `$KUBECONFIG`, kubeconfig variables named by the spec, secret values. */
   env: NodeJS.ProcessEnv;
+  /** Where kubeconfig files the spec names may come from, and whether their credential plugins run. */
+  kubeconfigs: KubeconfigPolicy;
   /** Time one cluster's whole observation may take. */
   clusterTimeoutMs: number;
   /** Time one API request may take. */
@@ -90,7 +92,7 @@ export async function observeCluster(
   const restOptions = { timeoutMs: options.requestTimeoutMs, signal };
   const clients: KubeRest[] = [];
   try {
-    const rest = new KubeRest(kubeConfigFor(cluster.name, cluster.connection, options.env, base), { cluster: cluster.name, ...restOptions });
+    const rest = new KubeRest(kubeConfigFor(cluster.name, cluster.connection, options.env, base, options.kubeconfigs), { cluster: cluster.name, ...restOptions });
     clients.push(rest);
     let management: KubeRest | undefined;
     let driverResult;

@@ -3,12 +3,15 @@
  * clusters, plan. Shared by `bosun plan`, `bosun apply` and the daemon, so all three see the same plan for
  * the same inputs.
  */
+import path from "node:path";
 import { InvalidInputError } from "../errors.js";
+import { kubeconfigPolicy, type KubeconfigPolicy, type UntrustedDir } from "../kube/connect.js";
+import { cacheRoot } from "../paths.js";
 import { plan as computePlan } from "../plan/plan.js";
 import type { ObservedCluster } from "../plan/observed.js";
 import type { Plan } from "../plan/types.js";
 import type { DesiredFleet } from "../spec/types.js";
-import { openFleetSource } from "../source/index.js";
+import { openFleetSource, workTreeRoot, type OpenedFleetSource } from "../source/index.js";
 import type { SpecIssue } from "../spec/issues.js";
 import { loadFleet } from "../spec/load.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
@@ -28,11 +31,13 @@ export interface PlanRunOptions {
   progress?: (line: string) => void;
   /** What the operator allows the fleet to reference (default: public chart repositories, nothing remote). */
   policy?: RepoPolicy;
+  /** Run credential plugins of kubeconfig files the spec names (`--allow-exec-plugins`); default off. */
+  allowExecPlugins?: boolean;
 }
 
 /** A computed plan with what it was computed from, or the spec's errors. */
 export type PlanRunResult =
-  | { ok: true; plan: Plan; observed: ObservedCluster[]; dir: string; fleet: DesiredFleet }
+  | { ok: true; plan: Plan; observed: ObservedCluster[]; dir: string; fleet: DesiredFleet; kubeconfigs: KubeconfigPolicy }
   | { ok: false; dir: string; errors: SpecIssue[]; warnings: SpecIssue[] };
 
 /** Runs source → spec → observe → plan. */
@@ -47,10 +52,12 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
     throw new InvalidInputError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
   }
   const selected = options.clusters.length === 0 ? fleet.clusters : fleet.clusters.filter((c) => options.clusters.includes(c.name));
+  const kubeconfigs = kubeconfigPolicy(await untrustedDirs(opened), options.allowExecPlugins ?? false);
   options.progress?.(`observing ${selected.length} cluster${selected.length === 1 ? "" : "s"} of fleet ${fleet.name}…`);
   const observed = await observeFleet(selected, {
     fleetDir: opened.dir,
     env: options.env,
+    kubeconfigs,
     clusterTimeoutMs: options.clusterTimeoutMs,
     requestTimeoutMs: Math.min(DEFAULT_REQUEST_TIMEOUT_MS, options.clusterTimeoutMs),
     concurrency: 8,
@@ -58,5 +65,22 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
     onCluster: (o, ms) => options.progress?.(`  ${o.name}: ${o.status === "observed" ? `observed (${o.requests.observe} + ${o.requests.diff} requests)` : `${o.status}: ${o.reason}`} in ${(ms / 1000).toFixed(1)} s`),
   });
   const plan = computePlan(fleet, observed, { source: opened.source, revision: opened.revision, now: options.now.toISOString() });
-  return { ok: true, plan, observed, dir: opened.dir, fleet };
+  return { ok: true, plan, observed, dir: opened.dir, fleet, kubeconfigs };
+}
+
+/**
+ * The directories a pull request can write into, where no kubeconfig may come from: the fleet directory,
+ * the Git work tree around it, the local repository a `--repo` path names, and bosun's cache (which holds
+ * the checkout of every commit ever planned, a hostile one included).
+ */
+async function untrustedDirs(opened: OpenedFleetSource): Promise<UntrustedDir[]> {
+  const dirs: UntrustedDir[] = [{ dir: opened.dir, what: "the fleet repository" }];
+  if (opened.source.kind === "local") {
+    const root = await workTreeRoot(opened.dir).catch(() => null);
+    if (root !== null) dirs.push({ dir: root, what: "the fleet's Git work tree" });
+  } else if (path.isAbsolute(opened.source.url)) {
+    dirs.push({ dir: opened.source.url, what: "the fleet repository" });
+  }
+  dirs.push({ dir: cacheRoot(), what: "bosun's cache" });
+  return dirs;
 }

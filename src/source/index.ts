@@ -17,7 +17,7 @@ export { defaultGitCacheDir } from "./cache.js";
 export { credentialsFromEnv, TOKEN_USERNAME, type GitCredentials } from "./credentials.js";
 /** The error (reason `GitFailed`) for network, auth and repository-content failures. */
 export { GitSourceError } from "./errors.js";
-/** The HEAD commit of the work tree containing a directory. */
-export { workTreeRevision } from "./revision.js";
+/** The HEAD commit of the work tree containing a directory, and that work tree's top directory. */
+export { workTreeRevision, workTreeRoot } from "./revision.js";
 /** Checks of `--repo` and `--ref`, for callers that want to fail before doing anything else. */
 export { parseRef, parseRepoLocation, refProblem, type GitRefSpec, type RepoLocation } from "./validate.js";

@@ -20,3 +20,17 @@ export async function workTreeRevision(dir: string): Promise<string | null> {
   if (repo === undefined) return null;
   return (await resolveHead(repo)) ?? null;
 }
+
+/**
+ * The top directory of the Git work tree containing `dir` (found by walking up to a `.git`), or null. A
+ * fleet in a subdirectory shares its repository with everything else in it, and a pull request can
+ * change all of that.
+ */
+export async function workTreeRoot(dir: string): Promise<string | null> {
+  try {
+    return await git.findRoot({ fs, filepath: dir });
+  } catch (error) {
+    if (codeOf(error) === "NotFoundError") return null;
+    throw error;
+  }
+}

@@ -10,6 +10,7 @@ import { InvalidInputError } from "../errors.js";
 import type { ClusterDocument, FleetDocument } from "./generated.js";
 import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
 import { DEFAULT_LIMITS, type SpecLimits } from "./limits.js";
+import { checkEnvironmentNames, checkFleetEnvironmentNames } from "./environment.js";
 import { mergeClusterSpec } from "./merge.js";
 import { normalizeCluster, normalizeRepoPath, type ChartMetaByPath } from "./normalize.js";
 import { checkKustomization } from "./kustomization.js";
@@ -79,11 +80,16 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   if (fleet) {
     const specAt = sources.locate(fleet.doc.value, ["spec"]) ?? fleet.doc.at;
     checkFleetSpec(fleet.value.spec, specAt, ctx, fleet.usable);
-    if (fleet.usable.defaults && fleet.value.spec.defaults) refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
+    if (fleet.usable.defaults && fleet.value.spec.defaults) {
+      refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
+      checkEnvironmentNames(fleet.value.spec.defaults, specAt, ctx, policy.allowedSecretEnv, tree.root);
+    }
+    if (fleet.usable.alerting) checkFleetEnvironmentNames(fleet.value.spec, specAt, ctx, policy.allowedSecretEnv);
   }
   for (const cluster of clusters) {
     const specAt = sources.locate(cluster.doc.value, ["spec"]) ?? cluster.doc.at;
     refs.push(...checkWrittenSpec(cluster.value.spec, specAt, ctx));
+    checkEnvironmentNames(cluster.value.spec, specAt, ctx, policy.allowedSecretEnv, tree.root);
   }
   checkDuplicateClusters(clusters, issues);
   const charts = await checkPaths(tree.root, refs, limits, issues, policy);

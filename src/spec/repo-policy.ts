@@ -5,8 +5,15 @@
  * Everything is off by default.
  */
 
+import { DEFAULT_ALLOWED_ENV } from "./environment.js";
+
 /** The operator's allowances for what a fleet repository may reference. */
 export interface RepoPolicy {
+  /**
+   * Patterns (`*` for any run of characters) of the environment variables the spec may name in
+   * `kubeconfig.env`, `secretValues[].env` and `urlFromEnv`; bosun's own `BOSUN_` settings never match.
+   */
+  allowedSecretEnv: readonly string[];
   /**
    * URL prefixes a Helm chart repository must start with (scheme, host and port equal, path at a segment
    * boundary). Empty: any repository on a public host.
@@ -18,8 +25,9 @@ export interface RepoPolicy {
   allowRemoteKustomize: boolean;
 }
 
-/** The default: any public chart repository, nothing internal, nothing remote in kustomizations. */
+/** The default: `BOSUN_SECRET_*`, any public chart repository, nothing internal, nothing remote in kustomizations. */
 export const DEFAULT_REPO_POLICY: Readonly<RepoPolicy> = {
+  allowedSecretEnv: DEFAULT_ALLOWED_ENV,
   allowedChartRepos: [],
   allowInternalChartRepos: false,
   allowRemoteKustomize: false,

@@ -29,7 +29,7 @@ import { eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/apply");
 const RUN = randomBytes(3).toString("hex");
-const TOKEN_ENV = "BOSUN_TEST_ECHO_TOKEN";
+const TOKEN_ENV = "BOSUN_SECRET_TEST_ECHO_TOKEN";
 const TOKEN = `echo-token-${randomBytes(12).toString("hex")}`;
 const ENV = { [TOKEN_ENV]: TOKEN };
 

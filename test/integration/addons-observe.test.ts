@@ -26,7 +26,7 @@ const WEB = `web-${RUN}`;
 const WEB_NS = `web-${RUN}`;
 const CFG = `cfg-${RUN}`;
 const CFG_NS = `cfg-${RUN}`;
-const TOKEN_ENV = "BOSUN_TEST_WEB_TOKEN";
+const TOKEN_ENV = "BOSUN_SECRET_TEST_WEB_TOKEN";
 const INITIAL_TOKEN = `initial-${randomBytes(8).toString("hex")}`;
 
 const clients = sandboxCluster("alpha");

@@ -23,7 +23,7 @@ import { helmUninstall } from "../../src/tools/helm.js";
 import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
-const TOKEN_ENV = "PLAN_TEST_GREETER_TOKEN";
+const TOKEN_ENV = "BOSUN_SECRET_PLAN_GREETER_TOKEN";
 const gamma = sandboxCluster("gamma");
 let fleetDir: string;
 let env: NodeJS.ProcessEnv;

@@ -28,7 +28,7 @@ const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
 const KUSTOMIZE_CANARY = `kustomize-canary-${randomBytes(8).toString("hex")}`;
 const HELM_CANARY = `helm-canary-${randomBytes(8).toString("hex")}`;
 const GIT_CANARY = `git-canary-${randomBytes(8).toString("hex")}`;
-const TOKEN_ENV = "PLAN_TEST_GREETER_TOKEN";
+const TOKEN_ENV = "BOSUN_SECRET_PLAN_GREETER_TOKEN";
 const NOW = new Date("2026-11-23T12:00:00Z");
 
 const gamma = sandboxCluster("gamma");

@@ -143,6 +143,11 @@ export interface SafeExpectation {
   exitCodes?: readonly number[];
   /** Text the output must contain: the clear error naming the file, flag or field. */
   mentions?: readonly (string | RegExp)[];
+  /**
+   * Server-side dry-runs (`dryRun=All`) by bosun or helm are not counted as writes: the API server persists
+   * nothing for them, and a plan of a fleet with add-ons makes one per rendered object. Default false.
+   */
+  dryRunsAllowed?: boolean;
 }
 
 /** The four assertions every hostile case makes, plus its own. */
@@ -155,7 +160,8 @@ export async function expectSafe(repo: HostileRepo, canaries: Canaries, result: 
     for (const variant of encodings(canary)) expect(output.includes(variant), `encoded canary printed:\n${output}`).toBe(false);
   }
   expect(output, "an internal error or stack trace").not.toMatch(/internal error|bug in bosun|\n\s+at .+\(.*:\d+:\d+\)/i);
-  expect(result.writes.map((w) => `${w.verb} ${w.requestURI}`), "bosun wrote to a cluster").toEqual([]);
+  const writes = expectation.dryRunsAllowed === true ? result.writes.filter((w) => !isDryRun(w.requestURI)) : result.writes;
+  expect(writes.map((w) => `${w.verb} ${w.requestURI}`), "bosun wrote to a cluster").toEqual([]);
   expect(expectation.exitCodes ?? [1], output).toContain(result.exitCode);
   for (const m of expectation.mentions ?? []) expect(output).toMatch(typeof m === "string" ? new RegExp(escapeRegExp(m)) : m);
 }
@@ -165,6 +171,11 @@ export function encodings(secret: string): string[] {
   const b64 = Buffer.from(secret).toString("base64");
   // URL-encoding leaves the canaries' letters, digits and dashes as they are, so it adds no variant here.
   return [b64, Buffer.from(b64).toString("base64"), Buffer.from(secret).toString("hex")];
+}
+
+/** True for a request URI carrying `dryRun=All`. */
+function isDryRun(requestURI: string): boolean {
+  return new URL(requestURI, "https://api.invalid").searchParams.getAll("dryRun").includes("All");
 }
 
 function escapeRegExp(text: string): string {

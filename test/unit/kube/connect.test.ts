@@ -2,9 +2,11 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultKubeConfig, kubeConfigFor } from "../../../src/kube/connect.js";
+import { defaultKubeConfig, kubeConfigFor, kubeconfigPolicy } from "../../../src/kube/connect.js";
 
 let dir: string;
+// Nothing untrusted here: these cases are about reading kubeconfigs (kubeconfig-policy.test.ts covers trust).
+const open = kubeconfigPolicy([], false);
 const kubeconfig = (cluster: string, server: string, token: string): string => `apiVersion: v1
 kind: Config
 clusters:
@@ -36,27 +38,33 @@ describe("kubeconfig connections", () => {
     // Both files name the user "admin": the first one's token is kept.
     expect(kc.users).toHaveLength(1);
     expect(kc.users[0]?.token).toBe("token-a");
-    const two = kubeConfigFor("two", { kind: "context", context: "two" }, {}, () => kc);
+    const two = kubeConfigFor("two", { kind: "context", context: "two" }, {}, () => kc, open);
     expect(two.getCurrentCluster()?.server).toBe("https://127.0.0.1:2222");
   });
 
   it("names a missing context and a missing variable", () => {
     const kc = defaultKubeConfig({ KUBECONFIG: path.join(dir, "a") });
-    expect(() => kubeConfigFor("x", { kind: "context", context: "nope" }, {}, () => kc)).toThrow(/cluster x: context "nope" is not in the default kubeconfig/);
-    expect(() => kubeConfigFor("x", { kind: "kubeconfig-env", env: "X_KUBECONFIG", context: null }, {}, () => kc)).toThrow(/environment variable X_KUBECONFIG/);
+    expect(() => kubeConfigFor("x", { kind: "context", context: "nope" }, {}, () => kc, open)).toThrow(/cluster x: context "nope" is not in the default kubeconfig/);
+    expect(() => kubeConfigFor("x", { kind: "kubeconfig-env", env: "X_KUBECONFIG", context: null }, {}, () => kc, open)).toThrow(/environment variable X_KUBECONFIG/);
   });
 
   it("never quotes a broken kubeconfig, whose lines are credentials", () => {
     let message = "";
     try {
-      kubeConfigFor("three", { kind: "kubeconfig-file", path: path.join(dir, "broken"), context: null }, {}, () => {
-        throw new Error("unused");
-      });
+      kubeConfigFor(
+        "three",
+        { kind: "kubeconfig-file", path: path.join(dir, "broken"), context: null },
+        {},
+        () => {
+          throw new Error("unused");
+        },
+        open,
+      );
     } catch (error) {
       message = (error as Error).message;
       expect((error as Error).cause).toBeUndefined();
     }
-    expect(message).toMatch(/cluster three: cannot read kubeconfig .*broken: /);
+    expect(message).toMatch(/cluster three: cannot read kubeconfig .*broken \(connection.kubeconfig.path\): /);
     expect(message).not.toContain("SUPERSECRET");
   });
 });

@@ -67,6 +67,9 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<Checkout
   try {
     const { commit } = await git.readCommit({ fs, gitdir: options.gitdir, oid: options.commit, cache: options.objectCache });
     const writer = new TreeWriter(options);
+    // Measured before anything is written: a Git bomb is refused after reading its few distinct objects,
+    // not after writing files until a limit trips.
+    await writer.measure(commit.tree);
     await writer.writeTree(commit.tree, temp, "", 0);
     await checkSymlinks(temp, writer.symlinks, options.describe);
     await fs.rename(temp, dir);
@@ -77,14 +80,71 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<Checkout
   return { dir, reused: false };
 }
 
+/** What a tree expands to when checked out: entries below it, bytes of its files, and its height. */
+interface TreeSize {
+  entries: number;
+  bytes: number;
+  height: number;
+}
+
 class TreeWriter {
   readonly symlinks: string[] = [];
   private entries = 0;
   private bytes = 0;
   private readonly limits: CheckoutLimits;
+  /** Sizes of trees and blobs already measured, by object id: each distinct object is read once. */
+  private readonly treeSizes = new Map<string, TreeSize>();
+  private readonly blobSizes = new Map<string, number>();
 
   constructor(private readonly options: CheckoutOptions) {
     this.limits = options.limits ?? CHECKOUT_LIMITS;
+  }
+
+  /**
+   * Refuses the commit when its tree would expand past a limit. A tree referenced many times (the shape of
+   * a Git bomb) is measured once and counted as often as it is referenced, so the work is proportional to
+   * the distinct objects the pack holds, not to what they expand to.
+   */
+  async measure(treeOid: string): Promise<void> {
+    const size = await this.measureTree(treeOid, "", 0);
+    this.checkSize(size);
+  }
+
+  private async measureTree(oid: string, relative: string, depth: number): Promise<TreeSize> {
+    const known = this.treeSizes.get(oid);
+    if (known) return known;
+    if (depth > this.limits.maxDepth) this.refuse(`${relative}: nested deeper than ${this.limits.maxDepth} directories`);
+    const size: TreeSize = { entries: 0, bytes: 0, height: 0 };
+    for (const entry of await this.readTree(oid, relative)) {
+      const where = relative === "" ? entry.path : `${relative}/${entry.path}`;
+      size.entries += 1;
+      const mode = entry.mode.padStart(6, "0");
+      if (mode === "040000") {
+        const below = await this.measureTree(entry.oid, where, depth + 1);
+        size.entries += below.entries;
+        size.bytes += below.bytes;
+        size.height = Math.max(size.height, below.height + 1);
+      } else if (mode === "100644" || mode === "100755" || mode === "120000") {
+        size.bytes += await this.blobSize(entry.oid);
+      }
+      this.checkSize(size);
+    }
+    this.treeSizes.set(oid, size);
+    return size;
+  }
+
+  private checkSize(size: TreeSize): void {
+    if (size.entries > this.limits.maxEntries) this.refuse(`more than ${this.limits.maxEntries} files and directories`);
+    if (size.bytes > this.limits.maxBytes) this.refuse(`more than ${formatBytes(this.limits.maxBytes)} of files`);
+    if (size.height > this.limits.maxDepth) this.refuse(`nested deeper than ${this.limits.maxDepth} directories`);
+  }
+
+  private async blobSize(oid: string): Promise<number> {
+    const known = this.blobSizes.get(oid);
+    if (known !== undefined) return known;
+    const { blob } = await git.readBlob({ fs, gitdir: this.options.gitdir, oid, cache: this.options.objectCache });
+    this.blobSizes.set(oid, blob.byteLength);
+    return blob.byteLength;
   }
 
   async writeTree(treeOid: string, dir: string, relative: string, depth: number): Promise<void> {

@@ -5,17 +5,17 @@
  * reported an error.
  */
 import fs from "node:fs/promises";
-import { isMap, parseDocument } from "yaml";
+import { describeYamlProblem, parseSingleYaml, YamlBudget } from "../bounded-yaml.js";
 import { InvalidInputError } from "../errors.js";
 import type { ClusterDocument, FleetDocument } from "./generated.js";
 import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
-import { DEFAULT_LIMITS, type SpecLimits } from "./limits.js";
+import { DEFAULT_LIMITS, yamlLimits, type SpecLimits } from "./limits.js";
 import { mergeClusterSpec } from "./merge.js";
 import { normalizeCluster, normalizeRepoPath, type ChartMetaByPath } from "./normalize.js";
 import { checkFleetSpec, checkMergedSpec, checkWrittenSpec, type PathRef, type RuleContext } from "./rules.js";
 import { validateDocument, type DocumentKind } from "./schema.js";
 import { describeLabels, selectorMatches, selectsEverything } from "./selectors.js";
-import { FLEET_FILE, findEscapingLinks, readChartMeta, readContained, readSpecFiles, resolveContained } from "./tree.js";
+import { checkTree, FLEET_FILE, readChartMeta, readContained, readSpecFiles, resolveContained, type ChartMeta } from "./tree.js";
 import { durationSeconds } from "./duration.js";
 import { SPEC_API_VERSION, type AlertEvent, type DesiredCluster, type DesiredFleet, type WindowOperation } from "./types.js";
 import { parseSpecFile, SourceMap, type SpecDocument } from "./yaml.js";
@@ -58,6 +58,8 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   const issues = new IssueCollector();
   const sources = new SourceMap();
   const ctx: RuleContext = { sources, issues };
+  // One budget for every YAML text of this load: spec files, values files and Chart.yaml files.
+  const budget = new YamlBudget(limits.maxTotalBytes, limits.maxTotalNodes);
 
   let tree: Awaited<ReturnType<typeof readSpecFiles>>;
   try {
@@ -67,7 +69,7 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   }
   for (const problem of tree.problems) issues.error({ file: problem.file, line: 1, col: 1, path: "" }, problem.message);
 
-  const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues));
+  const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues, budget));
   const { fleet, clusters } = classify(docs, tree.problems.some((p) => p.file === FLEET_FILE), sources, issues);
 
   const refs: PathRef[] = [];
@@ -81,7 +83,7 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
     refs.push(...checkWrittenSpec(cluster.value.spec, specAt, ctx));
   }
   checkDuplicateClusters(clusters, issues);
-  const charts = await checkPaths(tree.root, refs, limits, issues);
+  const charts = await checkPaths(tree.root, refs, limits, budget, issues);
 
   // Without usable defaults, merged clusters would report spurious gaps (no version, no provider).
   if (!fleet?.usable.defaults) return failed(issues);
@@ -197,8 +199,8 @@ function checkDuplicateClusters(clusters: readonly ClusterEntry[], issues: Issue
 }
 
 /** Checks every path the spec names; returns Chart.yaml facts of the local charts. */
-async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, issues: IssueCollector): Promise<ChartMetaByPath> {
-  const charts = new Map<string, { name: string | null; version: string | null }>();
+async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, budget: YamlBudget, issues: IssueCollector): Promise<ChartMetaByPath> {
+  const charts = new Map<string, ChartMeta>();
   const unique = new Map<string, PathRef[]>();
   for (const ref of refs) {
     const key = `${ref.kind}\u0000${ref.written}`;
@@ -210,7 +212,7 @@ async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLi
     [...unique.values()].map(async (group) => {
       const ref = group[0];
       if (!ref) return;
-      const problems = await checkPath(root, ref, limits, charts);
+      const problems = await checkPath(root, ref, limits, budget, charts);
       for (const each of group) {
         for (const problem of problems) issues.error(each.at, problem);
         const meta = charts.get(normalizeRepoPath(each.written));
@@ -223,13 +225,14 @@ async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLi
   return charts;
 }
 
-async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts: Map<string, { name: string | null; version: string | null }>): Promise<string[]> {
+async function checkPath(root: string, ref: PathRef, limits: SpecLimits, budget: YamlBudget, charts: Map<string, ChartMeta>): Promise<string[]> {
   if (ref.kind === "values") {
     const read = await readContained(root, ref.written, limits.maxFileBytes);
     if ("problem" in read) return [`values file ${read.problem}`];
-    const doc = parseDocument(read.text, { prettyErrors: false });
-    if (doc.errors.length > 0) return [`values file "${ref.written}" is not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`];
-    if (doc.contents !== null && !isMap(doc.contents)) return [`values file "${ref.written}" must hold a map of values`];
+    const parsed = parseSingleYaml(read.text, { limits: yamlLimits(limits), budget });
+    if (!parsed.ok) return [`values file "${ref.written}" is not valid YAML: ${describeYamlProblem(parsed.problem)}`];
+    const value = parsed.value;
+    if (value !== undefined && value !== null && (typeof value !== "object" || Array.isArray(value))) return [`values file "${ref.written}" must hold a map of values`];
     return [];
   }
   if (ref.kind === "script") {
@@ -241,10 +244,16 @@ async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts:
   const what = ref.kind === "chart" ? "local chart" : "kustomize path";
   const resolved = await resolveContained(root, ref.written);
   if (!resolved.ok) return [`${what} ${resolved.problem}`];
-  if (!resolved.isDirectory) return [`${what} "${ref.written}" is a file; name its directory`];
+  if (resolved.kind !== "directory") return [`${what} "${ref.written}" is a file; name its directory`];
+  // The whole tree first: nothing in it (Chart.yaml included) is read before it is known to be safe.
+  const tree = await checkTree(root, resolved.real, limits.maxTreeEntries);
+  if (tree.overLimit) return [`${what} "${ref.written}" holds more than ${limits.maxTreeEntries} files and directories; bosun refuses larger trees`];
   const problems: string[] = [];
+  if (tree.escapes.length > 0) problems.push(`${what} "${ref.written}" holds a symlink to a place outside the fleet directory: ${tree.escapes.slice(0, 3).join(", ")}`);
+  if (tree.special.length > 0) problems.push(`${what} "${ref.written}" holds something that is not a regular file or directory (a named pipe, socket or device): ${tree.special.slice(0, 3).join(", ")}`);
+  if (problems.length > 0) return problems;
   if (ref.kind === "chart") {
-    const meta = await readChartMeta(resolved.real, limits.maxFileBytes);
+    const meta = await readChartMeta(root, normalizeRepoPath(ref.written), limits, budget);
     if (meta.problem) problems.push(`local chart "${ref.written}" ${meta.problem}`);
     charts.set(normalizeRepoPath(ref.written), { name: meta.name, version: meta.version });
   } else {
@@ -253,8 +262,6 @@ async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts:
     );
     if (!found.some((r) => r.ok)) problems.push(`kustomize path "${ref.written}" has no kustomization.yaml`);
   }
-  const escapes = await findEscapingLinks(root, resolved.real, limits.maxFiles);
-  if (escapes.length > 0) problems.push(`${what} "${ref.written}" holds a symlink to a place outside the fleet directory: ${escapes.slice(0, 3).join(", ")}`);
   return problems;
 }
 

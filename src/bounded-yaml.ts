@@ -250,7 +250,7 @@ class Walker {
         const childPath = appendYamlPath(path, i);
         out.push(this.convert(item, childPath, depth + 1));
         this.hooks.child?.(out, i, undefined, this.position((item as YamlNode | null)?.range?.[0] ?? offset, childPath));
-        if (this.failure) return null;
+        if (this.failed()) return null;
       }
       return out;
     }
@@ -273,7 +273,7 @@ class Walker {
       seen.add(key);
       const valueNode = pair.value as YamlNode | null;
       const value = valueNode === null ? null : this.convert(valueNode, childPath, depth + 1);
-      if (this.failure) return null;
+      if (this.failed()) return null;
       // defineProperty, not assignment: content never calls a setter, whatever the key.
       Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       if (this.hooks.child) {
@@ -282,6 +282,11 @@ class Walker {
       }
     }
     return out;
+  }
+
+  /** Whether a limit or rule has stopped the walk (a method, so the check is not narrowed away). */
+  failed(): boolean {
+    return this.failure !== undefined;
   }
 
   fail(offset: number | undefined, path: string, message: string): null {

@@ -117,8 +117,12 @@ export function parseSpecFile(
     limits: yamlLimits(limits),
     ...(budget ? { budget } : {}),
     hooks: {
-      container: (container, self) => sources.register(container, at(self)),
-      child: (container, key, keyAt, valueAt) => sources.setChild(container, key, keyAt === undefined ? { value: at(valueAt) } : { key: at(keyAt), value: at(valueAt) }),
+      container: (container, self) => {
+        sources.register(container, at(self));
+      },
+      child: (container, key, keyAt, valueAt) => {
+        sources.setChild(container, key, keyAt === undefined ? { value: at(valueAt) } : { key: at(keyAt), value: at(valueAt) });
+      },
     },
   });
   for (const problem of parsed.problems) issues.error(at(problem), problem.message);

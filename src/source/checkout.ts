@@ -9,7 +9,9 @@
  * refused; every file and directory is created fresh (never through an existing path), so a symlink in
  * the tree cannot redirect a later write; every symlink must resolve inside the tree; and file count,
  * bytes and depth are capped, so a "Git bomb" (a tiny pack that expands to millions of files) cannot
- * fill the disk.
+ * fill the disk. The caps are checked on the object store before the first file is written: each
+ * distinct tree is measured once and counted as often as it is referenced, so a bomb costs as much as
+ * the few objects it is made of.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -61,15 +63,15 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<Checkout
     return { dir, reused: true };
   }
   await fs.mkdir(options.worktrees, { recursive: true });
+  const { commit } = await git.readCommit({ fs, gitdir: options.gitdir, oid: options.commit, cache: options.objectCache });
+  const writer = new TreeWriter(options);
+  // Measured before anything of the commit is written: a Git bomb is refused after reading its few
+  // distinct objects, not after writing files until a limit trips.
+  await writer.measure(commit.tree);
   const temp = path.join(options.worktrees, `${TEMP_PREFIX}${options.commit}-${process.pid}`);
   await fs.rm(temp, { recursive: true, force: true });
   await fs.mkdir(temp);
   try {
-    const { commit } = await git.readCommit({ fs, gitdir: options.gitdir, oid: options.commit, cache: options.objectCache });
-    const writer = new TreeWriter(options);
-    // Measured before anything is written: a Git bomb is refused after reading its few distinct objects,
-    // not after writing files until a limit trips.
-    await writer.measure(commit.tree);
     await writer.writeTree(commit.tree, temp, "", 0);
     await checkSymlinks(temp, writer.symlinks, options.describe);
     await fs.rename(temp, dir);

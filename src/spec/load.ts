@@ -68,6 +68,8 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
     throw new InvalidInputError(`cannot read fleet directory ${dir}: ${(error as Error).message}`, { cause: error });
   }
   for (const problem of tree.problems) issues.error({ file: problem.file, line: 1, col: 1, path: "" }, problem.message);
+  // A refused tree was not read at all: anything said about its (unread) files would only be noise.
+  if (tree.refused) return failed(issues);
 
   const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues, budget));
   const { fleet, clusters } = classify(docs, tree.problems.some((p) => p.file === FLEET_FILE), sources, issues);

@@ -22,6 +22,8 @@ export interface SpecFiles {
   root: string;
   files: SpecFile[];
   problems: { file: string; message: string }[];
+  /** True when the tree was refused as a whole (too many files, entries or bytes): no file was read. */
+  refused: boolean;
 }
 
 /** The name of the fleet file at the root of the directory. */
@@ -34,18 +36,18 @@ export async function readSpecFiles(dir: string, limits: SpecLimits): Promise<Sp
   const root = await fs.realpath(dir);
   const problems: SpecFiles["problems"] = [];
   const listed = await listClusterFiles(root, limits, problems);
-  if (listed === undefined) return { root, files: [], problems };
+  if (listed === undefined) return { root, files: [], problems, refused: true };
   const names = [FLEET_FILE, ...listed.sort()];
   if (names.length > limits.maxFiles) {
     problems.push({ file: CLUSTERS_DIR, message: `more than ${limits.maxFiles} spec files; bosun reads at most ${limits.maxFiles}` });
-    return { root, files: [], problems };
+    return { root, files: [], problems, refused: true };
   }
   // Sizes first, so the total is refused before anything is read into memory.
   const resolved = await Promise.all(names.map((file) => resolveContained(root, file)));
   const total = resolved.reduce((sum, r) => sum + (r.ok && r.kind === "file" ? r.size : 0), 0);
   if (total > limits.maxTotalBytes) {
     problems.push({ file: CLUSTERS_DIR, message: `the spec files hold ${total} bytes; bosun reads at most ${limits.maxTotalBytes} bytes of spec in total` });
-    return { root, files: [], problems };
+    return { root, files: [], problems, refused: true };
   }
   const files = await Promise.all(
     names.map(async (file): Promise<SpecFile | undefined> => {
@@ -58,7 +60,7 @@ export async function readSpecFiles(dir: string, limits: SpecLimits): Promise<Sp
       return { file, text: result.text };
     }),
   );
-  return { root, files: files.filter((f): f is SpecFile => f !== undefined), problems };
+  return { root, files: files.filter((f): f is SpecFile => f !== undefined), problems, refused: false };
 }
 
 /**

@@ -159,8 +159,14 @@ export function parseBoundedYaml(text: string, options: BoundedYamlOptions = {})
   }
   if (docs.length > limits.maxDocuments) return whole(`more than ${limits.maxDocuments} YAML documents`);
   for (const [index, doc] of docs.entries()) {
-    for (const problem of doc.errors) result.problems.push({ ...position(problem.pos[0], ""), message: yamlMessage(problem.message), document: index });
-    for (const problem of doc.warnings) result.warnings.push({ ...position(problem.pos[0], ""), message: yamlMessage(problem.message), document: index });
+    // One error per document: a hostile text can make the parser report one per character, and the first
+    // is the one to fix. Running out of stack (flow collections nested far too deep) is the one to show.
+    const error = doc.errors.find((e) => e.code === "RESOURCE_EXHAUSTION") ?? doc.errors[0];
+    if (error) {
+      const message = error.code === "RESOURCE_EXHAUSTION" ? `nesting deeper than ${limits.maxDepth} levels` : yamlMessage(error.message);
+      result.problems.push({ ...position(error.pos[0], ""), message, document: index });
+    }
+    for (const problem of doc.warnings.slice(0, 10)) result.warnings.push({ ...position(problem.pos[0], ""), message: yamlMessage(problem.message), document: index });
     if (doc.errors.length > 0 || doc.contents === null) continue;
     const walker = new Walker(doc, limits, options.budget, options.hooks ?? {}, position);
     let value: unknown;

@@ -4,9 +4,10 @@
  * files are ever opened; and every directory walked is refused as a whole past its entry limit (never
  * checked only in part). Everything else in `src/spec/` works on what this module returns.
  */
-import { constants as fsConstants, type Dirent } from "node:fs";
+import type { Dirent } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { readRegularFile } from "../bounded-file.js";
 import { describeYamlProblem, parseSingleYaml, type YamlBudget } from "../bounded-yaml.js";
 import { yamlLimits, type SpecLimits } from "./limits.js";
 
@@ -169,36 +170,9 @@ export async function readContained(
   if (resolved.kind === "directory") return { problem: `"${written}" is a directory, not a file`, missing: false };
   if (resolved.kind === "special") return { problem: `"${written}" is not a regular file (a named pipe, socket or device)`, missing: false };
   if (resolved.size > maxBytes) return { problem: `"${written}" is larger than ${maxBytes} bytes`, missing: false };
-  const read = await readRegularFile(resolved.real, maxBytes);
-  if (read === undefined) return { problem: `"${written}" is not a regular file of at most ${maxBytes} bytes`, missing: false };
-  return { text: read };
-}
-
-/**
- * Opens without following a final link and without blocking (so a file swapped for a named pipe cannot
- * hang), checks the open file is regular, and reads at most `maxBytes + 1` bytes. Undefined when the file
- * is not regular or is larger than `maxBytes`.
- */
-async function readRegularFile(file: string, maxBytes: number): Promise<string | undefined> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return undefined;
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    return length > maxBytes ? undefined : buffer.subarray(0, length).toString("utf8");
-  } finally {
-    await handle.close();
-  }
+  const read = await readRegularFile(resolved.real, maxBytes, { noFollow: true });
+  if (!read.ok) return { problem: `"${written}" is not a regular file of at most ${maxBytes} bytes`, missing: false };
+  return { text: read.text };
 }
 
 /** What a walk of a chart or kustomize directory found. */

@@ -72,7 +72,7 @@ named pipe, socket or device where bosun or helm would read a file.
 
 Limits protect against hostile repositories (each applies to every spec file, values file and \`Chart.yaml\`):
 files up to 1 MiB, at most 10,000 spec files, 1,000 documents per file, 100 aliases and 100,000 nodes per
-document, nesting 64 deep; 64 MiB and 1,000,000 nodes of YAML per load in total; at most 10,000 entries
+document, nesting 64 deep; 16 MiB and 1,000,000 nodes of YAML per load in total; at most 10,000 entries
 under \`clusters/\` and under each local chart or kustomize directory (a larger tree is refused, never checked
 in part). See [security.md](security.md).
 

@@ -148,6 +148,8 @@ export function parseBoundedYaml(text: string, options: BoundedYamlOptions = {})
   if (options.budget && !options.budget.takeBytes(bytes)) {
     return whole(`the YAML read in this run would exceed ${options.budget.maxTotalBytes} bytes in total`);
   }
+  const shape = prescan(text, limits);
+  if (shape) return whole(shape);
   let docs: Document.Parsed[];
   try {
     // uniqueKeys off: the walk finds duplicates in linear time (see the module comment).
@@ -209,6 +211,71 @@ export function describeYamlProblem(problem: YamlProblem): string {
 export function appendYamlPath(path: string, segment: string | number): string {
   if (typeof segment === "number") return `${path}[${segment}]`;
   return /^[A-Za-z_$][\w$-]*$/.test(segment) ? `${path ? `${path}.` : ""}${segment}` : `${path}[${JSON.stringify(segment)}]`;
+}
+
+/**
+ * Flow collections ([ ] and { }) nested deeper than this are refused before parsing. The `yaml` parser's
+ * cost grows faster than linearly with flow nesting (a million `[` take minutes); the real depth limit
+ * still applies to what is built, so this only needs to be far above it and far below what is slow.
+ */
+export const MAX_FLOW_NESTING = 1_000;
+
+/**
+ * One linear pass over the text for the shapes that make the parser itself slow, before it runs: too many
+ * document markers (`---` at the start of a line), flow collections nested too deep, and long runs of
+ * compact block indicators (`- - - - x`). Brackets are counted wherever they are (a `[` in a quoted string
+ * counts too), so a real file is refused only with a thousand unclosed ones; a text that hides closing
+ * brackets in quotes gets past this scan, and is then bounded by the byte limits and the parser's own
+ * stack guard (slow, but not without end).
+ */
+function prescan(text: string, limits: YamlLimits): string | undefined {
+  let documents = 0;
+  let flow = 0;
+  let compact = 0;
+  let lineStart = true;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === NEWLINE) {
+      lineStart = true;
+      compact = 0;
+      continue;
+    }
+    if (c === DASH && (i === 0 || text.charCodeAt(i - 1) === NEWLINE) && text.startsWith("---", i) && isBlankOrEnd(text, i + 3)) {
+      if (++documents > limits.maxDocuments) return `more than ${limits.maxDocuments} YAML documents`;
+    }
+    if (c === OPEN_SQUARE || c === OPEN_CURLY) {
+      if (++flow > MAX_FLOW_NESTING) return `flow collections ([ ] and { }) nested more than ${MAX_FLOW_NESTING} levels deep`;
+    } else if ((c === CLOSE_SQUARE || c === CLOSE_CURLY) && flow > 0) {
+      flow -= 1;
+    } else if ((c === DASH || c === QUESTION || c === COLON) && flow === 0 && (lineStart || compact > 0) && isBlankOrEnd(text, i + 1)) {
+      // `- - - x` on one line: each indicator opens one more level of nesting.
+      if (++compact > limits.maxDepth) return `nesting deeper than ${limits.maxDepth} levels`;
+      lineStart = false;
+      continue;
+    }
+    if (c !== SPACE && c !== TAB) {
+      lineStart = false;
+      compact = 0;
+    }
+  }
+  return undefined;
+}
+
+const NEWLINE = 10;
+const SPACE = 32;
+const TAB = 9;
+const DASH = 45;
+const QUESTION = 63;
+const COLON = 58;
+const OPEN_SQUARE = 91;
+const CLOSE_SQUARE = 93;
+const OPEN_CURLY = 123;
+const CLOSE_CURLY = 125;
+
+/** Whether the character at `i` is a space, tab, line break, or past the end. */
+function isBlankOrEnd(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return Number.isNaN(c) || c === SPACE || c === TAB || c === NEWLINE || c === 13;
 }
 
 function yamlMessage(message: string): string {

@@ -37,7 +37,7 @@ export const DEFAULT_LIMITS: Readonly<SpecLimits> = {
   maxAliases: DEFAULT_YAML_LIMITS.maxAliases,
   maxNodes: DEFAULT_YAML_LIMITS.maxNodes,
   maxDepth: DEFAULT_YAML_LIMITS.maxDepth,
-  maxTotalBytes: 64 * 1024 * 1024,
+  maxTotalBytes: 16 * 1024 * 1024,
   maxTotalNodes: 1_000_000,
   maxTreeEntries: 10_000,
 };

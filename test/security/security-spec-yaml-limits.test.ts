@@ -23,7 +23,7 @@ function billionLaughs(): string {
 /** Under 1 MiB: `count` short keys (base 36), then `extra`. */
 function bigMap(count: number, extra = ""): string {
   const lines: string[] = [];
-  for (let i = 0; i < count; i += 1) lines.push(`${i.toString(36)}: 0`);
+  for (let i = 0; i < count; i += 1) lines.push(`k${i.toString(36)}: 0`);
   return `${lines.join("\n")}\n${extra}`;
 }
 
@@ -57,12 +57,12 @@ describe("hostile YAML", () => {
   });
 
   it("a duplicate at the end of a 100,000-key values file is found with its line", async () => {
-    const repo = await repoWithValues(bigMap(100_000, "a: again\n"));
-    await expectRefused(repo, ['values file "values/web.yaml" is not valid YAML: line 100001, column 1 (a): YAML: Map keys must be unique: "a" appears twice']);
+    const repo = await repoWithValues(bigMap(100_000, "ka: again\n"));
+    await expectRefused(repo, ['values file "values/web.yaml" is not valid YAML: line 100001, column 1 (ka): YAML: Map keys must be unique: "ka" appears twice']);
   });
 
   it("nesting a million levels deep is an error, not a crash", async () => {
     const repo = await repoWithValues(`a: ${"[".repeat(1_000_000)}\n`);
-    await expectRefused(repo, [/values file "values\/web\.yaml" is not valid YAML: line 1, column \d+: nesting deeper than 64 levels/]);
+    await expectRefused(repo, ['values file "values/web.yaml" is not valid YAML: line 1, column 1: flow collections ([ ] and { }) nested more than 1000 levels deep']);
   });
 });

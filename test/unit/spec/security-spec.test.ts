@@ -5,10 +5,12 @@
  * file and line — never an exception, never a hang.
  */
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { mergeHelmValues } from "../../../src/addons/render.js";
+import { readRegularFile } from "../../../src/bounded-file.js";
 import { formatIssue, type SpecIssue } from "../../../src/spec/issues.js";
 import type { SpecLimits } from "../../../src/spec/limits.js";
 import { loadFleet } from "../../../src/spec/load.js";
@@ -165,5 +167,22 @@ describe("YAML limits on every file the spec names", () => {
   it("the files of one load share a total node budget", async () => {
     const errors = await load(fleetBuilder().text("values/metrics.yaml", `${Array.from({ length: 300 }, (_, i) => `k${i}: ${i}`).join("\n")}\n`), undefined, { maxTotalNodes: 250 });
     expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/would expand to more than 250 nodes in total$/));
+  });
+});
+
+describe("readRegularFile", () => {
+  it("refuses a named pipe, a device and a file over the limit without blocking; reads a regular file", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-read-"));
+    written.push(dir);
+    await execa("mkfifo", [path.join(dir, "pipe")]);
+    await fs.writeFile(path.join(dir, "big"), "x".repeat(101));
+    await fs.writeFile(path.join(dir, "ok"), "a: 1\n");
+    await fs.symlink(path.join(dir, "ok"), path.join(dir, "link"));
+    expect(await readRegularFile(path.join(dir, "pipe"), 100)).toEqual({ ok: false, problem: "not-regular" });
+    expect(await readRegularFile("/dev/zero", 100)).toEqual({ ok: false, problem: "not-regular" });
+    expect(await readRegularFile(path.join(dir, "big"), 100)).toEqual({ ok: false, problem: "too-large" });
+    expect(await readRegularFile(path.join(dir, "none"), 100)).toEqual({ ok: false, problem: "missing" });
+    expect(await readRegularFile(path.join(dir, "link"), 100, { noFollow: true })).toEqual({ ok: false, problem: "not-regular" });
+    expect(await readRegularFile(path.join(dir, "link"), 100)).toEqual({ ok: true, text: "a: 1\n" });
   });
 });

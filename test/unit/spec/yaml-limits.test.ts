@@ -57,6 +57,21 @@ describe("parseBoundedYaml", () => {
     }
   });
 
+  it.each([
+    ["a million [", `a: ${"[".repeat(1_000_000)}`, "flow collections ([ ] and { }) nested more than 1000 levels deep"],
+    ["250,000 document markers", "---\n".repeat(250_000), "more than 1000 YAML documents"],
+    ["400,000 compact block indicators", `${"- ".repeat(400_000)}x\n`, "nesting deeper than 64 levels"],
+  ])("refuses %s before parsing", (_name, text, message) => {
+    expect(parseBoundedYaml(text).problems).toEqual([{ line: 1, col: 1, path: "", message, document: undefined }]);
+  });
+
+  it("counts only real document markers and keeps balanced flow collections", () => {
+    const text = `a: |\n  ---\n  ---\nb: [${"[1], ".repeat(2_000)}[1]]\nc: ${"[".repeat(300)}${"]".repeat(300)}\n`;
+    const parsed = parseSingleYaml(text, { limits: { maxDepth: 1_000, maxNodes: 1_000_000 } });
+    expect(parsed.ok).toBe(true);
+    expect(parsed.ok && (parsed.value as { a: string }).a).toBe("---\n---\n");
+  });
+
   it("refuses a text over the byte limit before parsing it", () => {
     const parsed = parseBoundedYaml("a: 1\n".repeat(100), { limits: { maxBytes: 100 } });
     expect(parsed.problems).toEqual([{ line: 1, col: 1, path: "", message: "larger than 100 bytes", document: undefined }]);

@@ -56,9 +56,9 @@ describe("hostile YAML", () => {
     await expectRefused(repo, [/clusters\/big\.yaml:\d+:\d+: document expands to more than 100000 YAML nodes/]);
   });
 
-  it("a duplicate at the end of a 100,000-key values file is found with its line", async () => {
-    const repo = await repoWithValues(bigMap(100_000, "ka: again\n"));
-    await expectRefused(repo, ['values file "values/web.yaml" is not valid YAML: line 100001, column 1 (ka): YAML: Map keys must be unique: "ka" appears twice']);
+  it("a duplicate at the end of a 99,000-key values file is found with its line", async () => {
+    const repo = await repoWithValues(bigMap(99_000, "ka: again\n"));
+    await expectRefused(repo, ['values file "values/web.yaml" is not valid YAML: line 99001, column 1 (ka): YAML: Map keys must be unique: "ka" appears twice']);
   });
 
   it("nesting a million levels deep is an error, not a crash", async () => {

@@ -42,6 +42,42 @@ async function buildBomb(gitdir: string): Promise<void> {
   await git(["update-ref", "refs/heads/main", commit]);
 }
 
+/** Entries under `dir`, counted up to `cap` (0 when it does not exist). */
+async function countEntries(dir: string, cap: number): Promise<number> {
+  let count = 0;
+  const pending = [dir];
+  while (pending.length > 0 && count < cap) {
+    const current = pending.pop() ?? dir;
+    for (const entry of await fs.readdir(current, { withFileTypes: true }).catch(() => [])) {
+      count += 1;
+      if (entry.isDirectory()) pending.push(path.join(current, entry.name));
+    }
+  }
+  return count;
+}
+
+/**
+ * Samples how many entries the cache's checkouts hold while `work` runs, and returns the most seen: a
+ * checkout that writes the expansion and removes it afterwards is caught in the act.
+ */
+async function peakEntries<T>(dir: string, work: Promise<T>): Promise<{ result: T; peak: number }> {
+  const state = { done: false };
+  let peak = 0;
+  const sampler = (async () => {
+    while (!state.done) {
+      const sources = await fs.readdir(path.join(dir, "git")).catch(() => [] as string[]);
+      for (const source of sources) peak = Math.max(peak, await countEntries(path.join(dir, "git", source, "worktrees"), 10_000));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  try {
+    return { result: await work, peak };
+  } finally {
+    state.done = true;
+    await sampler;
+  }
+}
+
 /** Entries and bytes under `dir` (0 when it does not exist). */
 async function usage(dir: string): Promise<{ entries: number; bytes: number }> {
   let entries = 0;
@@ -76,12 +112,15 @@ afterAll(async () => {
 describe("a Git bomb", () => {
   it("is refused by plan --repo with the entry limit, writing nothing of its tree", async () => {
     // Only the Git cache moves to a temp directory; plan of this fleet needs no sandbox binary.
-    const result = await runHostile(["plan", "--repo", url, "--ref", "main"], canaries, { cwd: repo.dir, env: { BOSUN_CACHE_DIR: cacheDir } });
+    const { result, peak } = await peakEntries(cacheDir, runHostile(["plan", "--repo", url, "--ref", "main"], canaries, { cwd: repo.dir, env: { BOSUN_CACHE_DIR: cacheDir } }));
     await expectSafe(repo, canaries, result, { mentions: [/checking out commit [0-9a-f]+ of .*bomb\.git.*: more than 100000 files and directories; refusing the commit/] });
     const sources = await fs.readdir(path.join(cacheDir, "git"));
     expect(sources).toHaveLength(1);
     const worktrees = await usage(path.join(cacheDir, "git", sources[0] ?? "", "worktrees"));
     expect(worktrees).toEqual({ entries: 0, bytes: 0 });
+    // Nothing of the tree was written at any time during the run, not only removed at the end. (The one
+    // entry allowed is a temporary directory of the checkout, created empty right before writing.)
+    expect(peak).toBeLessThanOrEqual(1);
     // The whole cache is the bare repository with its tiny pack, not the expansion.
     expect((await usage(cacheDir)).bytes).toBeLessThan(1024 * 1024);
   });

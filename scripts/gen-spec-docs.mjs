@@ -66,10 +66,15 @@ add-on, or forming a cycle; a path (kustomize path, values file, local chart) th
 \`..\`, or resolves through a symlink to outside the repository — including symlinks inside a referenced chart
 or overlay directory; a local chart whose pinned version differs from its \`Chart.yaml\`; a Helm chart from a
 \`repo\` without a pinned \`version\`; invalid cron expressions, durations or time zones; a cluster that no
-rollout wave selects; a cluster with no Kubernetes version, connection or provider after merging.
+rollout wave selects; a cluster with no Kubernetes version, connection or provider after merging; a map key
+\`__proto__\` anywhere, and a \`secretValues\` path with a part \`__proto__\`, \`constructor\` or \`prototype\`; a
+named pipe, socket or device where bosun or helm would read a file.
 
-Limits protect against hostile repositories: spec and values files up to 1 MiB, at most 10,000 spec files,
-1,000 documents per file, 100 aliases and 100,000 nodes per document, nesting 64 deep.
+Limits protect against hostile repositories (each applies to every spec file, values file and \`Chart.yaml\`):
+files up to 1 MiB, at most 10,000 spec files, 1,000 documents per file, 100 aliases and 100,000 nodes per
+document, nesting 64 deep; 16 MiB and 1,000,000 nodes of YAML per load in total; at most 10,000 entries
+under \`clusters/\` and under each local chart or kustomize directory (a larger tree is refused, never checked
+in part). See [security.md](security.md).
 
 ## Helm add-ons from a chart repository
 

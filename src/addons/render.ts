@@ -20,7 +20,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parse as parseYaml, parseAllDocuments, type Tags } from "yaml";
+import { parseAllDocuments, type Tags } from "yaml";
+import { describeYamlProblem, parseSingleYaml } from "../bounded-yaml.js";
 import { BosunError } from "../errors.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
@@ -218,7 +219,8 @@ async function chartFacts(source: HelmChartSource, fleetDir: string): Promise<{ 
   const file = path.join(fleetDir, ...chart.path.split("/"), "Chart.yaml");
   let meta: { name?: unknown; version?: unknown } = {};
   try {
-    meta = (parseYaml(await fs.readFile(file, "utf8"), { maxAliasCount: 100 }) ?? {}) as typeof meta;
+    const parsed = parseSingleYaml(await fs.readFile(file, "utf8"));
+    if (parsed.ok && isMap(parsed.value)) meta = { name: parsed.value.name, version: parsed.value.version };
   } catch {
     // A packaged chart (.tgz) or an unreadable Chart.yaml: fall back to what the spec loader read.
   }
@@ -228,7 +230,11 @@ async function chartFacts(source: HelmChartSource, fleetDir: string): Promise<{ 
   };
 }
 
-/** Reads one values file of the fleet as a map (an empty file is `{}`). */
+/**
+ * Reads one values file of the fleet as a map (an empty file is `{}`), parsed within the YAML limits
+ * (`src/bounded-yaml.ts`): the spec loader already refused a file over them, this is the same bound at
+ * the place the file is read again.
+ */
 async function readValuesFile(fleetDir: string, file: string, addon: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -236,13 +242,9 @@ async function readValuesFile(fleetDir: string, file: string, addon: string): Pr
   } catch (error) {
     throw new AddonRenderError(addon, `add-on ${addon}: cannot read values file ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`, error);
   }
-  const docs = parseAllDocuments(text, { prettyErrors: false });
-  const doc = Array.isArray(docs) ? docs[0] : undefined;
-  if (doc && doc.errors.length > 0) {
-    const error = doc.errors[0];
-    throw new AddonRenderError(addon, `add-on ${addon}: values file ${file} is not valid YAML (${error?.code ?? "error"}${lineOf(text, error?.pos[0])})`);
-  }
-  const value: unknown = doc?.toJS({ maxAliasCount: 100 }) ?? {};
+  const parsed = parseSingleYaml(text);
+  if (!parsed.ok) throw new AddonRenderError(addon, `add-on ${addon}: values file ${file} is not valid YAML (${describeYamlProblem(parsed.problem)})`);
+  const value = parsed.value ?? {};
   if (!isMap(value)) throw new AddonRenderError(addon, `add-on ${addon}: values file ${file} must hold a map of values`);
   return value;
 }
@@ -284,37 +286,64 @@ export function mergeHelmValues(
   inline: Record<string, unknown>,
   secrets: readonly ResolvedSecretValue[],
 ): Record<string, unknown> {
-  let merged: Record<string, unknown> = {};
+  let merged: Record<string, unknown> = emptyMap();
   for (const layer of [...files, inline]) merged = deepMerge(merged, layer);
   for (const secret of secrets) setPath(merged, secret.path, secret.value);
   return merged;
 }
 
-/** Merges `over` into `base`, maps recursively; returns a new tree. */
+/**
+ * Merges `over` into `base`, maps recursively; returns a new tree. Keys come from the fleet repository, so
+ * every map built here has no prototype and entries are defined, never assigned: a key such as
+ * `__proto__` or `constructor` is an ordinary entry, never a way to the prototype of every object.
+ */
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = structuredClone(base);
+  const out = cloneValue(base) as Record<string, unknown>;
   for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] = isMap(current) && isMap(value) ? deepMerge(current, value) : structuredClone(value);
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
+    defineEntry(out, key, isMap(current) && isMap(value) ? deepMerge(current, value) : cloneValue(value));
   }
   return out;
 }
 
-/** Sets `value` at `keys`, making maps on the way (a non-map in the way is replaced, as `--set` does). */
+/** A deep copy of a JSON-like value whose maps have no prototype. */
+function cloneValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cloneValue);
+  if (!isMap(value)) return value;
+  const out = emptyMap();
+  for (const [key, entry] of Object.entries(value)) defineEntry(out, key, cloneValue(entry));
+  return out;
+}
+
+/** A map without a prototype: no key of it reaches `Object.prototype`. */
+function emptyMap(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
+/** Sets an own, enumerable entry whatever its name (assignment to `__proto__` would set the prototype). */
+function defineEntry(map: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Sets `value` at `keys`, making maps on the way (a non-map in the way is replaced, as `--set` does). Only
+ * own entries are followed, so no path (the spec refuses `__proto__`, `constructor` and `prototype`
+ * anyway) can climb into a prototype.
+ */
 function setPath(tree: Record<string, unknown>, keys: readonly string[], value: unknown): void {
   let node = tree;
   for (const key of keys.slice(0, -1)) {
-    const next = node[key];
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
     if (isMap(next)) {
       node = next;
     } else {
-      const created: Record<string, unknown> = {};
-      node[key] = created;
+      const created = emptyMap();
+      defineEntry(node, key, created);
       node = created;
     }
   }
   const last = keys.at(-1);
-  if (last !== undefined) node[last] = value;
+  if (last !== undefined) defineEntry(node, last, value);
 }
 
 /** One object parsed from a render, with the template it came from (Helm's `# Source:` comment). */
@@ -346,7 +375,13 @@ export function parseManifests(text: string, addon: string, producer: string): P
     const where = `document ${index + 1}${source ? ` (${source})` : ""} of ${producer}`;
     const error = doc.errors[0];
     if (error) throw new AddonRenderError(addon, `add-on ${addon}: ${where} is not valid YAML (${error.code}${lineOf(text, error.pos[0])})`);
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch {
+      // toJS refuses an alias bomb (and a stack-deep document) by throwing; it is the chart's problem.
+      throw new AddonRenderError(addon, `add-on ${addon}: ${where} expands too far (too many YAML aliases or nesting too deep)`);
+    }
     if (value === null || value === undefined) return;
     const items = isMap(value) && value.kind === "List" && Array.isArray(value.items) ? (value.items as unknown[]) : [value];
     for (const item of items) out.push({ object: asKubeObject(item, addon, where), source });

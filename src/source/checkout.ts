@@ -9,7 +9,9 @@
  * refused; every file and directory is created fresh (never through an existing path), so a symlink in
  * the tree cannot redirect a later write; every symlink must resolve inside the tree; and file count,
  * bytes and depth are capped, so a "Git bomb" (a tiny pack that expands to millions of files) cannot
- * fill the disk.
+ * fill the disk. The caps are checked on the object store before the first file is written: each
+ * distinct tree is measured once and counted as often as it is referenced, so a bomb costs as much as
+ * the few objects it is made of.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -61,12 +63,15 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<Checkout
     return { dir, reused: true };
   }
   await fs.mkdir(options.worktrees, { recursive: true });
+  const { commit } = await git.readCommit({ fs, gitdir: options.gitdir, oid: options.commit, cache: options.objectCache });
+  const writer = new TreeWriter(options);
+  // Measured before anything of the commit is written: a Git bomb is refused after reading its few
+  // distinct objects, not after writing files until a limit trips.
+  await writer.measure(commit.tree);
   const temp = path.join(options.worktrees, `${TEMP_PREFIX}${options.commit}-${process.pid}`);
   await fs.rm(temp, { recursive: true, force: true });
   await fs.mkdir(temp);
   try {
-    const { commit } = await git.readCommit({ fs, gitdir: options.gitdir, oid: options.commit, cache: options.objectCache });
-    const writer = new TreeWriter(options);
     await writer.writeTree(commit.tree, temp, "", 0);
     await checkSymlinks(temp, writer.symlinks, options.describe);
     await fs.rename(temp, dir);
@@ -77,14 +82,71 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<Checkout
   return { dir, reused: false };
 }
 
+/** What a tree expands to when checked out: entries below it, bytes of its files, and its height. */
+interface TreeSize {
+  entries: number;
+  bytes: number;
+  height: number;
+}
+
 class TreeWriter {
   readonly symlinks: string[] = [];
   private entries = 0;
   private bytes = 0;
   private readonly limits: CheckoutLimits;
+  /** Sizes of trees and blobs already measured, by object id: each distinct object is read once. */
+  private readonly treeSizes = new Map<string, TreeSize>();
+  private readonly blobSizes = new Map<string, number>();
 
   constructor(private readonly options: CheckoutOptions) {
     this.limits = options.limits ?? CHECKOUT_LIMITS;
+  }
+
+  /**
+   * Refuses the commit when its tree would expand past a limit. A tree referenced many times (the shape of
+   * a Git bomb) is measured once and counted as often as it is referenced, so the work is proportional to
+   * the distinct objects the pack holds, not to what they expand to.
+   */
+  async measure(treeOid: string): Promise<void> {
+    const size = await this.measureTree(treeOid, "", 0);
+    this.checkSize(size);
+  }
+
+  private async measureTree(oid: string, relative: string, depth: number): Promise<TreeSize> {
+    const known = this.treeSizes.get(oid);
+    if (known) return known;
+    if (depth > this.limits.maxDepth) this.refuse(`${relative}: nested deeper than ${this.limits.maxDepth} directories`);
+    const size: TreeSize = { entries: 0, bytes: 0, height: 0 };
+    for (const entry of await this.readTree(oid, relative)) {
+      const where = relative === "" ? entry.path : `${relative}/${entry.path}`;
+      size.entries += 1;
+      const mode = entry.mode.padStart(6, "0");
+      if (mode === "040000") {
+        const below = await this.measureTree(entry.oid, where, depth + 1);
+        size.entries += below.entries;
+        size.bytes += below.bytes;
+        size.height = Math.max(size.height, below.height + 1);
+      } else if (mode === "100644" || mode === "100755" || mode === "120000") {
+        size.bytes += await this.blobSize(entry.oid);
+      }
+      this.checkSize(size);
+    }
+    this.treeSizes.set(oid, size);
+    return size;
+  }
+
+  private checkSize(size: TreeSize): void {
+    if (size.entries > this.limits.maxEntries) this.refuse(`more than ${this.limits.maxEntries} files and directories`);
+    if (size.bytes > this.limits.maxBytes) this.refuse(`more than ${formatBytes(this.limits.maxBytes)} of files`);
+    if (size.height > this.limits.maxDepth) this.refuse(`nested deeper than ${this.limits.maxDepth} directories`);
+  }
+
+  private async blobSize(oid: string): Promise<number> {
+    const known = this.blobSizes.get(oid);
+    if (known !== undefined) return known;
+    const { blob } = await git.readBlob({ fs, gitdir: this.options.gitdir, oid, cache: this.options.objectCache });
+    this.blobSizes.set(oid, blob.byteLength);
+    return blob.byteLength;
   }
 
   async writeTree(treeOid: string, dir: string, relative: string, depth: number): Promise<void> {

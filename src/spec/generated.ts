@@ -278,7 +278,7 @@ export interface HelmSource {
 
 /** One secret chart value taken from the environment. */
 export interface SecretValue {
-  /** Dot-separated path of the value in the chart's values, e.g. auth.password. */
+  /** Dot-separated path of the value in the chart's values, e.g. auth.password: letters, digits, '_' and '-' between the dots; no part may be __proto__, constructor or prototype. */
   path: string;
   /** Name of the environment variable holding the value. */
   env: string;

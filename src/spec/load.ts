@@ -5,11 +5,11 @@
  * reported an error.
  */
 import fs from "node:fs/promises";
-import { isMap, parseDocument } from "yaml";
+import { describeYamlProblem, parseSingleYaml, YamlBudget } from "../bounded-yaml.js";
 import { InvalidInputError } from "../errors.js";
 import type { ClusterDocument, FleetDocument } from "./generated.js";
 import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
-import { DEFAULT_LIMITS, type SpecLimits } from "./limits.js";
+import { DEFAULT_LIMITS, yamlLimits, type SpecLimits } from "./limits.js";
 import { checkEnvironmentNames, checkFleetEnvironmentNames } from "./environment.js";
 import { mergeClusterSpec } from "./merge.js";
 import { normalizeCluster, normalizeRepoPath, type ChartMetaByPath } from "./normalize.js";
@@ -18,7 +18,7 @@ import { DEFAULT_REPO_POLICY, type RepoPolicy } from "./repo-policy.js";
 import { checkFleetSpec, checkMergedSpec, checkWrittenSpec, type PathRef, type RuleContext } from "./rules.js";
 import { validateDocument, type DocumentKind } from "./schema.js";
 import { describeLabels, selectorMatches, selectsEverything } from "./selectors.js";
-import { FLEET_FILE, findEscapingLinks, readChartMeta, readContained, readSpecFiles, resolveContained } from "./tree.js";
+import { checkTree, FLEET_FILE, readChartMeta, readContained, readSpecFiles, resolveContained, type ChartMeta } from "./tree.js";
 import { durationSeconds } from "./duration.js";
 import { SPEC_API_VERSION, type AlertEvent, type DesiredCluster, type DesiredFleet, type WindowOperation } from "./types.js";
 import { parseSpecFile, SourceMap, type SpecDocument } from "./yaml.js";
@@ -64,6 +64,8 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   const sources = new SourceMap();
   const policy = options.policy ?? DEFAULT_REPO_POLICY;
   const ctx: RuleContext = { sources, issues, policy };
+  // One budget for every YAML text of this load: spec files, values files and Chart.yaml files.
+  const budget = new YamlBudget(limits.maxTotalBytes, limits.maxTotalNodes);
 
   let tree: Awaited<ReturnType<typeof readSpecFiles>>;
   try {
@@ -72,8 +74,10 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
     throw new InvalidInputError(`cannot read fleet directory ${dir}: ${(error as Error).message}`, { cause: error });
   }
   for (const problem of tree.problems) issues.error({ file: problem.file, line: 1, col: 1, path: "" }, problem.message);
+  // A refused tree was not read at all: anything said about its (unread) files would only be noise.
+  if (tree.refused) return failed(issues);
 
-  const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues));
+  const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues, budget));
   const { fleet, clusters } = classify(docs, tree.problems.some((p) => p.file === FLEET_FILE), sources, issues);
 
   const refs: PathRef[] = [];
@@ -92,7 +96,7 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
     checkEnvironmentNames(cluster.value.spec, specAt, ctx, policy.allowedSecretEnv, tree.root);
   }
   checkDuplicateClusters(clusters, issues);
-  const charts = await checkPaths(tree.root, refs, limits, issues, policy);
+  const charts = await checkPaths(tree.root, refs, limits, budget, issues, policy);
 
   // Without usable defaults, merged clusters would report spurious gaps (no version, no provider).
   if (!fleet?.usable.defaults) return failed(issues);
@@ -208,8 +212,8 @@ function checkDuplicateClusters(clusters: readonly ClusterEntry[], issues: Issue
 }
 
 /** Checks every path the spec names; returns Chart.yaml facts of the local charts. */
-async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, issues: IssueCollector, policy: RepoPolicy): Promise<ChartMetaByPath> {
-  const charts = new Map<string, { name: string | null; version: string | null }>();
+async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLimits, budget: YamlBudget, issues: IssueCollector, policy: RepoPolicy): Promise<ChartMetaByPath> {
+  const charts = new Map<string, ChartMeta>();
   const unique = new Map<string, PathRef[]>();
   for (const ref of refs) {
     const key = `${ref.kind}\u0000${ref.written}`;
@@ -221,7 +225,7 @@ async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLi
     [...unique.values()].map(async (group) => {
       const ref = group[0];
       if (!ref) return;
-      const problems = await checkPath(root, ref, limits, charts);
+      const problems = await checkPath(root, ref, limits, budget, charts);
       // The content of a kustomization that passed the path check: every file and base it names, below.
       if (ref.kind === "kustomization" && problems.length === 0) await checkKustomization(root, ref.written, ref.at, { limits, policy, issues });
       for (const each of group) {
@@ -236,13 +240,14 @@ async function checkPaths(root: string, refs: readonly PathRef[], limits: SpecLi
   return charts;
 }
 
-async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts: Map<string, { name: string | null; version: string | null }>): Promise<string[]> {
+async function checkPath(root: string, ref: PathRef, limits: SpecLimits, budget: YamlBudget, charts: Map<string, ChartMeta>): Promise<string[]> {
   if (ref.kind === "values") {
     const read = await readContained(root, ref.written, limits.maxFileBytes);
     if ("problem" in read) return [`values file ${read.problem}`];
-    const doc = parseDocument(read.text, { prettyErrors: false });
-    if (doc.errors.length > 0) return [`values file "${ref.written}" is not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`];
-    if (doc.contents !== null && !isMap(doc.contents)) return [`values file "${ref.written}" must hold a map of values`];
+    const parsed = parseSingleYaml(read.text, { limits: yamlLimits(limits), budget });
+    if (!parsed.ok) return [`values file "${ref.written}" is not valid YAML: ${describeYamlProblem(parsed.problem)}`];
+    const value = parsed.value;
+    if (value !== undefined && value !== null && (typeof value !== "object" || Array.isArray(value))) return [`values file "${ref.written}" must hold a map of values`];
     return [];
   }
   if (ref.kind === "script") {
@@ -254,10 +259,16 @@ async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts:
   const what = ref.kind === "chart" ? "local chart" : "kustomize path";
   const resolved = await resolveContained(root, ref.written);
   if (!resolved.ok) return [`${what} ${resolved.problem}`];
-  if (!resolved.isDirectory) return [`${what} "${ref.written}" is a file; name its directory`];
+  if (resolved.kind !== "directory") return [`${what} "${ref.written}" is a file; name its directory`];
+  // The whole tree first: nothing in it (Chart.yaml included) is read before it is known to be safe.
+  const tree = await checkTree(root, resolved.real, limits.maxTreeEntries);
+  if (tree.overLimit) return [`${what} "${ref.written}" holds more than ${limits.maxTreeEntries} files and directories; bosun refuses larger trees`];
   const problems: string[] = [];
+  if (tree.escapes.length > 0) problems.push(`${what} "${ref.written}" holds a symlink to a place outside the fleet directory: ${tree.escapes.slice(0, 3).join(", ")}`);
+  if (tree.special.length > 0) problems.push(`${what} "${ref.written}" holds something that is not a regular file or directory (a named pipe, socket or device): ${tree.special.slice(0, 3).join(", ")}`);
+  if (problems.length > 0) return problems;
   if (ref.kind === "chart") {
-    const meta = await readChartMeta(resolved.real, limits.maxFileBytes);
+    const meta = await readChartMeta(root, normalizeRepoPath(ref.written), limits, budget);
     if (meta.problem) problems.push(`local chart "${ref.written}" ${meta.problem}`);
     charts.set(normalizeRepoPath(ref.written), { name: meta.name, version: meta.version });
   } else {
@@ -266,8 +277,6 @@ async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts:
     );
     if (!found.some((r) => r.ok)) problems.push(`kustomize path "${ref.written}" has no kustomization.yaml`);
   }
-  const escapes = await findEscapingLinks(root, resolved.real, limits.maxFiles);
-  if (escapes.length > 0) problems.push(`${what} "${ref.written}" holds a symlink to a place outside the fleet directory: ${escapes.slice(0, 3).join(", ")}`);
   return problems;
 }
 

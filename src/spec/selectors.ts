@@ -7,11 +7,12 @@ import type { Selector } from "./generated.js";
 export function selectorMatches(selector: Selector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (selector === undefined) return true;
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
+    // Own labels only: a key such as "constructor" must not match through the prototype.
+    if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
   }
   for (const requirement of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, requirement.key);
-    const value = labels[requirement.key];
+    const value = has ? labels[requirement.key] : undefined;
     const values = requirement.values ?? [];
     switch (requirement.operator) {
       case "In":

@@ -28,6 +28,8 @@ export async function startDetached(spec: DetachedSpec): Promise<number> {
       env: { ...process.env, ...spec.env },
       detached: true,
       stdio: ["ignore", out, out],
+      // Explicit, so nothing inherited (a polluted Object.prototype.shell included) can turn this into a shell.
+      shell: false,
     });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) => {

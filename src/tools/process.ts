@@ -55,6 +55,8 @@ export async function runProcess(options: RunOptions): Promise<RunResult> {
     stripFinalNewline: false,
     reject: false,
     windowsHide: true,
+    // Explicit, so nothing inherited (a polluted Object.prototype.shell included) can turn this into a shell.
+    shell: false,
   });
   const onLine = options.onStderrLine;
   if (onLine) {

@@ -230,7 +230,13 @@ async function readValuesFile(fleetDir: string, file: string, addon: string): Pr
     const error = doc.errors[0];
     throw new AddonRenderError(addon, `add-on ${addon}: values file ${file} is not valid YAML (${error?.code ?? "error"}${lineOf(text, error?.pos[0])})`);
   }
-  const value: unknown = doc?.toJS({ maxAliasCount: 100 }) ?? {};
+  let value: unknown;
+  try {
+    value = doc?.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    // toJS throws while resolving aliases: past the count (a YAML bomb) or to an anchor it cannot use.
+    throw new AddonRenderError(addon, `add-on ${addon}: values file ${file} is refused: it expands more than 100 aliases (a guard against YAML bombs) or has an alias that cannot be resolved`, error);
+  }
   if (!isMap(value)) throw new AddonRenderError(addon, `add-on ${addon}: values file ${file} must hold a map of values`);
   return value;
 }

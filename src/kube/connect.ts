@@ -43,22 +43,44 @@ export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
 export function kubeConfigFor(cluster: string, connection: Connection, env: NodeJS.ProcessEnv, base: () => k8s.KubeConfig): k8s.KubeConfig {
   switch (connection.kind) {
     case "context":
-      return withContext(cluster, copyOf(base()), connection.context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+      return withServerUrl(cluster, withContext(cluster, copyOf(base()), connection.context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"), "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
     case "kubeconfig-file":
-      return fromFile(cluster, expandHome(connection.path), connection.context);
+      return withServerUrl(cluster, fromFile(cluster, expandHome(connection.path), connection.context), expandHome(connection.path));
     case "kubeconfig-env": {
-      const file = env[connection.env];
+      // Own properties only: a name such as `constructor` or `toString` must not find Object.prototype's.
+      const value: unknown = Object.hasOwn(env, connection.env) ? env[connection.env] : undefined;
+      const file = typeof value === "string" ? value : undefined;
       if (file === undefined || file === "") {
         throw new InvalidInputError(`cluster ${cluster}: environment variable ${connection.env} (its kubeconfig path) is not set`);
       }
-      return fromFile(cluster, expandHome(file), connection.context);
+      return withServerUrl(cluster, fromFile(cluster, expandHome(file), connection.context), expandHome(file));
     }
   }
 }
 
 /** Selects `context` in a kubeconfig by name: the management cluster of a Cluster API cluster, for instance. */
 export function contextOf(cluster: string, base: k8s.KubeConfig, context: string): k8s.KubeConfig {
-  return withContext(cluster, copyOf(base), context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+  return withServerUrl(cluster, withContext(cluster, copyOf(base), context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"), "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+}
+
+/**
+ * The selected cluster's `server` must be an http(s) URL: anything else would fail later, deep inside the
+ * HTTP client, as an error that is no one's. The value is not quoted — a URL can carry userinfo. A
+ * missing server is left to the client (`KubeRest` names it).
+ */
+function withServerUrl(cluster: string, kc: k8s.KubeConfig, where: string): k8s.KubeConfig {
+  const server: unknown = kc.getCurrentCluster()?.server;
+  if (server === undefined || server === null || server === "") return kc;
+  let protocol: string | undefined;
+  try {
+    protocol = typeof server === "string" ? new URL(server).protocol : undefined;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "https:" && protocol !== "http:") {
+    throw new InvalidInputError(`cluster ${cluster}: the server of context "${kc.getCurrentContext()}" in ${where} is not an https:// URL`);
+  }
+  return kc;
 }
 
 function fromFile(cluster: string, file: string, context: string | null): k8s.KubeConfig {

@@ -3,7 +3,7 @@
  * clusters, plan. Shared by `bosun plan`, `bosun apply` and the daemon, so all three see the same plan for
  * the same inputs.
  */
-import { InvalidInputError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { plan as computePlan } from "../plan/plan.js";
 import type { ObservedCluster } from "../plan/observed.js";
 import type { Plan } from "../plan/types.js";
@@ -19,6 +19,12 @@ export interface PlanRunOptions {
   source: { fleet: string } | { repo: string; ref: string };
   /** Cluster names to plan; empty means every cluster. */
   clusters: readonly string[];
+  /**
+   * What a name in `clusters` the fleet does not have means: by default the `--cluster` flag was wrong (a
+   * usage error naming it); `skip` plans the others — a saved plan's clusters, one of which may have left
+   * the fleet since (the saved plan is then refused as stale, exit 1).
+   */
+  unknownClusters?: "usage-error" | "skip";
   env: NodeJS.ProcessEnv;
   clusterTimeoutMs: number;
   /** The clock reading the plan is stamped with. */
@@ -40,8 +46,8 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
   const fleet = loaded.value;
   const known = new Set(fleet.clusters.map((c) => c.name));
   const unknown = options.clusters.filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    throw new InvalidInputError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
+  if (unknown.length > 0 && options.unknownClusters !== "skip") {
+    throw new UsageError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
   }
   const selected = options.clusters.length === 0 ? fleet.clusters : fleet.clusters.filter((c) => options.clusters.includes(c.name));
   options.progress?.(`observing ${selected.length} cluster${selected.length === 1 ? "" : "s"} of fleet ${fleet.name}…`);

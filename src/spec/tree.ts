@@ -164,7 +164,13 @@ export async function readChartMeta(chartDir: string, maxBytes: number): Promise
   }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) return { name: null, version: null, problem: `Chart.yaml is not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? ""}` };
-  const value = doc.toJS({ maxAliasCount: 10 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 10 }) as unknown;
+  } catch {
+    // toJS throws while resolving aliases: past the count (a YAML bomb) or to an anchor it cannot use.
+    return { name: null, version: null, problem: "Chart.yaml is refused: it expands more than 10 aliases (a guard against YAML bombs) or has an alias that cannot be resolved" };
+  }
   const get = (key: string): string | null => {
     if (typeof value !== "object" || value === null) return null;
     const v = (value as Record<string, unknown>)[key];

@@ -9,6 +9,9 @@ import * as k8s from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.js";
 import type { Connection } from "../spec/types.js";
 
+/** How messages name the default kubeconfig. */
+const DEFAULT_KUBECONFIG = "the default kubeconfig ($KUBECONFIG or ~/.kube/config)";
+
 /** Where bosun's default kubeconfig comes from: `$KUBECONFIG` (a path list) or `~/.kube/config`. */
 export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -43,7 +46,7 @@ export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
 export function kubeConfigFor(cluster: string, connection: Connection, env: NodeJS.ProcessEnv, base: () => k8s.KubeConfig): k8s.KubeConfig {
   switch (connection.kind) {
     case "context":
-      return withServerUrl(cluster, withContext(cluster, copyOf(base()), connection.context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"), "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+      return withServerUrl(cluster, withContext(cluster, copyOf(base()), connection.context, DEFAULT_KUBECONFIG), DEFAULT_KUBECONFIG);
     case "kubeconfig-file":
       return withServerUrl(cluster, fromFile(cluster, expandHome(connection.path), connection.context), expandHome(connection.path));
     case "kubeconfig-env": {
@@ -60,7 +63,7 @@ export function kubeConfigFor(cluster: string, connection: Connection, env: Node
 
 /** Selects `context` in a kubeconfig by name: the management cluster of a Cluster API cluster, for instance. */
 export function contextOf(cluster: string, base: k8s.KubeConfig, context: string): k8s.KubeConfig {
-  return withServerUrl(cluster, withContext(cluster, copyOf(base), context, "the default kubeconfig ($KUBECONFIG or ~/.kube/config)"), "the default kubeconfig ($KUBECONFIG or ~/.kube/config)");
+  return withServerUrl(cluster, withContext(cluster, copyOf(base), context, DEFAULT_KUBECONFIG), DEFAULT_KUBECONFIG);
 }
 
 /**

@@ -67,13 +67,17 @@ export function contextOf(cluster: string, base: k8s.KubeConfig, context: string
 }
 
 /**
- * The selected cluster's `server` must be an http(s) URL: anything else would fail later, deep inside the
- * HTTP client, as an error that is no one's. The value is not quoted — a URL can carry userinfo. A
- * missing server is left to the client (`KubeRest` names it).
+ * The selected context must name a cluster of the kubeconfig whose `server` is an http(s) URL: anything
+ * else would fail later, deep inside an HTTP client, as an error that is no one's ("No active cluster!",
+ * "Invalid URL"). The server is not quoted — a URL can carry userinfo.
  */
 function withServerUrl(cluster: string, kc: k8s.KubeConfig, where: string): k8s.KubeConfig {
+  const context = kc.getCurrentContext();
+  if (!context) throw new InvalidInputError(`cluster ${cluster}: ${where} selects no context (no current-context); name one in the cluster's connection`);
   const server: unknown = kc.getCurrentCluster()?.server;
-  if (server === undefined || server === null || server === "") return kc;
+  if (server === undefined || server === null || server === "") {
+    throw new InvalidInputError(`cluster ${cluster}: context "${context}" in ${where} has no cluster with a server`);
+  }
   let protocol: string | undefined;
   try {
     protocol = typeof server === "string" ? new URL(server).protocol : undefined;
@@ -81,7 +85,7 @@ function withServerUrl(cluster: string, kc: k8s.KubeConfig, where: string): k8s.
     protocol = undefined;
   }
   if (protocol !== "https:" && protocol !== "http:") {
-    throw new InvalidInputError(`cluster ${cluster}: the server of context "${kc.getCurrentContext()}" in ${where} is not an https:// URL`);
+    throw new InvalidInputError(`cluster ${cluster}: the server of context "${context}" in ${where} is not an https:// URL`);
   }
   return kc;
 }

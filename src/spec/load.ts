@@ -230,6 +230,12 @@ async function checkPath(root: string, ref: PathRef, limits: SpecLimits, charts:
     const doc = parseDocument(read.text, { prettyErrors: false });
     if (doc.errors.length > 0) return [`values file "${ref.written}" is not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? ""}`];
     if (doc.contents !== null && !isMap(doc.contents)) return [`values file "${ref.written}" must hold a map of values`];
+    try {
+      // Expanded here, where the problem can name the file, rather than first at render time.
+      doc.toJS({ maxAliasCount: limits.maxAliases });
+    } catch {
+      return [`values file "${ref.written}" is refused: it expands more than ${limits.maxAliases} aliases (a guard against YAML bombs) or has an alias that cannot be resolved`];
+    }
     return [];
   }
   if (ref.kind === "script") {

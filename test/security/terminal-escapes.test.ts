@@ -122,8 +122,8 @@ describe("errors", () => {
 
   it("a hostile --ref is escaped (and refused as a usage error)", async () => {
     const repo = await repoWith({});
-    const result = await runHostile(["plan", "--repo", "https://git.invalid/fleet.git", "--ref", `main${C1}`], canaries);
-    await expectSafe(repo, canaries, result, { exitCodes: [2], mentions: ["--ref"] });
+    const result = await runHostile(["plan", "--repo", "https://git.invalid/fleet.git", "--ref", `main${OSC}`], canaries);
+    await expectSafe(repo, canaries, result, { exitCodes: [2], mentions: ["--ref", "contains control characters"] });
     expectNoControls(result);
   });
 

@@ -99,11 +99,11 @@ describe("plan --detailed-exitcode: 2 only for changes", () => {
     await expectSafe(repo, canaries, result, { exitCodes: [1], mentions: ["--bogus"] });
   });
 
-  it.each<[string, string, number, string | RegExp]>([
-    ["in sync", clusterYaml("a"), 0, /in-sync/],
-    ["with changes", clusterYaml("a").replace('version: "1.35.4"', 'version: "1.36.3"'), 2, "controlPlane.upgrade"],
-    ["with an invalid cluster", clusterYaml("a", "", "no-such-context"), 1, 'context "no-such-context"'],
-  ])("a plan %s exits %i", async (_name, cluster, code, mention) => {
+  it.each<[string, number, string, string | RegExp]>([
+    ["in sync", 0, clusterYaml("a"), /in-sync/],
+    ["with changes", 2, clusterYaml("a").replace('version: "1.35.4"', 'version: "1.36.3"'), "controlPlane.upgrade"],
+    ["with an invalid cluster", 1, clusterYaml("a", "", "no-such-context"), 'context "no-such-context"'],
+  ])("a plan %s exits %i", async (_name, code, cluster, mention) => {
     const fleet = await hostileRepo({ "clusters/a.yaml": cluster });
     try {
       const result = await runHostile(["plan", "--fleet", fleet.dir, "--detailed-exitcode"], canaries);

@@ -70,8 +70,8 @@ describe("property: a command line is checked, never crashes", () => {
       }),
       { numRuns: 400 },
     );
-    // The vectors reach every outcome: accepted, refused by a check, refused as usage.
-    expect([...codes].sort()).toEqual([0, 1, 2]);
+    // The vectors reach both sides: accepted, and refused (as usage, or as 1 under --detailed-exitcode).
+    expect(codes.has(0) && codes.has(2)).toBe(true);
   });
 
   it.each([

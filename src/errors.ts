@@ -49,10 +49,13 @@ export class BosunError extends Error {
   }
 }
 
-/** A command line that cannot be run as given (unknown flag, missing argument). Exit code 2. */
+/**
+ * A command line that cannot be run as given (unknown flag, missing argument, a bad flag value, a path given
+ * on the command line that does not exist). Exit code 2 (see src/cli/exit.ts).
+ */
 export class UsageError extends BosunError {
-  constructor(message: string) {
-    super(message, { reason: "Usage" });
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { reason: "Usage", ...options });
   }
 }
 

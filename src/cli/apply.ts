@@ -2,17 +2,23 @@
  * `bosun apply`: compute the plan (or read `--plan plan.json` and refuse it when the fleet or the clusters
  * moved on since), show it, ask for confirmation unless `--yes` (never prompting without a terminal), then
  * run it wave by wave with progress per cluster and step, and a summary. Exit 0 when every cluster
- * converged (or was already in sync), 1 otherwise.
+ * converged (or was already in sync), 1 otherwise, 2 for a usage error (a bad flag, a `--plan` file that
+ * does not exist). Progress and summary lines are escaped: they quote tools, API servers and the fleet.
  */
-import fs from "node:fs/promises";
 import readline from "node:readline/promises";
 import { Command } from "commander";
 import { InvalidInputError, UsageError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
+import type { CommandContext } from "./context.js";
 import { EXIT_FAILURE } from "./exit.js";
-import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
-import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
+import { checkReadableFile, readFlagFile } from "./files.js";
+import { fleetSelection, useColor, withFleetFlags, type FleetFlags, type FleetSelection } from "./fleet-flags.js";
+import { print, printError, printRendered } from "./output.js";
+import { trustSelection, withTrustFlags, type TrustFlags, type TrustSelection } from "./trust-flags.js";
 import { renderInvalid } from "./validate.js";
+
+/** The largest plan file `--plan` reads: a plan of hundreds of clusters with their diffs is far smaller. */
+export const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
 
 interface ApplyFlags extends FleetFlags, TrustFlags {
   plan?: string;
@@ -22,37 +28,62 @@ interface ApplyFlags extends FleetFlags, TrustFlags {
 }
 
 /** Builds the `apply` command. */
-export function applyCommand(setExitCode: (code: number) => void): Command {
+export function applyCommand(context: CommandContext): Command {
   return withTrustFlags(withFleetFlags(new Command("apply").description("bring the clusters to their spec: versions, add-ons and backup schedules, wave by wave"), "apply"), { plugins: true })
     .option("--plan <file>", "apply this plan (from bosun plan --out), refused if the fleet or the clusters changed since")
     .option("--yes", "do not ask for confirmation")
     .option("--ignore-windows", "run clusters outside their maintenance windows (and inside deny windows) too: a break-glass override")
     .option("--skip-soak", "do not wait the waves' soak times between waves")
     .action(async (flags: ApplyFlags) => {
-      setExitCode(await apply(flags));
+      const selection = await checkFlags(flags);
+      if (context.checkOnly) return;
+      context.setExitCode(await apply(flags, selection));
     });
 }
 
-async function apply(flags: ApplyFlags): Promise<number> {
-  const selection = fleetSelection(flags);
-  const { policy, allowExecPlugins } = trustSelection(flags, process.env);
+/** What apply's command line selected: the fleet and the operator's trust settings. */
+interface ApplySelection extends FleetSelection {
+  trust: TrustSelection;
+}
+
+/** Every check of apply's command line; a usage error names the flag. */
+async function checkFlags(flags: ApplyFlags): Promise<ApplySelection> {
+  const trust = trustSelection(flags, process.env);
   if (flags.plan !== undefined && (flags.repo !== undefined || flags.fleet !== undefined)) throw new UsageError("give one of --fleet, --repo or --plan");
+  if (flags.plan !== undefined && flags.cluster.length > 0) throw new UsageError("--cluster cannot be combined with --plan: the plan names its clusters");
+  const selection = await fleetSelection(flags);
+  if (flags.plan !== undefined) await checkReadableFile("--plan", flags.plan, MAX_PLAN_FILE_BYTES);
   if (!flags.yes && !process.stdin.isTTY) throw new UsageError("refusing to ask for confirmation without a terminal: pass --yes to apply without asking");
+  return { ...selection, trust };
+}
+
+async function apply(flags: ApplyFlags, selection: ApplySelection): Promise<number> {
   const [{ planFleet }, { readPlan }, { renderText }, run] = await Promise.all([
     import("../observe/run.js"),
     import("../report/json.js"),
     import("../report/text.js"),
     import("../apply/run.js"),
   ]);
-  const saved = flags.plan === undefined ? undefined : readPlan(await fs.readFile(flags.plan, "utf8"), flags.plan);
+  const saved = flags.plan === undefined ? undefined : readPlan(await readFlagFile("--plan", flags.plan), flags.plan);
   const source = saved ? sourceOf(saved) : selection.source;
   const clusters = saved ? saved.clusters.map((c) => c.name) : selection.clusters;
   const progress = (line: string): void => {
-    process.stderr.write(`${line}\n`);
+    printError(`${line}\n`);
   };
-  const result = await planFleet({ source, clusters, policy, allowExecPlugins, env: process.env, clusterTimeoutMs: selection.clusterTimeoutMs, now: new Date(), progress });
+  const result = await planFleet({
+    source,
+    clusters,
+    // A cluster of a saved plan that left the fleet makes the plan stale (refused below), not a usage error.
+    ...(saved ? { unknownClusters: "skip" as const } : {}),
+    policy: selection.trust.policy,
+    allowExecPlugins: selection.trust.allowExecPlugins,
+    env: process.env,
+    clusterTimeoutMs: selection.clusterTimeoutMs,
+    now: new Date(),
+    progress,
+  });
   if (!result.ok) {
-    process.stdout.write(renderInvalid(result.dir, result.errors, result.warnings));
+    print(renderInvalid(result.dir, result.errors, result.warnings));
     return EXIT_FAILURE;
   }
   if (saved) {
@@ -61,42 +92,43 @@ async function apply(flags: ApplyFlags): Promise<number> {
   }
   const plan = result.plan;
   const color = useColor(flags);
-  process.stdout.write(renderText(plan, { color }));
+  // The text renderer escapes the plan's content itself; its colour codes are bosun's own.
+  printRendered(renderText(plan, { color }));
   const work = plan.clusters.filter((c) => c.status === "changes" || c.status === "blocked");
   if (work.length === 0) {
-    process.stdout.write("nothing to apply\n");
+    print("nothing to apply\n");
     return plan.summary.clusters.unreachable + plan.summary.clusters.invalid > 0 ? EXIT_FAILURE : 0;
   }
   if (!flags.yes && !(await confirm(`apply the steps above to ${work.length} cluster${work.length === 1 ? "" : "s"}? type "yes" to go on: `))) {
-    process.stdout.write("nothing applied\n");
+    print("nothing applied\n");
     return EXIT_FAILURE;
   }
-  if (flags.ignoreWindows) process.stdout.write("warning: --ignore-windows: maintenance windows (allow and deny) are not enforced in this run\n");
-  if (flags.skipSoak) process.stdout.write("warning: --skip-soak: waves start without waiting their soak time\n");
+  if (flags.ignoreWindows) print("warning: --ignore-windows: maintenance windows (allow and deny) are not enforced in this run\n");
+  if (flags.skipSoak) print("warning: --skip-soak: waves start without waiting their soak time\n");
   const started = Date.now();
   const outcomes = await run.applyFleet({
     plan,
     fleet: result.fleet,
     fleetDir: result.dir,
-    repoPolicy: policy,
+    repoPolicy: selection.trust.policy,
     env: process.env,
     kubeconfigs: result.kubeconfigs,
     now: () => new Date(),
     sleep: async (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),
-    log: (line) => process.stdout.write(`  ${line}\n`),
+    log: (line) => { print(`  ${line}\n`); },
     ...(flags.ignoreWindows ? { ignoreWindows: true } : {}),
     ...(flags.skipSoak ? { skipSoak: true } : {}),
     onEvent: (event) => {
-      if (event.kind === "wave-start") process.stdout.write(`wave ${event.wave}: ${event.clusters.join(", ")}\n`);
-      if (event.kind === "soak") process.stdout.write(`wave ${event.wave} done; soaking ${event.seconds} s before the next wave\n`);
-      if (event.kind === "halt") process.stdout.write(`wave ${event.wave} failed: ${event.cause}; later waves do not start\n`);
+      if (event.kind === "wave-start") print(`wave ${event.wave}: ${event.clusters.join(", ")}\n`);
+      if (event.kind === "soak") print(`wave ${event.wave} done; soaking ${event.seconds} s before the next wave\n`);
+      if (event.kind === "halt") print(`wave ${event.wave} failed: ${event.cause}; later waves do not start\n`);
       if (event.kind === "cluster-end" && event.outcome.kind === "failed") {
-        process.stdout.write(`  ${event.cluster}: failed at ${event.outcome.step}: ${event.outcome.reason}\n`);
+        print(`  ${event.cluster}: failed at ${event.outcome.step}: ${event.outcome.reason}\n`);
       }
-      if (event.kind === "cluster-end" && event.outcome.kind === "unreachable") process.stdout.write(`  ${event.cluster}: unreachable: ${event.outcome.reason}\n`);
+      if (event.kind === "cluster-end" && event.outcome.kind === "unreachable") print(`  ${event.cluster}: unreachable: ${event.outcome.reason}\n`);
     },
   });
-  process.stdout.write(`\nsummary (${((Date.now() - started) / 1000).toFixed(1)} s):\n`);
+  print(`\nsummary (${((Date.now() - started) / 1000).toFixed(1)} s):\n`);
   const width = Math.max(...plan.clusters.map((c) => c.name.length));
   let ok = true;
   for (const cluster of plan.clusters) {
@@ -108,9 +140,9 @@ async function apply(flags: ApplyFlags): Promise<number> {
     };
     const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}: ${firstLine(outcome.reason)}` : `${outcome.kind}: ${firstLine(outcome.reason)}`;
     if (outcome?.kind !== "converged" && outcome?.kind !== "in-sync") ok = false;
-    process.stdout.write(`  ${cluster.name.padEnd(width)}  ${text}\n`);
+    print(`  ${cluster.name.padEnd(width)}  ${text}\n`);
     if ((outcome?.kind === "converged" || outcome?.kind === "failed") && outcome.versions) {
-      process.stdout.write(`  ${"".padEnd(width)}  versions ${outcome.versions}\n`);
+      print(`  ${"".padEnd(width)}  versions ${outcome.versions}\n`);
     }
   }
   return ok ? 0 : EXIT_FAILURE;

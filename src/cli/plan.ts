@@ -2,21 +2,21 @@
  * `bosun plan`: read the fleet (a directory, or a Git repository at a ref), observe the live clusters,
  * compute the plan and print it as text, markdown (a pull-request comment) or JSON.
  *
- * Exit codes (DESIGN section 8): 0 when the plan was computed; with `--detailed-exitcode` 0 only when
- * every cluster is in sync and 2 when there are changes (blocked steps count as changes). 1 when the spec
- * is invalid or any cluster is unreachable or invalid — the plan is still printed, so a pull request shows
- * what could be planned. 2 for a usage error.
+ * Exit codes (src/cli/exit.ts): 0 when the plan was computed; 1 when the spec is invalid or any cluster
+ * is unreachable or invalid — the plan is still printed, so a pull request shows what could be planned;
+ * 2 for a usage error. With `--detailed-exitcode` (terraform's contract) 0 only when every cluster is in
+ * sync, 2 only when the plan has changes (blocked steps count as changes), and 1 for every error,
+ * usage errors included.
  */
-import fs from "node:fs/promises";
 import { Command, Option } from "commander";
 import type { PlanRunResult } from "../observe/run.js";
-import { EXIT_FAILURE } from "./exit.js";
+import type { CommandContext } from "./context.js";
+import { EXIT_FAILURE, planExitCode, type ExitContract } from "./exit.js";
+import { checkWritableFile, writeFlagFile } from "./files.js";
 import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
+import { print, printError, printJson, printRendered } from "./output.js";
 import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
 import { renderInvalid } from "./validate.js";
-
-/** Exit code of `--detailed-exitcode` when the plan has changes. */
-export const EXIT_CHANGES = 2;
 
 interface PlanFlags extends FleetFlags, TrustFlags {
   output: "text" | "markdown" | "json";
@@ -25,18 +25,22 @@ interface PlanFlags extends FleetFlags, TrustFlags {
 }
 
 /** Builds the `plan` command. */
-export function planCommand(setExitCode: (code: number) => void): Command {
+export function planCommand(context: CommandContext): Command {
   return withTrustFlags(withFleetFlags(new Command("plan").description("observe the live clusters and show what it takes to bring each to its spec"), "plan"), { plugins: true })
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
     .option("--out <file>", "also write the plan as JSON to this file (input of `bosun apply --plan`)")
-    .option("--detailed-exitcode", "exit 0 when in sync, 2 when there are changes, 1 on errors")
+    .option("--detailed-exitcode", "exit 0 when in sync, 2 when there are changes, 1 on every error (usage errors too)")
     .action(async (flags: PlanFlags) => {
-      const selection = fleetSelection(flags);
+      const contract: ExitContract = flags.detailedExitcode ? "detailed" : "default";
+      context.setExitContract(contract);
+      const selection = await fleetSelection(flags);
       const { policy, allowExecPlugins } = trustSelection(flags, process.env);
+      if (flags.out !== undefined) await checkWritableFile("--out", flags.out);
+      if (context.checkOnly) return;
       // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
       // every other command would pay for it.
       const { planFleet } = await import("../observe/run.js");
-      const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+      const progress = process.stderr.isTTY ? (line: string) => { printError(`${line}\n`); } : undefined;
       const result = await planFleet({
         ...selection,
         policy,
@@ -45,17 +49,14 @@ export function planCommand(setExitCode: (code: number) => void): Command {
         now: new Date(),
         ...(progress ? { progress } : {}),
       });
-      setExitCode(await report(result, flags));
+      context.setExitCode(await report(result, flags, contract));
     });
 }
 
-async function report(result: PlanRunResult, flags: PlanFlags): Promise<number> {
+async function report(result: PlanRunResult, flags: PlanFlags, contract: ExitContract): Promise<number> {
   if (!result.ok) {
-    process.stdout.write(
-      flags.output === "json"
-        ? `${JSON.stringify({ valid: false, errors: result.errors, warnings: result.warnings }, null, 2)}\n`
-        : renderInvalid(result.dir, result.errors, result.warnings),
-    );
+    if (flags.output === "json") printJson({ valid: false, errors: result.errors, warnings: result.warnings });
+    else print(renderInvalid(result.dir, result.errors, result.warnings));
     return EXIT_FAILURE;
   }
   const plan = result.plan;
@@ -64,13 +65,11 @@ async function report(result: PlanRunResult, flags: PlanFlags): Promise<number> 
     import("../report/markdown.js"),
     import("../report/text.js"),
   ]);
-  if (flags.out !== undefined) await fs.writeFile(flags.out, renderJson(plan));
+  if (flags.out !== undefined) await writeFlagFile("--out", flags.out, renderJson(plan));
   const color = flags.output === "text" && useColor(flags);
-  const text =
-    flags.output === "json" ? renderJson(plan) : flags.output === "markdown" ? renderMarkdown(plan) : renderText(plan, { color });
-  process.stdout.write(text);
-  const { clusters } = plan.summary;
-  if (clusters.unreachable > 0 || clusters.invalid > 0) return EXIT_FAILURE;
-  if (flags.detailedExitcode && (clusters.changes > 0 || clusters.blocked > 0)) return EXIT_CHANGES;
-  return 0;
+  if (flags.output === "json") print(renderJson(plan));
+  else if (flags.output === "markdown") print(renderMarkdown(plan));
+  // The text renderer escapes the plan's content itself; its colour codes are bosun's own.
+  else printRendered(renderText(plan, { color }));
+  return planExitCode(plan.summary, contract);
 }

@@ -7,6 +7,11 @@ import { UsageError } from "../errors.js";
 import { DEFAULT_SANDBOX_NAME, DEFAULT_SANDBOX_ROOT, sandboxLayout } from "../sandbox/layout.js";
 import { BINARIES_FOR, BINARY_USES, isBinaryUse } from "../sandbox/binaries/catalog.js";
 import type { SandboxHealth } from "../sandbox/status.js";
+import type { CommandContext } from "./context.js";
+import { EXIT_FAILURE } from "./exit.js";
+import { checkDirectoryFlag } from "./files.js";
+import { print, printError, printJson } from "./output.js";
+import { asUsage } from "./usage.js";
 
 // The sandbox's modules (Kubernetes client, PKI) load only when a sandbox command runs, so other
 // commands start fast.
@@ -20,8 +25,21 @@ const load = {
 };
 
 const progress = (line: string): void => {
-  process.stderr.write(`sandbox: ${line}\n`);
+  printError(`sandbox: ${line}\n`);
 };
+
+// The same rule as the sandbox's own (src/sandbox/up.ts), checked before anything starts.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Checks `up`'s flags: cluster names, a source of clusters, `--from` a directory. */
+async function checkUpFlags(opts: { clusters?: string[]; from?: string }): Promise<void> {
+  for (const name of opts.clusters ?? []) {
+    if (!DNS_LABEL.test(name) || name.length > 63) throw new UsageError(`--clusters: ${JSON.stringify(name)} is not a DNS-1123 label`);
+  }
+  if (new Set(opts.clusters).size !== (opts.clusters ?? []).length) throw new UsageError("--clusters: duplicate cluster name");
+  if (opts.from !== undefined) await checkDirectoryFlag("--from", opts.from);
+  else if (!opts.clusters || opts.clusters.length === 0) throw new UsageError("sandbox up needs --clusters a,b,… or --from DIR (a directory with sandbox.yaml)");
+}
 
 function rootOption(): Option {
   return new Option("--root <dir>", "parent directory of sandboxes").default(DEFAULT_SANDBOX_ROOT).env("BOSUN_SANDBOX_ROOT");
@@ -32,7 +50,7 @@ function nameOption(): Option {
 }
 
 /** Builds the `sandbox` command group. */
-export function sandboxCommand(setExitCode: (code: number) => void): Command {
+export function sandboxCommand(context: CommandContext): Command {
   const sandbox = new Command("sandbox").description("local Kubernetes control planes for demos and tests");
 
   sandbox
@@ -44,6 +62,9 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(nameOption())
     .addOption(rootOption())
     .action(async (opts: { clusters?: string[]; from?: string; mode: "lite" | "full"; name: string; root: string }) => {
+      asUsage(() => sandboxLayout(opts.root, opts.name));
+      await checkUpFlags(opts);
+      if (context.checkOnly) return;
       const { sandboxUp } = await load.up();
       // Ctrl-C or SIGTERM while starting: stop what was started rather than leave it running detached.
       const controller = new AbortController();
@@ -66,8 +87,8 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
         process.off("SIGTERM", interrupt);
       });
       const kubeconfig = sandboxLayout(opts.root, opts.name).kubeconfig;
-      process.stdout.write(`export KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}\n`);
-      for (const c of state.clusters) process.stdout.write(`# context ${c.name}: ${c.server}\n`);
+      print(`export KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}\n`);
+      for (const c of state.clusters) print(`# context ${c.name}: ${c.server}\n`);
     });
 
   sandbox
@@ -76,9 +97,11 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(nameOption())
     .addOption(rootOption())
     .action(async (opts: { name: string; root: string }) => {
+      asUsage(() => sandboxLayout(opts.root, opts.name));
+      if (context.checkOnly) return;
       const { sandboxDown } = await load.down();
       const result = await sandboxDown(opts.root, opts.name);
-      process.stdout.write(
+      print(
         result.found ? `sandbox ${opts.name} stopped (${result.stopped} processes) and removed\n` : `sandbox ${opts.name} is not running\n`,
       );
     });
@@ -90,16 +113,19 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .addOption(nameOption())
     .addOption(rootOption())
     .action(async (opts: { output: "text" | "json"; name: string; root: string }) => {
+      asUsage(() => sandboxLayout(opts.root, opts.name));
+      if (context.checkOnly) return;
       const { sandboxStatus } = await load.status();
       const health = await sandboxStatus(opts.root, opts.name);
       if (!health) {
-        if (opts.output === "json") process.stdout.write(`${JSON.stringify({ name: opts.name, running: false })}\n`);
-        else process.stdout.write(`sandbox ${opts.name} is not running\n`);
-        setExitCode(1);
+        if (opts.output === "json") print(`${JSON.stringify({ name: opts.name, running: false })}\n`);
+        else print(`sandbox ${opts.name} is not running\n`);
+        context.setExitCode(EXIT_FAILURE);
         return;
       }
-      process.stdout.write(opts.output === "json" ? `${JSON.stringify(health, null, 2)}\n` : renderStatus(health));
-      if (!health.healthy) setExitCode(1);
+      if (opts.output === "json") printJson(health);
+      else print(renderStatus(health));
+      if (!health.healthy) context.setExitCode(EXIT_FAILURE);
     });
 
   sandbox
@@ -114,9 +140,10 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
       if (opts.for !== undefined && names.length > 0) throw new UsageError("invalid arguments: give binary names or --for, not both");
       const use = opts.for;
       if (use !== undefined && !isBinaryUse(use)) throw new UsageError(`--for: unknown use "${use}" (one of ${BINARY_USES.join(", ")})`);
+      if (context.checkOnly) return;
       const wanted = use !== undefined ? BINARIES_FOR[use] : names.length > 0 ? names.filter(isBinaryName) : allBinaryNames();
       const paths = await ensureBinaries(wanted, progress);
-      for (const [name, file] of Object.entries(paths)) process.stdout.write(`${name.padEnd(24)} ${file}\n`);
+      for (const [name, file] of Object.entries(paths)) print(`${name.padEnd(24)} ${file}\n`);
     });
 
   // Started by `up` as one of the sandbox's processes; not for direct use.
@@ -124,6 +151,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
     .command("agent", { hidden: true })
     .requiredOption("--dir <dir>", "sandbox directory")
     .action(async (opts: { dir: string }) => {
+      if (context.checkOnly) return;
       const layout = sandboxLayout(path.dirname(opts.dir), path.basename(opts.dir));
       const [{ readState }, { runAgent }] = await Promise.all([load.state(), load.agent()]);
       const state = await readState(layout);
@@ -135,7 +163,7 @@ export function sandboxCommand(setExitCode: (code: number) => void): Command {
         });
       }
       const log = (line: string): void => {
-        process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+        print(`${new Date().toISOString()} ${line}\n`);
       };
       await runAgent(layout.kubeconfig, state.clusters.map((c) => c.name), controller.signal, log);
     });

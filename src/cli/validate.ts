@@ -1,23 +1,22 @@
 /**
  * `bosun validate [DIR]`: loads a fleet directory and prints every problem as `file:line:col: message (at
- * path)`, or a short summary of the valid fleet. Exit 0 valid, 1 invalid, 2 usage error.
+ * path)`, or a short summary of the valid fleet. Exit 0 valid, 1 invalid, 2 usage error (DIR missing or
+ * not a directory). Everything printed is escaped: names and problems quote the repository's content.
  */
 import { Command, Option } from "commander";
-import { UsageError } from "../errors.js";
+import { visibleJson, visibleLine } from "../report/format.js";
 import { formatDuration } from "../spec/duration.js";
 import { formatIssue, type SpecIssue } from "../spec/issues.js";
-import { isDirectory, loadFleet } from "../spec/load.js";
+import { loadFleet } from "../spec/load.js";
 import type { DesiredCluster, DesiredFleet } from "../spec/types.js";
+import type { CommandContext } from "./context.js";
 import { EXIT_FAILURE } from "./exit.js";
+import { checkDirectoryFlag } from "./files.js";
+import { print } from "./output.js";
 import { trustSelection, withTrustFlags, type TrustFlags } from "./trust-flags.js";
 
 /** Builds the `validate` command. `write` receives its output (stdout unless a test passes its own). */
-export function validateCommand(
-  setExitCode: (code: number) => void,
-  write: (text: string) => void = (text) => {
-    process.stdout.write(text);
-  },
-): Command {
+export function validateCommand(context: CommandContext, write: (text: string) => void = print): Command {
   return withTrustFlags(
     new Command("validate")
       .description("check a fleet directory (fleet.yaml, clusters/) and print every error with file:line:col")
@@ -26,25 +25,29 @@ export function validateCommand(
     { plugins: false },
   ).action(async (dir: string, opts: { output: "text" | "json" } & TrustFlags) => {
     const { policy } = trustSelection(opts, process.env);
-    if (!(await isDirectory(dir))) throw new UsageError(`${dir} is not a directory`);
+    await checkDirectoryFlag("validate", dir);
+    if (context.checkOnly) return;
     const result = await loadFleet(dir, { policy });
     if (opts.output === "json") {
       const body = result.ok
         ? { valid: true, fleet: result.value, warnings: result.warnings }
         : { valid: false, errors: result.errors, warnings: result.warnings };
-      write(`${JSON.stringify(body, null, 2)}\n`);
+      write(`${visibleJson(JSON.stringify(body, null, 2))}\n`);
     } else {
       write(result.ok ? renderValid(dir, result.value, result.warnings) : renderInvalid(dir, result.errors, result.warnings));
     }
-    if (!result.ok) setExitCode(EXIT_FAILURE);
+    if (!result.ok) context.setExitCode(EXIT_FAILURE);
   });
 }
 
-/** Renders the problems of an invalid fleet, one per line, then a count. */
+/**
+ * Renders the problems of an invalid fleet, one per line, then a count. Each line is escaped whole
+ * (newlines too): a problem quotes the bad value, which must neither drive the terminal nor forge a line.
+ */
 export function renderInvalid(dir: string, errors: readonly SpecIssue[], warnings: readonly SpecIssue[]): string {
   const lines = [...errors.map(formatIssue), ...warnings.map((w) => `warning: ${formatIssue(w)}`)];
   lines.push(`${displayDir(dir)}: ${plural(errors.length, "error")}${warnings.length > 0 ? `, ${plural(warnings.length, "warning")}` : ""}; nothing was loaded`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.map(visibleLine).join("\n")}\n`;
 }
 
 /** Renders the summary of a valid fleet: clusters per wave with version, driver and add-ons, then windows. */
@@ -67,7 +70,7 @@ export function renderValid(dir: string, fleet: DesiredFleet, warnings: readonly
     lines.push(`window ${window.name}: ${window.kind} "${window.schedule}" for ${formatDuration(window.durationSeconds)} (${window.timeZone}) on ${window.clusters.join(", ") || "no cluster"}`);
   }
   lines.push(...warnings.map((w) => `warning: ${formatIssue(w)}`));
-  return `${lines.join("\n")}\n`;
+  return `${lines.map(visibleLine).join("\n")}\n`;
 }
 
 function describeCluster(c: DesiredCluster): string {

@@ -90,23 +90,52 @@ export function kubeConfigFor(
 ): k8s.KubeConfig {
   switch (connection.kind) {
     case "context":
-      return checkedCommand(cluster, withContext(cluster, copyOf(base()), connection.context, DEFAULT_KUBECONFIG));
-    case "kubeconfig-file":
-      return fromSpecFile(cluster, expandHome(connection.path), `kubeconfig ${connection.path} (connection.kubeconfig.path)`, connection.context, policy);
+      return withServerUrl(cluster, checkedCommand(cluster, withContext(cluster, copyOf(base()), connection.context, DEFAULT_KUBECONFIG)), DEFAULT_KUBECONFIG);
+    case "kubeconfig-file": {
+      const what = `kubeconfig ${connection.path} (connection.kubeconfig.path)`;
+      return withServerUrl(cluster, fromSpecFile(cluster, expandHome(connection.path), what, connection.context, policy), what);
+    }
     case "kubeconfig-env": {
       // The variable's value is never quoted: the spec chose the variable, so its value could be anything.
-      const file = env[connection.env];
+      // Own properties only: a name such as `constructor` or `toString` must not find Object.prototype's.
+      const value: unknown = Object.hasOwn(env, connection.env) ? env[connection.env] : undefined;
+      const file = typeof value === "string" ? value : undefined;
       if (file === undefined || file === "") {
         throw new InvalidInputError(`cluster ${cluster}: environment variable ${connection.env} (its kubeconfig path, connection.kubeconfig.env) is not set`);
       }
-      return fromSpecFile(cluster, expandHome(file), `the kubeconfig named by $${connection.env} (connection.kubeconfig.env)`, connection.context, policy);
+      const what = `the kubeconfig named by $${connection.env} (connection.kubeconfig.env)`;
+      return withServerUrl(cluster, fromSpecFile(cluster, expandHome(file), what, connection.context, policy), what);
     }
   }
 }
 
 /** Selects `context` in a kubeconfig by name: the management cluster of a Cluster API cluster, for instance. */
 export function contextOf(cluster: string, base: k8s.KubeConfig, context: string): k8s.KubeConfig {
-  return checkedCommand(cluster, withContext(cluster, copyOf(base), context, DEFAULT_KUBECONFIG));
+  return withServerUrl(cluster, checkedCommand(cluster, withContext(cluster, copyOf(base), context, DEFAULT_KUBECONFIG)), DEFAULT_KUBECONFIG);
+}
+
+/**
+ * The selected context must name a cluster of the kubeconfig whose `server` is an http(s) URL: anything
+ * else would fail later, deep inside an HTTP client, as an error that is no one's ("No active cluster!",
+ * "Invalid URL"). The server is not quoted — a URL can carry userinfo.
+ */
+function withServerUrl(cluster: string, kc: k8s.KubeConfig, where: string): k8s.KubeConfig {
+  const context = kc.getCurrentContext();
+  if (!context) throw new InvalidInputError(`cluster ${cluster}: ${where} selects no context (no current-context); name one in the cluster's connection`);
+  const server: unknown = kc.getCurrentCluster()?.server;
+  if (server === undefined || server === null || server === "") {
+    throw new InvalidInputError(`cluster ${cluster}: context "${context}" in ${where} has no cluster with a server`);
+  }
+  let protocol: string | undefined;
+  try {
+    protocol = typeof server === "string" ? new URL(server).protocol : undefined;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "https:" && protocol !== "http:") {
+    throw new InvalidInputError(`cluster ${cluster}: the server of context "${context}" in ${where} is not an https:// URL`);
+  }
+  return kc;
 }
 
 const DEFAULT_KUBECONFIG = "the default kubeconfig ($KUBECONFIG or ~/.kube/config)";

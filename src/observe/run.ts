@@ -4,7 +4,7 @@
  * the same inputs.
  */
 import path from "node:path";
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError, UsageError } from "../errors.js";
 import { kubeconfigPolicy, type KubeconfigPolicy, type UntrustedDir } from "../kube/connect.js";
 import { cacheRoot } from "../paths.js";
 import { plan as computePlan } from "../plan/plan.js";
@@ -23,6 +23,12 @@ export interface PlanRunOptions {
   source: { fleet: string } | { repo: string; ref: string };
   /** Cluster names to plan; empty means every cluster. */
   clusters: readonly string[];
+  /**
+   * What a name in `clusters` the fleet does not have means: by default the `--cluster` flag was wrong (a
+   * usage error naming it); `skip` plans the others — a saved plan's clusters, one of which may have left
+   * the fleet since (the saved plan is then refused as stale, exit 1).
+   */
+  unknownClusters?: "usage-error" | "skip";
   env: NodeJS.ProcessEnv;
   clusterTimeoutMs: number;
   /** The clock reading the plan is stamped with. */
@@ -48,8 +54,8 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
   const fleet = loaded.value;
   const known = new Set(fleet.clusters.map((c) => c.name));
   const unknown = options.clusters.filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    throw new InvalidInputError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
+  if (unknown.length > 0 && options.unknownClusters !== "skip") {
+    throw new UsageError(`--cluster ${unknown.join(", ")}: not in fleet ${fleet.name} (clusters: ${[...known].join(", ")})`);
   }
   const selected = options.clusters.length === 0 ? fleet.clusters : fleet.clusters.filter((c) => options.clusters.includes(c.name));
   const kubeconfigs = kubeconfigPolicy(await untrustedDirs(opened), options.allowExecPlugins ?? false);

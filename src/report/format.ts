@@ -101,13 +101,36 @@ export function timeText(iso: string): string {
 }
 
 /**
- * Makes text from a plan safe to print: control characters other than newline and tab (an ANSI escape in
- * a tool's stderr, a carriage return that would overwrite a line) become visible `\xHH`, so plan content
- * can never drive the terminal or hide itself.
+ * Makes text safe to print: control characters other than newline and tab (an ANSI escape in a tool's
+ * stderr, a carriage return that would overwrite a line, a C1 CSI such as U+009B) become visible `\xHH`,
+ * so content from a fleet repository, a cluster or a tool can never drive the terminal or hide itself.
+ * The one escaping function of every renderer and of the CLI's own output (`src/cli/output.ts`).
  */
 export function visible(text: string): string {
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, hexEscape);
+}
+
+/**
+ * {@link visible} for text that must stay on one line (a spec problem, a progress line): newlines and tabs
+ * are escaped too, so a value quoted in a message cannot forge a line of its own.
+ */
+export function visibleLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, hexEscape);
+}
+
+/**
+ * JSON text with DEL and the C1 controls as `\u00XX` escapes. `JSON.stringify` escapes U+0000–U+001F
+ * itself but leaves U+007F–U+009F raw, and a terminal may obey U+009B as CSI; outside strings JSON text is
+ * plain ASCII, so the replacement only ever touches string contents and the value parses the same.
+ */
+export function visibleJson(json: string): string {
+  return json.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function hexEscape(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
 
 /** The lines of a diff or message without the newline that ends the last one. */

@@ -17,7 +17,7 @@ import {
   type Step,
   type VersionRange,
 } from "../plan/types.js";
-import { CLUSTER_STATUSES, STEP_STATES } from "./format.js";
+import { CLUSTER_STATUSES, STEP_STATES, visibleJson } from "./format.js";
 
 /**
  * Renders a plan as JSON: 2-space indent, a trailing newline, and keys in the order `src/plan/types.ts`
@@ -25,7 +25,8 @@ import { CLUSTER_STATUSES, STEP_STATES } from "./format.js";
  * fields of its kind — with optional fields that are absent left out.
  */
 export function renderJson(plan: Plan): string {
-  return `${JSON.stringify(canonicalPlan(plan), null, 2)}\n`;
+  // Printed to terminals too (`-o json`): no raw DEL or C1 control from plan content (see visibleJson).
+  return `${visibleJson(JSON.stringify(canonicalPlan(plan), null, 2))}\n`;
 }
 
 // ---- canonical key order -------------------------------------------------------------------------------

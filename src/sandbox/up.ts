@@ -7,7 +7,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BosunError, InternalError, InvalidInputError } from "../errors.js";
+import { BosunError, InternalError, UsageError } from "../errors.js";
 import { clientsFor, loadKubeConfig } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
 import { KubeRest } from "../kube/rest.js";
@@ -103,22 +103,22 @@ async function startSandbox(layout: SandboxLayout, seeds: SeedCluster[] | string
 
 async function resolveClusters(options: UpOptions): Promise<SeedCluster[] | string[]> {
   for (const name of options.clusters ?? []) {
-    if (!DNS_LABEL.test(name) || name.length > 63) throw new InvalidInputError(`--clusters: "${name}" is not a DNS-1123 label`);
+    if (!DNS_LABEL.test(name) || name.length > 63) throw new UsageError(`--clusters: "${name}" is not a DNS-1123 label`);
   }
   if (options.from !== undefined) {
     const spec = await loadSeedSpec(options.from);
     if (!options.clusters || options.clusters.length === 0) return spec.clusters;
     const unknown = options.clusters.filter((n) => !spec.clusters.some((c) => c.name === n));
-    if (unknown.length > 0) throw new InvalidInputError(`--clusters: ${unknown.join(", ")} not in ${spec.file}`);
+    if (unknown.length > 0) throw new UsageError(`--clusters: ${unknown.join(", ")} not in ${spec.file}`);
     const wanted = withManagementClusters(spec.clusters, options.clusters);
     const added = [...wanted].filter((n) => !options.clusters?.includes(n));
     if (added.length > 0) options.progress(`also starting ${added.join(", ")}: the Cluster API management cluster(s) of the clusters asked for`);
     return spec.clusters.filter((c) => wanted.has(c.name));
   }
   if (!options.clusters || options.clusters.length === 0) {
-    throw new InvalidInputError("sandbox up needs --clusters a,b,… or --from DIR (a directory with sandbox.yaml)");
+    throw new UsageError("sandbox up needs --clusters a,b,… or --from DIR (a directory with sandbox.yaml)");
   }
-  if (new Set(options.clusters).size !== options.clusters.length) throw new InvalidInputError("--clusters: duplicate cluster name");
+  if (new Set(options.clusters).size !== options.clusters.length) throw new UsageError("--clusters: duplicate cluster name");
   return [...options.clusters];
 }
 

@@ -1,6 +1,8 @@
 /**
- * The CLI's contract for bad input: usage errors exit 2, invalid input exits 1 with a message naming the
- * problem, and nothing is started. Runs the built CLI (`npm test` builds before the unit tests).
+ * The CLI's contract for bad input: usage errors (a bad flag, a bad flag value, a path given on the
+ * command line that does not exist) exit 2, invalid input (a fleet or file that is wrong) exits 1 with a
+ * message naming the problem, and nothing is started. Runs the built CLI (`npm test` builds before the
+ * unit tests).
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -38,15 +40,19 @@ describe("bosun CLI", () => {
     [["apply", "--fleet", "."], "pass --yes"],
     [["apply", "--yes", "--plan", "plan.json", "--fleet", "."], "give one of --fleet, --repo or --plan"],
     [["plan", "-o", "yaml"], "-o, --output"],
+    [["plan", "--fleet", "/nonexistent-fleet"], '--fleet "/nonexistent-fleet": no such directory'],
+    [["plan", "--repo", "ssh://git.example/f.git", "--ref", "main"], '--repo "ssh://git.example/f.git": SSH is refused'],
+    [["plan", "--repo", "https://git.example/f.git", "--ref", "a..b"], '--ref "a..b": contains ".."'],
+    [["apply", "--yes", "--plan", "/nonexistent-plan.json"], '--plan "/nonexistent-plan.json": no such file or directory'],
   ])("plan and apply refuse %j before reading anything", async (args, message) => {
     const result = await bosun(args);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain(message);
   });
 
-  it("plan exits 1 naming an unknown --cluster, and reports an invalid fleet as JSON with -o json", async () => {
+  it("plan exits 2 naming an unknown --cluster (a bad flag value), and reports an invalid fleet as JSON with -o json", async () => {
     const unknown = await bosun(["plan", "--fleet", path.resolve(import.meta.dirname, "../../fleet-example"), "--cluster", "nope"]);
-    expect(unknown.exitCode).toBe(1);
+    expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("--cluster nope: not in fleet acme");
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-cli-"));
     try {
@@ -61,15 +67,15 @@ describe("bosun CLI", () => {
     }
   });
 
-  it("exits 1 and names the problem for invalid input, starting nothing", async () => {
+  it("exits 2 and names the flag for a bad sandbox flag value, starting nothing", async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-cli-"));
     try {
       const result = await bosun(["sandbox", "up", "--clusters", "Bad_Name", "--root", root]);
-      expect(result.exitCode).toBe(1);
+      expect(result.exitCode).toBe(2);
       expect(result.stderr).toContain('--clusters: "Bad_Name" is not a DNS-1123 label');
       expect(await fs.readdir(root)).toEqual([]);
       const none = await bosun(["sandbox", "up", "--root", root]);
-      expect(none.exitCode).toBe(1);
+      expect(none.exitCode).toBe(2);
       expect(none.stderr).toContain("needs --clusters");
     } finally {
       await fs.rm(root, { recursive: true, force: true });

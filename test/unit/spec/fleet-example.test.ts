@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { commandContext } from "../../../src/cli/context.js";
 import { renderValid, validateCommand } from "../../../src/cli/validate.js";
 import { formatIssue } from "../../../src/spec/issues.js";
 import { loadFleet } from "../../../src/spec/load.js";
@@ -59,7 +60,7 @@ describe("fleet-example", () => {
     let code = 0;
     let out = "";
     const program = new Command().exitOverride();
-    program.addCommand(validateCommand((c) => (code = c), (t) => (out += t)));
+    program.addCommand(validateCommand(commandContext((c) => (code = c)), (t) => (out += t)));
     await program.parseAsync(["validate", EXAMPLE], { from: "user" });
     expect(code).toBe(0);
     expect(out).toContain("fleet acme is valid: 4 clusters in 3 waves, 3 add-ons");
@@ -73,7 +74,7 @@ describe("fleet-example", () => {
       let code = 0;
       let out = "";
       const program = new Command().exitOverride();
-      program.addCommand(validateCommand((c) => (code = c), (t) => (out += t)));
+      program.addCommand(validateCommand(commandContext((c) => (code = c)), (t) => (out += t)));
       await program.parseAsync(["validate", dir, "-o", "json"], { from: "user" });
       expect(code).toBe(1);
       expect(JSON.parse(out)).toEqual({

@@ -4,7 +4,7 @@
  * the same inputs.
  */
 import path from "node:path";
-import { InvalidInputError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { kubeconfigPolicy, type KubeconfigPolicy, type UntrustedDir } from "../kube/connect.js";
 import { cacheRoot } from "../paths.js";
 import { plan as computePlan } from "../plan/plan.js";

@@ -7,8 +7,6 @@
 import fs from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { expect } from "vitest";
-import type { HostileResult } from "./support.js";
 
 /** A running recording server. */
 export interface RecordingServer {

@@ -14,7 +14,7 @@ import { executeCluster } from "./execute.js";
 import { withRequestTimeout } from "../kube/deadline.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
-import { windowVerdict } from "./windows.js";
+import { windowVerdict } from "../plan/windows.js";
 
 /** Inputs of one apply. */
 export interface ApplyFleetOptions {

@@ -37,7 +37,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
   if (flags.plan !== undefined && (flags.repo !== undefined || flags.fleet !== undefined)) throw new UsageError("give one of --fleet, --repo or --plan");
   if (!flags.yes && !process.stdin.isTTY) throw new UsageError("refusing to ask for confirmation without a terminal: pass --yes to apply without asking");
   const [{ planFleet }, { readPlan }, { renderText }, run] = await Promise.all([
-    import("../observe/run.js"),
+    import("../observe/plan-fleet.js"),
     import("../report/json.js"),
     import("../report/text.js"),
     import("../apply/run.js"),

@@ -9,7 +9,7 @@
  */
 import fs from "node:fs/promises";
 import { Command, Option } from "commander";
-import type { PlanRunResult } from "../observe/run.js";
+import type { PlanRunResult } from "../observe/plan-fleet.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
 import { renderInvalid } from "./validate.js";
@@ -33,7 +33,7 @@ export function planCommand(setExitCode: (code: number) => void): Command {
       const selection = fleetSelection(flags);
       // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
       // every other command would pay for it.
-      const { planFleet } = await import("../observe/run.js");
+      const { planFleet } = await import("../observe/plan-fleet.js");
       const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
       const result = await planFleet({
         ...selection,

@@ -19,7 +19,7 @@ import { executeClusterAPIStep, type ClusterAPIStepContext } from "../../src/dri
 import { ClusterAPIStepError } from "../../src/drivers/cluster-api/rollout.js";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../../src/kube/config.js";
 import { KubeRest } from "../../src/kube/rest.js";
-import { planFleet } from "../../src/observe/run.js";
+import { planFleet } from "../../src/observe/plan-fleet.js";
 import type { ClusterPlan, ControlPlaneUpgradeStep, TopologyScaleStep, WorkersUpgradeStep } from "../../src/plan/types.js";
 import { readClusterAPIChanges, type ClusterAPIChange } from "../../src/sandbox/capi-controller.js";
 import { sandboxDown } from "../../src/sandbox/down.js";

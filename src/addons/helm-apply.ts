@@ -43,7 +43,8 @@ import { AddonApplyError, type ApplyPhase } from "./health.js";
 import { inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry } from "./inventory.js";
 import { diffValues, failureMessage, HELM_FIELD_MANAGER, readCapabilities } from "./observe.js";
 import { decodeReleaseSecret, latestReleaseSecrets, type HelmReleaseRecord, type ReleaseSecret } from "./releases.js";
-import { ADDON_LABEL, AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
+import { ADDON_LABEL } from "../constants.js";
+import { AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
 
 /** What the Helm verbs need: the cluster's REST client and core API, and how helm reaches the cluster. */
 export interface HelmApplyContext {

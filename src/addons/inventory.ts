@@ -26,18 +26,15 @@
 import type * as k8s from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.js";
 import { httpStatus, retryOnConflict } from "../kube/errors.js";
-import { BOSUN_NAMESPACE, ensureStateConfigMap } from "../kube/system.js";
+import { BOSUN_NAMESPACE, INVENTORY_FORMAT_ANNOTATION } from "../constants.js";
+import { ensureStateConfigMap } from "../kube/system.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { InstalledAddon } from "../plan/observed.js";
 import { objectId } from "./compare.js";
 import { AddonApplyError } from "./health.js";
 
-/** bosun's namespace in every cluster (ARCHITECTURE invariant 5). */
-export { BOSUN_NAMESPACE };
 /** Name of the inventory ConfigMap. */
 export const INVENTORY_NAME = "bosun-inventory";
-/** Annotation naming the format of the inventory's entries. */
-export const INVENTORY_FORMAT_ANNOTATION = "bosun.dev/inventory-format";
 /** The entry format this module reads and writes. */
 export const INVENTORY_FORMAT = "1";
 

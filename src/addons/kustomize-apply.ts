@@ -41,8 +41,9 @@ import type { DesiredAddon, DesiredCluster } from "../spec/types.js";
 import { objectId } from "./compare.js";
 import { AddonApplyError, waitHealthy } from "./health.js";
 import { compareStrings, pruneList, inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry, type InventoryObject } from "./inventory.js";
-import { BOSUN_FIELD_MANAGER, failureMessage } from "./observe.js";
-import { ADDON_LABEL, AddonRenderError, renderAddon } from "./render.js";
+import { ADDON_LABEL, FIELD_MANAGER } from "../constants.js";
+import { failureMessage } from "./observe.js";
+import { AddonRenderError, renderAddon } from "./render.js";
 
 /** What the Kustomize verbs need: the cluster's REST client, its core API (the inventory), and kustomize. */
 export interface KustomizeApplyContext {
@@ -346,7 +347,7 @@ async function applyObject(rest: KubeRest, paths: PathResolver, object: KubeObje
   const response = await rest.send({
     method: "PATCH",
     path,
-    query: { fieldManager: BOSUN_FIELD_MANAGER, force: "true" },
+    query: { fieldManager: FIELD_MANAGER, force: "true" },
     body: JSON.stringify(object),
     contentType: "application/apply-patch+yaml",
   });

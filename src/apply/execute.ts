@@ -15,6 +15,7 @@ import path from "node:path";
 import { uninstallHelmAddon, applyHelmAddon } from "../addons/helm-apply.js";
 import { applyKustomizeAddon, deleteKustomizeAddon } from "../addons/kustomize-apply.js";
 import { ETCD_BACKUP_CRONJOB, etcdBackupCronJob } from "../backup/template.js";
+import { FIELD_MANAGER } from "../constants.js";
 import { BosunError, InternalError, asError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
 import { KubeApiError, UnreachableError, type KubeRest } from "../kube/rest.js";
@@ -205,7 +206,7 @@ async function backupSchedule(run: ClusterRun, action: "create" | "update" | "de
     {
       method: "PATCH",
       path,
-      query: { fieldManager: "bosun", force: "true" },
+      query: { fieldManager: FIELD_MANAGER, force: "true" },
       body: JSON.stringify(etcdBackupCronJob(run.desired.name, etcd)),
       contentType: "application/apply-patch+yaml",
     },

@@ -44,7 +44,8 @@
  */
 import { createHash } from "node:crypto";
 import type * as k8s from "@kubernetes/client-node";
-import { BOSUN_NAMESPACE, ensureStateConfigMap } from "../kube/system.js";
+import { BOSUN_NAMESPACE, JOURNAL_FORMAT_ANNOTATION } from "../constants.js";
+import { ensureStateConfigMap } from "../kube/system.js";
 import { BosunError, InvalidInputError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus, retryOnConflict } from "../kube/errors.js";
@@ -54,8 +55,6 @@ import { kubeFailure } from "./lock.js";
 
 /** Name of the journal ConfigMap in `bosun-system`. */
 export const JOURNAL_NAME = "bosun-journal";
-/** Annotation naming the format of the journal's records. */
-export const JOURNAL_FORMAT_ANNOTATION = "bosun.dev/journal-format";
 /** The record format this module reads and writes. */
 export const JOURNAL_FORMAT = "1";
 /** The reserved key holding the run list. */

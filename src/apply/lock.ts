@@ -44,7 +44,8 @@ import os from "node:os";
 import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
 import { withRequestTimeout } from "../kube/deadline.js";
-import { BOSUN_NAMESPACE, ensureBosunNamespace } from "../kube/system.js";
+import { BOSUN_NAMESPACE, HOLDER_PROCESS_ANNOTATION, MANAGED_BY_BOSUN } from "../constants.js";
+import { ensureBosunNamespace } from "../kube/system.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
 import { KubeApiError, UnreachableError } from "../kube/rest.js";
@@ -127,9 +128,6 @@ export function newRunId(): string {
 export function holderIdentity(runId: string, host: string = os.hostname(), pid: number = process.pid): string {
   return `bosun@${host}/pid ${pid}/${runId}`;
 }
-
-/** Annotation on the lock Lease identifying the holder's process beyond its hostname and pid. */
-export const HOLDER_PROCESS_ANNOTATION = "bosun.dev/holder-process";
 
 /**
  * This process as `<boot id>/<pid namespace>/<pid>/<start time>`, from /proc; null where /proc does not
@@ -343,7 +341,7 @@ function newLease(holder: string, leaseSeconds: number, at: Date): V1Lease {
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
-    metadata: { name: LOCK_NAME, namespace: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" }, annotations: withHolderProcess(undefined) },
+    metadata: { name: LOCK_NAME, namespace: BOSUN_NAMESPACE, labels: { ...MANAGED_BY_BOSUN }, annotations: withHolderProcess(undefined) },
     spec: { holderIdentity: holder, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(at), renewTime: microTime(at), leaseTransitions: 0 },
   };
 }

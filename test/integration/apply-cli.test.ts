@@ -24,7 +24,7 @@ import { readInventoryEntries, removeInventoryEntry, type InventoryEntry } from 
 import { decodeReleasePayload, decodeReleaseSecret, type HelmReleaseRecord } from "../../src/addons/releases.js";
 import { openJournal, type JournalEntry, type JournalRun } from "../../src/apply/journal.js";
 import { LOCK_NAME, leaseExpiry } from "../../src/apply/lock.js";
-import { BOSUN_NAMESPACE } from "../../src/kube/system.js";
+import { BOSUN_NAMESPACE } from "../../src/constants.js";
 import { httpStatus } from "../../src/kube/errors.js";
 import { KubeRest } from "../../src/kube/rest.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";

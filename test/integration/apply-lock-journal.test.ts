@@ -8,9 +8,9 @@ import path from "node:path";
 import { execa } from "execa";
 import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JOURNAL_FORMAT_ANNOTATION, JOURNAL_NAME, encodeStepKey, openJournal } from "../../src/apply/journal.js";
+import { JOURNAL_NAME, encodeStepKey, openJournal } from "../../src/apply/journal.js";
 import { ClusterLockedError, LOCK_NAME, LockLostError, acquireClusterLock, holderIdentity, newRunId, type ClusterLock } from "../../src/apply/lock.js";
-import { BOSUN_NAMESPACE } from "../../src/addons/inventory.js";
+import { BOSUN_NAMESPACE, JOURNAL_FORMAT_ANNOTATION } from "../../src/constants.js";
 import { httpStatus } from "../../src/kube/errors.js";
 import { eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 

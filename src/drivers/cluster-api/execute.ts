@@ -15,6 +15,7 @@
  * blip) is retried with backoff until the step's timeout; only the timeout fails the step, naming the
  * object, what bosun waited for and what it saw last.
  */
+import { FIELD_MANAGER } from "../../constants.js";
 import { identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
@@ -310,7 +311,7 @@ class StepRun {
       const answer = await this.ctx.management.send({
         method: "PATCH",
         path,
-        query: { fieldManager: "bosun" },
+        query: { fieldManager: FIELD_MANAGER },
         body: JSON.stringify(body),
         contentType: "application/merge-patch+json",
       });

@@ -8,13 +8,12 @@
  * A node bosun cordoned carries the annotation {@link CORDONED_BY_ANNOTATION}, so a later run — even after
  * a crash — knows it may uncordon it. A node someone else cordoned is never uncordoned by bosun.
  */
+import { CORDONED_BY_ANNOTATION } from "../../constants.js";
 import { BosunError } from "../../errors.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
 import { abortableSleep, withRetry } from "../../kube/retry.js";
 import { MIRROR_POD_ANNOTATION } from "./parse.js";
 
-/** Annotation bosun puts on a node it cordoned: the run that did. */
-export const CORDONED_BY_ANNOTATION = "bosun.dev/cordoned-by";
 
 /** Options shared by the node operations. */
 export interface NodeOpOptions {

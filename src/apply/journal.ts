@@ -51,7 +51,7 @@ import type { KubeClients } from "../kube/config.js";
 import { httpStatus, retryOnConflict } from "../kube/errors.js";
 import type { Step } from "../plan/types.js";
 import { withRequestTimeout } from "../kube/deadline.js";
-import { kubeFailure } from "./lock.js";
+import { kubeFailure } from "./kube-failure.js";
 
 /** Name of the journal ConfigMap in `bosun-system`. */
 export const JOURNAL_NAME = "bosun-journal";

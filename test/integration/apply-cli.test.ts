@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readInventoryEntries, removeInventoryEntry, type InventoryEntry } from "../../src/addons/inventory.js";
 import { decodeReleasePayload, decodeReleaseSecret, type HelmReleaseRecord } from "../../src/addons/releases.js";
 import { openJournal, type JournalEntry, type JournalRun } from "../../src/apply/journal.js";
-import { LOCK_NAME, leaseExpiry } from "../../src/apply/lock.js";
+import { LOCK_NAME, leaseExpiry } from "../../src/apply/lease.js";
 import { BOSUN_NAMESPACE } from "../../src/constants.js";
 import { httpStatus } from "../../src/kube/errors.js";
 import { KubeRest } from "../../src/kube/rest.js";

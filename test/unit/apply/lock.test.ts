@@ -5,18 +5,9 @@
 import os from "node:os";
 import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import {
-  ClusterLockedError,
-  formatUtc,
-  holderIdentity,
-  kubeFailure,
-  leaseExpiry,
-  leaseStatus,
-  leaseTime,
-  lockedMessage,
-  microTime,
-  newRunId,
-} from "../../../src/apply/lock.js";
+import { kubeFailure } from "../../../src/apply/kube-failure.js";
+import { ClusterLockedError, formatUtc, leaseExpiry, leaseStatus, leaseTime, lockedMessage, microTime } from "../../../src/apply/lease.js";
+import { holderIdentity, newRunId } from "../../../src/apply/lock.js";
 import { KubeApiError, UnreachableError } from "../../../src/kube/rest.js";
 
 const at = (time: string): Date => new Date(`2025-06-01T${time}Z`);

@@ -35,7 +35,6 @@
  * must roughly agree (NTP); the lease duration should be far larger than any plausible skew.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import type { V1Lease } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
@@ -44,6 +43,7 @@ import { BOSUN_NAMESPACE, HOLDER_PROCESS_ANNOTATION } from "../constants.js";
 import { ensureBosunNamespace } from "../kube/system.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
+import { processStartTime, processState, processToken } from "../process-identity.js";
 import { kubeFailure } from "./kube-failure.js";
 import { ACQUIRE_ATTEMPTS, ClusterLockedError, LOCK_NAME, leaseStatus, lockIdentity, newLease, takeSpec } from "./lease.js";
 import { startRenewing } from "./renewer.js";
@@ -91,44 +91,15 @@ export function holderIdentity(runId: string, host: string = os.hostname(), pid:
 }
 
 /**
- * This process as `<boot id>/<pid namespace>/<pid>/<start time>`, from /proc; null where /proc does not
- * tell (not Linux). Two containers can share a hostname — and reuse each other's pids — but never a boot
- * id together with a pid namespace; the start time tells a reused pid from the holder.
- */
-export function processToken(pid: number = process.pid): string | null {
-  try {
-    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    const namespace = statSync("/proc/self/ns/pid").ino;
-    const started = startTime(pid);
-    return started === null ? null : `${boot}/${namespace}/${pid}/${started}`;
-  } catch {
-    return null;
-  }
-}
-
-function startTime(pid: number): string | null {
-  try {
-    // Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count after its ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * True when the Lease's holder crashed on this machine: its `holderProcess` token names this boot and
  * this pid namespace, and that pid is gone or now belongs to a process started at another time.
  * Anything else — another machine or container, no token, a live holder — is presumed alive, and the
  * lease must expire before it is taken over.
  */
-export function holderIsGone(holderProcess: string | undefined, self: string | null = processToken(), startOf: (pid: number) => string | null = startTime): boolean {
-  if (!holderProcess || !self) return false;
-  const [boot, namespace, pidText, started] = holderProcess.split("/");
-  const [ourBoot, ourNamespace] = self.split("/");
-  const pid = Number(pidText);
-  if (boot !== ourBoot || namespace !== ourNamespace || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  return startOf(pid) !== started;
+export function holderIsGone(holderProcess: string | undefined, self: string | null = processToken(), startOf: (pid: number) => string | null = processStartTime): boolean {
+  // A Lease is seen from many machines: only a token naming this boot and pid namespace can prove its
+  // holder is gone; "other-boot", "other-namespace" and "unknown" leave it to expire.
+  return holderProcess !== undefined && processState(holderProcess, self, startOf) === "gone";
 }
 
 /**

@@ -1,22 +1,24 @@
 /** The one process-identity check both locks use: what a token says about its process, seen from here. */
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { pidExists, pidOf, processState, processToken } from "../../src/process-identity.js";
+import { pidExists, pidOf, processState, processToken, type ProcessState } from "../../src/process-identity.js";
 
 describe("processState", () => {
   const self = "boot-1/4026531836/100/5000";
-  it.each([
-    ["boot-1/4026531836/4242/777", () => "777", "running"],
-    ["boot-1/4026531836/4242/777", () => "999", "gone"],
-    ["boot-1/4026531836/4242/777", () => null, "gone"],
-    [`boot-1/4026531836/${process.pid}/1`, () => null, "running"],
-    ["boot-2/4026531836/4242/777", () => null, "other-boot"],
-    ["boot-1/4026532999/4242/777", () => null, "other-namespace"],
-    ["4242", () => null, "unknown"],
-    ["boot-1/4026531836/4242", () => null, "unknown"],
-    ["boot-1/4026531836/4242/777/extra", () => null, "unknown"],
-    ["boot-1/4026531836/-1/777", () => null, "unknown"],
-  ] as const)("%s is %s", (token, startOf, state) => {
+  const gone = (): string | null => null;
+  const startedAt = (tick: string) => (): string | null => tick;
+  it.each<[string, () => string | null, ProcessState]>([
+    ["boot-1/4026531836/4242/777", startedAt("777"), "running"],
+    ["boot-1/4026531836/4242/777", startedAt("999"), "gone"],
+    ["boot-1/4026531836/4242/777", gone, "gone"],
+    [`boot-1/4026531836/${process.pid}/1`, gone, "running"],
+    ["boot-2/4026531836/4242/777", gone, "other-boot"],
+    ["boot-1/4026532999/4242/777", gone, "other-namespace"],
+    ["4242", gone, "unknown"],
+    ["boot-1/4026531836/4242", gone, "unknown"],
+    ["boot-1/4026531836/4242/777/extra", gone, "unknown"],
+    ["boot-1/4026531836/-1/777", gone, "unknown"],
+  ])("%s is %s", (token, startOf, state) => {
     expect(processState(token, self, startOf)).toBe(state);
   });
 

@@ -24,7 +24,8 @@ import type { DesiredCluster } from "../spec/types.js";
 import { UPGRADE_STEP_KINDS, type Upgrader, type UpgradeSession, type UpgradeStep } from "../drivers/upgrader.js";
 import { withRetry } from "../kube/retry.js";
 import { acquireClusterLock, holderIdentity } from "./lock.js";
-import { openJournal, stepFingerprint } from "./journal.js";
+import { openJournal } from "./journal.js";
+import { stepFingerprint } from "./journal-state.js";
 import type { ClusterOutcome } from "./waves.js";
 
 

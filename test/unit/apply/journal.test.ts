@@ -24,7 +24,7 @@ import {
   stepFingerprint,
   type JournalState,
   type RecordChange,
-} from "../../../src/apply/journal.js";
+} from "../../../src/apply/journal-state.js";
 import type { AddonUpgradeStep } from "../../../src/plan/types.js";
 
 const empty = (): JournalState => ({ runs: [], entries: new Map(), other: {} });

@@ -10,7 +10,7 @@ import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
 import { KubeApiError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { ObjectChange } from "../plan/observed.js";
-import { maskObjectPair } from "../report/mask.js";
+import { maskObjectPair } from "../diff/mask.js";
 
 /** Metadata fields the API server owns; they never count as drift. */
 const SERVER_METADATA = ["managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink"];

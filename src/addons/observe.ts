@@ -21,7 +21,7 @@ import { FIELD_MANAGER } from "../constants.js";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
-import { MASKED, maskValues, maskValuesPair } from "../report/mask.js";
+import { MASKED, maskValues, maskValuesPair } from "../diff/mask.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
 import { compareObject, objectId } from "./compare.js";
 import { pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";

@@ -30,7 +30,7 @@ import { BOSUN_NAMESPACE, INVENTORY_FORMAT_ANNOTATION } from "../constants.js";
 import { ensureStateConfigMap } from "../kube/system.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { InstalledAddon } from "../plan/observed.js";
-import { objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
 import { AddonApplyError } from "./health.js";
 
 /** Name of the inventory ConfigMap. */

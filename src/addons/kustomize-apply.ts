@@ -38,7 +38,7 @@ import { InternalError } from "../errors.js";
 import { identity } from "../identity.js";
 import { KubeApiError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, DesiredCluster } from "../spec/types.js";
-import { objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
 import { AddonApplyError, waitHealthy } from "./health.js";
 import { compareStrings, pruneList, inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry, type InventoryObject } from "./inventory.js";
 import { ADDON_LABEL, FIELD_MANAGER } from "../constants.js";

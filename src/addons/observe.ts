@@ -23,7 +23,8 @@ import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.j
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
 import { MASKED, maskValues, maskValuesPair } from "../diff/mask.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
-import { compareObject, objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
+import { compareObject } from "./compare.js";
 import { pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
 import { listHelmReleases, type HelmReleaseRecord } from "./releases.js";
 import { helmNamespace, renderAddon, type RenderOptions } from "./render.js";

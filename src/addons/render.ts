@@ -27,7 +27,7 @@ import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
-import { objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
 
 /** Label `helm upgrade --install` puts on every object of a release (value `Helm`). */
 export const HELM_MANAGED_BY_LABEL = MANAGED_BY_LABEL;

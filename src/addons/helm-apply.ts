@@ -34,6 +34,7 @@
  * process is not kept as the cause.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { GROUPS, identity } from "../identity.js";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
@@ -276,7 +277,7 @@ export async function uninstallHelmAddon(ctx: HelmApplyContext, name: string, na
             ? error.message
             : `internal error (a bug in bosun): ${error instanceof Error ? error.name : "non-Error value"}`;
       throw new AddonApplyError(name, "uninstall", `add-on ${name}: helm uninstall failed: ${detail}`, {
-        identity: `${ctx.rest.cluster}:Secret/${namespace}/sh.helm.release.v1.${name}.v${release.revision}`,
+        identity: identity({ cluster: ctx.rest.cluster, group: GROUPS.core, kind: "Secret", namespace, name: `sh.helm.release.v1.${name}.v${release.revision}` }),
         retryable: error instanceof ProcessError && error.timedOut,
         ...(withheld ? {} : { cause: error }),
       });

@@ -35,7 +35,7 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { InternalError } from "../errors.js";
-import { identity } from "../identity.js";
+import { GROUPS, identity, objectIdentity } from "../identity.js";
 import { KubeApiError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, DesiredCluster } from "../spec/types.js";
 import { objectId } from "../diff/objects.js";
@@ -324,7 +324,7 @@ async function applyAll(
     } catch (error) {
       // Unreachable decides the whole cluster's fate; anything but an API answer is a bug.
       if (!(error instanceof KubeApiError || error instanceof NotServedError)) throw error;
-      failed.push({ object: inventoryObject(object), identity: `${cluster}:${id}`, problem: apiProblem(error), retryable: isRetryable(error) });
+      failed.push({ object: inventoryObject(object), identity: objectIdentity(cluster, object), problem: apiProblem(error), retryable: isRetryable(error) });
     }
   }
   if (failed.length > 0) {
@@ -400,7 +400,7 @@ async function waitEstablished(ctx: KustomizeApplyContext, cluster: string, addo
     pending = states.filter((s) => !s.established).map((s) => s.name);
     if (pending.length === 0) return;
     if (Date.now() >= deadline) {
-      const ids = pending.map((name) => identity({ cluster, kind: "CustomResourceDefinition", name }));
+      const ids = pending.map((name) => identity({ cluster, group: GROUPS.apiextensions, kind: "CustomResourceDefinition", name }));
       throw new AddonApplyError(addon, "apply", `add-on ${addon}: not established in time: ${ids.join(", ")}`, {
         reason: "HealthTimeout",
         retryable: true,

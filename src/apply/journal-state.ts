@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { BOSUN_NAMESPACE, JOURNAL_FORMAT_ANNOTATION } from "../constants.js";
+import { GROUPS, identity } from "../identity.js";
 import { InvalidInputError } from "../errors.js";
 import type { Step } from "../plan/types.js";
 
@@ -72,7 +73,7 @@ export interface JournalState {
 
 /** The identity string of a cluster's journal (ARCHITECTURE invariant 4). */
 export function journalIdentity(cluster: string): string {
-  return `${cluster}:ConfigMap/${BOSUN_NAMESPACE}/${JOURNAL_NAME}`;
+  return identity({ cluster, group: GROUPS.core, kind: "ConfigMap", namespace: BOSUN_NAMESPACE, name: JOURNAL_NAME });
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import { BOSUN_NAMESPACE, MANAGED_BY_BOSUN } from "../constants.js";
+import { GROUPS, identity } from "../identity.js";
 import { BosunError } from "../errors.js";
 
 /** Name of the lock Lease in `bosun-system`. */
@@ -52,7 +53,7 @@ export class LockLostError extends BosunError {
 
 /** The identity string of a cluster's lock Lease (ARCHITECTURE invariant 4). */
 export function lockIdentity(cluster: string): string {
-  return `${cluster}:Lease/${BOSUN_NAMESPACE}/${LOCK_NAME}`;
+  return identity({ cluster, group: GROUPS.coordination, kind: "Lease", namespace: BOSUN_NAMESPACE, name: LOCK_NAME });
 }
 
 /**

@@ -125,7 +125,7 @@ describe("the cluster lock", () => {
       (error: unknown) => error,
     );
     expect(refusal).toBeInstanceOf(ClusterLockedError);
-    expect(refusal).toMatchObject({ reason: "Locked", retryable: true, holder: "bosun@ci-7/pid 4242/first-run", identity: "beta:Lease/bosun-system/bosun-lock" });
+    expect(refusal).toMatchObject({ reason: "Locked", retryable: true, holder: "bosun@ci-7/pid 4242/first-run", identity: "beta:Lease.coordination.k8s.io/bosun-system/bosun-lock" });
     expect((refusal as Error).message).toMatch(
       /^cluster beta is locked by bosun@ci-7\/pid 4242\/first-run since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(lease valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): another apply is running; it expires if that process died$/,
     );

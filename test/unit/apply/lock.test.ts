@@ -93,7 +93,7 @@ describe("the message a second apply gets", () => {
 
   it("is a typed, retryable error with reason Locked and the Lease's identity", () => {
     const error = new ClusterLockedError("c", "h", at("12:00:00"), at("12:02:00"));
-    expect(error).toMatchObject({ reason: "Locked", retryable: true, identity: "c:Lease/bosun-system/bosun-lock", holder: "h", cluster: "c" });
+    expect(error).toMatchObject({ reason: "Locked", retryable: true, identity: "c:Lease.coordination.k8s.io/bosun-system/bosun-lock", holder: "h", cluster: "c" });
     expect(formatUtc(at("00:00:00"))).toBe("2025-06-01 00:00:00 UTC");
   });
 });

@@ -16,21 +16,7 @@ import { groupOf, identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
 import type { KubeRest } from "../../kube/rest.js";
 import type { ObservedClusterAPI } from "../../plan/observed.js";
-import {
-  CAPI,
-  KUBEADM_CONTROL_PLANE,
-  clusterAPIFromObjects,
-  clusterPath,
-  controlPlanePath,
-  controlPlaneRefOf,
-  machineDeploymentSelector,
-  machineDeploymentsPath,
-  type ClusterLike,
-  type ControlPlaneLike,
-  type Invalid,
-  type MachineDeploymentLike,
-  type ObjectKey,
-} from "./parse.js";
+import { CAPI, KUBEADM_CONTROL_PLANE, clusterAPIFromObjects, clusterPath, controlPlanePath, controlPlaneRefOf, machineDeploymentSelector, machineDeploymentsPath, type ClusterLike, type ControlPlaneLike, type Invalid, type MachineDeploymentLike, type ObjectKey } from "./parse.js";
 
 /** Requests {@link observeClusterAPI} makes when the objects exist (at most 500 MachineDeployments and Nodes). */
 export const CLUSTER_API_OBSERVE_REQUESTS = { management: 3, workload: 1 } as const;

@@ -118,7 +118,7 @@ describe("Cluster API observer (own lite sandbox: capi-mgmt manages capi-work)",
   it("reports a management cluster without Cluster API as invalid", async () => {
     const observed = await observeClusterAPI(rest("capi-work"), rest("capi-work"), REF);
     expect("invalid" in observed && observed.invalid).toMatch(
-      /^capi-work:Cluster\/fleet\/work: the management cluster does not serve Cluster \(cluster\.x-k8s\.io\/v1beta1\); is Cluster API installed there/,
+      /^capi-work:Cluster\.cluster\.x-k8s\.io\/fleet\/work: the management cluster does not serve Cluster \(cluster\.x-k8s\.io\/v1beta1\); is Cluster API installed there/,
     );
   });
 

@@ -3,9 +3,9 @@
  * same sandbox) at once neither corrupt anything nor do the work twice. `mkdir` is atomic; the owner's
  * process token (`src/process-identity.ts`: boot id, pid namespace, pid, start time — a bare pid where /proc
  * does not exist) is written inside, so a lock left by a killed process is recognised and taken over, by the
- * same check the cluster Lease uses. Taking over is itself
- * serialised by a second lock (`<lock>.takeover`), and the taker re-reads the owner under it, so two
- * waiters that both saw the same dead owner can never both end up holding the lock.
+ * same check the cluster Lease uses. Taking over is itself serialised by a second lock (`<lock>.takeover`),
+ * and the taker re-reads the owner under it, so two waiters that both saw the same dead owner can never
+ * both end up holding the lock.
  */
 import fs from "node:fs/promises";
 import path from "node:path";

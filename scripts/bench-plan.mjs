@@ -20,7 +20,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const clusterCount = Number(process.env.BENCH_CLUSTERS ?? 6);
 
 const { loadFleet } = await import(path.join(repo, "dist/spec/load.js"));
-const { planFleet } = await import(path.join(repo, "dist/observe/run.js"));
+const { planFleet } = await import(path.join(repo, "dist/observe/plan-fleet.js"));
 const { findProgram } = await import(path.join(repo, "dist/tools/helm.js"));
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

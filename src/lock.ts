@@ -1,34 +1,49 @@
 /**
  * A cross-process lock on a directory, so two bosun processes building the same binaries (or starting the
- * same sandbox) at once neither corrupt anything nor do the work twice. `mkdir` is atomic; the owner's pid
- * is written inside so a lock left by a killed process is recognised and taken over. Taking over is itself
- * serialised by a second lock (`<lock>.takeover`), and the taker re-reads the owner under it, so two
- * waiters that both saw the same dead owner can never both end up holding the lock.
+ * same sandbox) at once neither corrupt anything nor do the work twice. `mkdir` is atomic; the owner's
+ * process token (`src/process-identity.ts`: boot id, pid namespace, pid, start time — a bare pid where /proc
+ * does not exist) is written inside, so a lock left by a killed process is recognised and taken over, by the
+ * same check the cluster Lease uses. Taking over is itself serialised by a second lock (`<lock>.takeover`),
+ * and the taker re-reads the owner under it, so two waiters that both saw the same dead owner can never
+ * both end up holding the lock.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
+import { pidExists, pidOf, processState, processToken } from "./process-identity.js";
 
 /** Releases a held lock. */
 export type Release = () => Promise<void>;
 
-/** True when a process with this pid exists (it may belong to someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** What a lock directory's `owner` file says. */
+interface Owner {
+  pid: number;
+  /** The owner file as written: a process token, or a bare pid. */
+  recorded: string;
 }
 
-async function ownerOf(lockDir: string): Promise<number | undefined> {
+async function ownerOf(lockDir: string): Promise<Owner | undefined> {
   try {
-    const text = await fs.readFile(path.join(lockDir, "owner"), "utf8");
-    const pid = Number(text.trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const recorded = (await fs.readFile(path.join(lockDir, "owner"), "utf8")).trim();
+    const pid = pidOf(recorded);
+    return pid === undefined ? undefined : { pid, recorded };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * True when the owner recorded in a lock directory is no longer running. A lock directory lives on this
+ * machine's disk, so a token from another boot is from before a restart, and its holder is gone too; a token
+ * from another pid namespace (a container sharing the directory) is presumed alive. A bare pid (written
+ * where /proc does not exist) can only be probed.
+ */
+export function ownerIsGone(recorded: string, self: string | null = processToken(), startOf?: (pid: number) => string | null): boolean {
+  if (!recorded.includes("/")) {
+    const pid = pidOf(recorded);
+    return pid !== undefined && !pidExists(pid);
+  }
+  const state = processState(recorded, self, startOf);
+  return state === "gone" || state === "other-boot";
 }
 
 /**
@@ -42,17 +57,18 @@ export async function acquireLock(lockDir: string, onWait: (holder: number | und
   for (;;) {
     try {
       await fs.mkdir(lockDir);
-      await fs.writeFile(path.join(lockDir, "owner"), `${process.pid}\n`);
+      await fs.writeFile(path.join(lockDir, "owner"), `${processToken() ?? process.pid}\n`);
       return async () => {
         await fs.rm(lockDir, { recursive: true, force: true });
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const holder = await ownerOf(lockDir);
-    if (holder !== undefined && !processAlive(holder)) {
+    const owner = await ownerOf(lockDir);
+    const holder = owner?.pid;
+    if (owner !== undefined && ownerIsGone(owner.recorded)) {
       // The holder died without releasing; its half-built output is in its own temp dir, never in place.
-      await takeOver(lockDir, holder);
+      await takeOver(lockDir, owner.recorded);
       continue;
     }
     if (holder === undefined) {
@@ -75,7 +91,7 @@ export async function acquireLock(lockDir: string, onWait: (holder: number | und
 }
 
 /** Removes a stale lock, but only if it still has the stale owner it was judged by. */
-async function takeOver(lockDir: string, staleOwner: number | undefined): Promise<void> {
+async function takeOver(lockDir: string, staleOwner: string | undefined): Promise<void> {
   const guard = `${lockDir}.takeover`;
   try {
     await fs.mkdir(guard);
@@ -89,7 +105,7 @@ async function takeOver(lockDir: string, staleOwner: number | undefined): Promis
   }
   try {
     const exists = await fs.stat(lockDir).then(() => true, () => false);
-    if (exists && (await ownerOf(lockDir)) === staleOwner) await fs.rm(lockDir, { recursive: true, force: true });
+    if (exists && (await ownerOf(lockDir))?.recorded === staleOwner) await fs.rm(lockDir, { recursive: true, force: true });
   } finally {
     await fs.rm(guard, { recursive: true, force: true });
   }

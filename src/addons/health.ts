@@ -16,7 +16,7 @@
  * The errors the add-on verbs throw live here too, because every verb ends in this phase.
  */
 import { BosunError, type ErrorReason } from "../errors.js";
-import { identity } from "../identity.js";
+import { objectIdentity } from "../identity.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 
 /** The phases of applying an add-on (STYLE item 5); each failure names the one it happened in. */
@@ -284,8 +284,8 @@ async function liveHealth(rest: Pick<KubeRest, "get">, object: Pick<KubeObject, 
   return live === null ? progressing("does not exist") : evaluateHealth(live);
 }
 
-function identityOf(cluster: string, object: Pick<KubeObject, "kind" | "metadata">): string {
-  return identity({ cluster, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
+function identityOf(cluster: string, object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): string {
+  return objectIdentity(cluster, object);
 }
 
 function formatSeconds(ms: number): string {

@@ -34,6 +34,7 @@
  * process is not kept as the cause.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { GROUPS, identity } from "../identity.js";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
@@ -44,7 +45,8 @@ import { AddonApplyError, type ApplyPhase } from "./health.js";
 import { inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry } from "./inventory.js";
 import { diffValues, failureMessage, HELM_FIELD_MANAGER, readCapabilities } from "./observe.js";
 import { decodeReleaseSecret, latestReleaseSecrets, type HelmReleaseRecord, type ReleaseSecret } from "./releases.js";
-import { ADDON_LABEL, AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
+import { ADDON_LABEL } from "../constants.js";
+import { AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
 
 /** What the Helm verbs need: the cluster's REST client and core API, and how helm reaches the cluster. */
 export interface HelmApplyContext {
@@ -278,7 +280,7 @@ export async function uninstallHelmAddon(ctx: HelmApplyContext, name: string, na
             ? error.message
             : `internal error (a bug in bosun): ${error instanceof Error ? error.name : "non-Error value"}`;
       throw new AddonApplyError(name, "uninstall", `add-on ${name}: helm uninstall failed: ${detail}`, {
-        identity: `${ctx.rest.cluster}:Secret/${namespace}/sh.helm.release.v1.${name}.v${release.revision}`,
+        identity: identity({ cluster: ctx.rest.cluster, group: GROUPS.core, kind: "Secret", namespace, name: `sh.helm.release.v1.${name}.v${release.revision}` }),
         retryable: error instanceof ProcessError && error.timedOut,
         ...(withheld ? {} : { cause: error }),
       });

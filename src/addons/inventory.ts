@@ -24,20 +24,18 @@
  *   so that the release's values stay masked in diffs even after the spec stops marking them secret.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { GROUPS, identity } from "../identity.js";
 import { InvalidInputError } from "../errors.js";
 import { httpStatus, retryOnConflict } from "../kube/errors.js";
-import { BOSUN_NAMESPACE, ensureStateConfigMap } from "../kube/system.js";
+import { BOSUN_NAMESPACE, INVENTORY_FORMAT_ANNOTATION } from "../constants.js";
+import { ensureStateConfigMap } from "../kube/system.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { InstalledAddon } from "../plan/observed.js";
-import { objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
 import { AddonApplyError } from "./health.js";
 
-/** bosun's namespace in every cluster (ARCHITECTURE invariant 5). */
-export { BOSUN_NAMESPACE };
 /** Name of the inventory ConfigMap. */
 export const INVENTORY_NAME = "bosun-inventory";
-/** Annotation naming the format of the inventory's entries. */
-export const INVENTORY_FORMAT_ANNOTATION = "bosun.dev/inventory-format";
 /** The entry format this module reads and writes. */
 export const INVENTORY_FORMAT = "1";
 
@@ -119,7 +117,7 @@ export interface InventoryConfigMap {
 
 /** Decodes the inventory ConfigMap's entries, in install order (`seq`, then name). */
 export function decodeInventory(configMap: InventoryConfigMap, cluster: string): InventoryEntry[] {
-  const where = `${cluster}:ConfigMap/${BOSUN_NAMESPACE}/${INVENTORY_NAME}`;
+  const where = identity({ cluster, group: GROUPS.core, kind: "ConfigMap", namespace: BOSUN_NAMESPACE, name: INVENTORY_NAME });
   const format = configMap.metadata?.annotations?.[INVENTORY_FORMAT_ANNOTATION];
   if (format !== undefined && format !== INVENTORY_FORMAT) {
     throw new InvalidInputError(`${where}: inventory format ${format} is not one this bosun reads (${INVENTORY_FORMAT}); upgrade bosun`, { identity: where });

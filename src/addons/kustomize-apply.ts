@@ -35,14 +35,15 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { InternalError } from "../errors.js";
-import { identity } from "../identity.js";
+import { GROUPS, identity, objectIdentity } from "../identity.js";
 import { KubeApiError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, DesiredCluster } from "../spec/types.js";
-import { objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
 import { AddonApplyError, waitHealthy } from "./health.js";
 import { compareStrings, pruneList, inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry, type InventoryObject } from "./inventory.js";
-import { BOSUN_FIELD_MANAGER, failureMessage } from "./observe.js";
-import { ADDON_LABEL, AddonRenderError, renderAddon } from "./render.js";
+import { ADDON_LABEL, FIELD_MANAGER } from "../constants.js";
+import { failureMessage } from "./observe.js";
+import { AddonRenderError, renderAddon } from "./render.js";
 
 /** What the Kustomize verbs need: the cluster's REST client, its core API (the inventory), and kustomize. */
 export interface KustomizeApplyContext {
@@ -323,7 +324,7 @@ async function applyAll(
     } catch (error) {
       // Unreachable decides the whole cluster's fate; anything but an API answer is a bug.
       if (!(error instanceof KubeApiError || error instanceof NotServedError)) throw error;
-      failed.push({ object: inventoryObject(object), identity: `${cluster}:${id}`, problem: apiProblem(error), retryable: isRetryable(error) });
+      failed.push({ object: inventoryObject(object), identity: objectIdentity(cluster, object), problem: apiProblem(error), retryable: isRetryable(error) });
     }
   }
   if (failed.length > 0) {
@@ -346,7 +347,7 @@ async function applyObject(rest: KubeRest, paths: PathResolver, object: KubeObje
   const response = await rest.send({
     method: "PATCH",
     path,
-    query: { fieldManager: BOSUN_FIELD_MANAGER, force: "true" },
+    query: { fieldManager: FIELD_MANAGER, force: "true" },
     body: JSON.stringify(object),
     contentType: "application/apply-patch+yaml",
   });
@@ -399,7 +400,7 @@ async function waitEstablished(ctx: KustomizeApplyContext, cluster: string, addo
     pending = states.filter((s) => !s.established).map((s) => s.name);
     if (pending.length === 0) return;
     if (Date.now() >= deadline) {
-      const ids = pending.map((name) => identity({ cluster, kind: "CustomResourceDefinition", name }));
+      const ids = pending.map((name) => identity({ cluster, group: GROUPS.apiextensions, kind: "CustomResourceDefinition", name }));
       throw new AddonApplyError(addon, "apply", `add-on ${addon}: not established in time: ${ids.join(", ")}`, {
         reason: "HealthTimeout",
         retryable: true,

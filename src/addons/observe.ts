@@ -17,21 +17,21 @@
  */
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
+import { FIELD_MANAGER } from "../constants.js";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
-import { MASKED, maskValues, maskValuesPair } from "../report/mask.js";
+import { MASKED, maskValues, maskValuesPair } from "../diff/mask.js";
 import { scrubSecrets } from "../scrub.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
-import { compareObject, objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
+import { compareObject } from "./compare.js";
 import { pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
 import { listHelmReleases, type HelmReleaseRecord } from "./releases.js";
 import { helmNamespace, renderAddon, type RenderOptions } from "./render.js";
 
 /** Field manager of Helm 4's server-side apply (Helm 3 updates as `helm` too). */
 export const HELM_FIELD_MANAGER = "helm";
-/** bosun's own field manager (ARCHITECTURE invariant 5). */
-export const BOSUN_FIELD_MANAGER = "bosun";
 
 /** How to observe. */
 export interface ObserveAddonsOptions extends RenderOptions {
@@ -163,7 +163,7 @@ async function observeKustomize(context: AddonContext, addon: DesiredAddon): Pro
   const base = { name: addon.name, kind: "kustomize" as const, applied: applied && entry.incomplete !== true };
   try {
     const rendered = await context.renderSlots(() => renderAddon(context.rest, addon, context.fleetDir, context.env, context.renderOptions));
-    const objects = await compareAll(context, rendered.objects, BOSUN_FIELD_MANAGER);
+    const objects = await compareAll(context, rendered.objects, FIELD_MANAGER);
     const prune = applied ? pruneList(entry.objects.map((o) => o.id), rendered.objects.map(objectId)) : [];
     return { ...base, render: { ok: true, objects, prune } };
   } catch (error) {

@@ -11,6 +11,7 @@
  * never logged or returned.
  */
 import { gunzipSync } from "node:zlib";
+import { GROUPS, identity } from "../identity.js";
 import type { KubeRest } from "../kube/rest.js";
 
 /** The Secret type Helm stores release records as. */
@@ -103,7 +104,7 @@ export function decodeReleaseSecret(secret: ReleaseSecret, cluster: string): Hel
     chart: "",
     chartVersion: "",
     config: {},
-    error: `${cluster}:Secret/${secret.metadata?.namespace ?? ""}/${secret.metadata?.name ?? ""}: ${why}`,
+    error: `${identity({ cluster, group: GROUPS.core, kind: "Secret", namespace: secret.metadata?.namespace ?? "", name: secret.metadata?.name ?? "" })}: ${why}`,
   });
   const encoded = secret.data?.release;
   if (typeof encoded !== "string") return unreadable("Helm release record without data.release");

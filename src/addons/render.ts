@@ -22,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments, type Tags } from "yaml";
 import { describeYamlProblem, parseSingleYaml } from "../bounded-yaml.js";
+import { ADDON_LABEL, MANAGED_BY_LABEL } from "../constants.js";
 import { BosunError } from "../errors.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
@@ -29,12 +30,10 @@ import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
 import { chartRepoFetchProblem } from "./chart-repo-guard.js";
-import { objectId } from "./compare.js";
+import { objectId } from "../diff/objects.js";
 
-/** The label bosun puts on every object it applies itself (Kustomize add-ons). */
-export const ADDON_LABEL = "bosun.dev/addon";
 /** Label `helm upgrade --install` puts on every object of a release (value `Helm`). */
-export const HELM_MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const HELM_MANAGED_BY_LABEL = MANAGED_BY_LABEL;
 /** Annotation `helm upgrade --install` puts on every object of a release: the release name. */
 export const HELM_RELEASE_NAME_ANNOTATION = "meta.helm.sh/release-name";
 /** Annotation `helm upgrade --install` puts on every object of a release: the release namespace. */

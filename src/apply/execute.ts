@@ -15,6 +15,7 @@ import path from "node:path";
 import { uninstallHelmAddon, applyHelmAddon } from "../addons/helm-apply.js";
 import { applyKustomizeAddon, deleteKustomizeAddon } from "../addons/kustomize-apply.js";
 import { ETCD_BACKUP_CRONJOB, etcdBackupCronJob } from "../backup/template.js";
+import { FIELD_MANAGER } from "../constants.js";
 import { BosunError, InternalError, asError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
 import { KubeApiError, UnreachableError, type KubeRest } from "../kube/rest.js";
@@ -23,7 +24,8 @@ import type { DesiredCluster } from "../spec/types.js";
 import { UPGRADE_STEP_KINDS, type Upgrader, type UpgradeSession, type UpgradeStep } from "../drivers/upgrader.js";
 import { withRetry } from "../kube/retry.js";
 import { acquireClusterLock, holderIdentity } from "./lock.js";
-import { openJournal, stepFingerprint } from "./journal.js";
+import { openJournal } from "./journal.js";
+import { stepFingerprint } from "./journal-state.js";
 import type { ClusterOutcome } from "./waves.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 
@@ -209,7 +211,7 @@ async function backupSchedule(run: ClusterRun, action: "create" | "update" | "de
     {
       method: "PATCH",
       path,
-      query: { fieldManager: "bosun", force: "true" },
+      query: { fieldManager: FIELD_MANAGER, force: "true" },
       body: JSON.stringify(etcdBackupCronJob(run.desired.name, etcd)),
       contentType: "application/apply-patch+yaml",
     },

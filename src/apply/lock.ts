@@ -26,34 +26,27 @@
  * - expiry: a run that could not renew stops just before its lease runs out (a timer, not the next
  *   renewal attempt).
  *
+ * The pure Lease logic lives in `lease.ts`, the renewal and release in `renewer.ts`.
+ *
  * Every request has a deadline ({@link withRequestTimeout}): a cluster that stops answering makes acquire
  * fail as unreachable and a renewal count as not renewed, instead of hanging the run.
  *
  * Expiry compares the holder's `renewTime` (its clock) with the taker's clock, so the machines' clocks
  * must roughly agree (NTP); the lease duration should be far larger than any plausible skew.
- *
- * `@kubernetes/client-node` 1.3 quirk: Lease times are `MicroTime`, which the API server only accepts with
- * exactly six fractional digits. The client serialises a `V1MicroTime` that way but a plain `Date` with
- * three (the server answers 400), and it does not deserialise `MicroTime` at all — a Lease read back
- * carries its times as strings despite the declared `V1MicroTime` type. Hence {@link microTime} for
- * writing and {@link leaseTime} for reading.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
-import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { V1Lease } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
 import { withRequestTimeout } from "../kube/deadline.js";
-import { BOSUN_NAMESPACE, ensureBosunNamespace } from "../kube/system.js";
+import { BOSUN_NAMESPACE, HOLDER_PROCESS_ANNOTATION } from "../constants.js";
+import { ensureBosunNamespace } from "../kube/system.js";
 import type { KubeClients } from "../kube/config.js";
 import { httpStatus } from "../kube/errors.js";
-import { KubeApiError, UnreachableError } from "../kube/rest.js";
-
-/** Name of the lock Lease in `bosun-system`. */
-export const LOCK_NAME = "bosun-lock";
-
-/** Attempts at acquiring before giving up on a Lease that changes under every attempt. */
-const ACQUIRE_ATTEMPTS = 5;
+import { processStartTime, processState, processToken } from "../process-identity.js";
+import { kubeFailure } from "./kube-failure.js";
+import { ACQUIRE_ATTEMPTS, ClusterLockedError, LOCK_NAME, leaseStatus, lockIdentity, newLease, takeSpec } from "./lease.js";
+import { startRenewing } from "./renewer.js";
 
 /** How to acquire a cluster's lock. */
 export interface ClusterLockOptions {
@@ -83,37 +76,6 @@ export interface ClusterLock {
   release(): Promise<void>;
 }
 
-/** Another run holds the cluster's lock and its lease has not expired. Retryable: it frees up. */
-export class ClusterLockedError extends BosunError {
-  readonly cluster: string;
-  /** The holder's identity as written in the Lease. */
-  readonly holder: string;
-  /** When the holder acquired the lock, if the Lease says. */
-  readonly since: Date | undefined;
-  /** When the lock expires unless renewed. */
-  readonly until: Date;
-  constructor(cluster: string, holder: string, since: Date | undefined, until: Date) {
-    super(lockedMessage(cluster, holder, since, until), { reason: "Locked", identity: lockIdentity(cluster), retryable: true });
-    this.cluster = cluster;
-    this.holder = holder;
-    this.since = since;
-    this.until = until;
-  }
-}
-
-/** This run no longer holds the cluster's lock: the executor must stop. */
-export class LockLostError extends BosunError {
-  readonly cluster: string;
-  constructor(cluster: string, why: string) {
-    super(`cluster ${cluster}: lost the lock ${BOSUN_NAMESPACE}/${LOCK_NAME}: ${why}; stopping so that two applies never change the cluster at once`, {
-      reason: "Locked",
-      identity: lockIdentity(cluster),
-      retryable: true,
-    });
-    this.cluster = cluster;
-  }
-}
-
 /** A random id for one apply run, shared by its lock holder identity and its journal entries. */
 export function newRunId(): string {
   return randomBytes(6).toString("hex");
@@ -128,141 +90,16 @@ export function holderIdentity(runId: string, host: string = os.hostname(), pid:
   return `bosun@${host}/pid ${pid}/${runId}`;
 }
 
-/** Annotation on the lock Lease identifying the holder's process beyond its hostname and pid. */
-export const HOLDER_PROCESS_ANNOTATION = "bosun.dev/holder-process";
-
-/**
- * This process as `<boot id>/<pid namespace>/<pid>/<start time>`, from /proc; null where /proc does not
- * tell (not Linux). Two containers can share a hostname — and reuse each other's pids — but never a boot
- * id together with a pid namespace; the start time tells a reused pid from the holder.
- */
-export function processToken(pid: number = process.pid): string | null {
-  try {
-    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    const namespace = statSync("/proc/self/ns/pid").ino;
-    const started = startTime(pid);
-    return started === null ? null : `${boot}/${namespace}/${pid}/${started}`;
-  } catch {
-    return null;
-  }
-}
-
-function startTime(pid: number): string | null {
-  try {
-    // Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count after its ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * True when the Lease's holder crashed on this machine: its `holderProcess` token names this boot and
  * this pid namespace, and that pid is gone or now belongs to a process started at another time.
  * Anything else — another machine or container, no token, a live holder — is presumed alive, and the
  * lease must expire before it is taken over.
  */
-export function holderIsGone(holderProcess: string | undefined, self: string | null = processToken(), startOf: (pid: number) => string | null = startTime): boolean {
-  if (!holderProcess || !self) return false;
-  const [boot, namespace, pidText, started] = holderProcess.split("/");
-  const [ourBoot, ourNamespace] = self.split("/");
-  const pid = Number(pidText);
-  if (boot !== ourBoot || namespace !== ourNamespace || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  return startOf(pid) !== started;
-}
-
-/** The identity string of a cluster's lock Lease (ARCHITECTURE invariant 4). */
-export function lockIdentity(cluster: string): string {
-  return `${cluster}:Lease/${BOSUN_NAMESPACE}/${LOCK_NAME}`;
-}
-
-/**
- * The message a second apply gets. Pure. Times are UTC, to the second, so people in different time zones
- * (and CI logs) read the same thing.
- */
-export function lockedMessage(cluster: string, holder: string, since: Date | undefined, until: Date): string {
-  const sinceText = since === undefined ? "" : ` since ${formatUtc(since)}`;
-  return `cluster ${cluster} is locked by ${holder}${sinceText} (lease valid until ${formatUtc(until)}): another apply is running; it expires if that process died`;
-}
-
-/** `2025-06-01 12:03:10 UTC`. */
-export function formatUtc(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
-}
-
-/**
- * A Lease time as a Date: `@kubernetes/client-node` 1.3 hands MicroTime fields back as strings (see the
- * module comment), a Date when built locally. Undefined when absent or unparsable.
- */
-export function leaseTime(value: unknown): Date | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
-  if (typeof value !== "string") return undefined;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-/** A time the API server accepts as MicroTime (six fractional digits when serialised). */
-export function microTime(date: Date): V1MicroTime {
-  return new V1MicroTime(date.getTime());
-}
-
-/** Whether a Lease can be taken, as judged at `now`. */
-export type LeaseStatus =
-  | { kind: "free" }
-  | { kind: "ours" }
-  | { kind: "expired"; holder: string; until: Date }
-  | { kind: "held"; holder: string; since: Date | undefined; until: Date };
-
-/**
- * Judges a Lease at `now`. Pure. Free when it has no holder; expired when its last renewal (or, failing
- * that, its acquisition) plus its duration is not after `now`. A Lease with a holder but no time or no
- * duration cannot prove it is alive, so it counts as expired at the epoch.
- */
-export function leaseStatus(spec: V1LeaseSpec | undefined, holder: string, now: Date): LeaseStatus {
-  const current = spec?.holderIdentity ?? "";
-  if (current === "") return { kind: "free" };
-  if (current === holder) return { kind: "ours" };
-  const until = leaseExpiry(spec);
-  if (until === undefined || until.getTime() <= now.getTime()) return { kind: "expired", holder: current, until: until ?? new Date(0) };
-  return { kind: "held", holder: current, since: leaseTime(spec?.acquireTime), until };
-}
-
-/** When a Lease expires unless renewed: `renewTime` (else `acquireTime`) + `leaseDurationSeconds`. Pure. */
-export function leaseExpiry(spec: V1LeaseSpec | undefined): Date | undefined {
-  const last = leaseTime(spec?.renewTime) ?? leaseTime(spec?.acquireTime);
-  const seconds = spec?.leaseDurationSeconds;
-  if (last === undefined || seconds === undefined || seconds <= 0) return undefined;
-  return new Date(last.getTime() + seconds * 1000);
-}
-
-/**
- * Turns an error from `@kubernetes/client-node` into bosun's: an HTTP status becomes a
- * {@link KubeApiError} with the API server's message, anything else (no answer) an
- * {@link UnreachableError}. Shared by the apply modules, which use the generated clients.
- */
-export function kubeFailure(cluster: string, what: string, error: unknown): BosunError {
-  if (error instanceof BosunError) return error;
-  const status = httpStatus(error);
-  if (status === undefined) {
-    const message = error instanceof Error ? error.message : String(error);
-    return new UnreachableError(cluster, `cluster ${cluster}: ${what}: ${message}`, error);
-  }
-  // ApiException's own message carries the whole body and the response headers; keep the Status's words.
-  const body = (error as { body?: unknown }).body;
-  const parsed = typeof body === "string" ? safeJson(body) : body;
-  const statusObject = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { message?: unknown; reason?: unknown };
-  const reason = typeof statusObject.reason === "string" ? statusObject.reason : undefined;
-  const detail = typeof statusObject.message === "string" ? statusObject.message : (reason ?? "error");
-  return new KubeApiError(`cluster ${cluster}: ${what}: HTTP ${status}: ${detail}`, status, reason, `${cluster}:`);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+export function holderIsGone(holderProcess: string | undefined, self: string | null = processToken(), startOf: (pid: number) => string | null = processStartTime): boolean {
+  // A Lease is seen from many machines: only a token naming this boot and pid namespace can prove its
+  // holder is gone; "other-boot", "other-namespace" and "unknown" leave it to expire.
+  return holderProcess !== undefined && processState(holderProcess, self, startOf) === "gone";
 }
 
 /**
@@ -291,7 +128,7 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
   for (let attempt = 1; attempt <= ACQUIRE_ATTEMPTS; attempt += 1) {
     const at = now();
     try {
-      const created = await api.createNamespacedLease({ namespace: BOSUN_NAMESPACE, body: newLease(holder, leaseSeconds, at) });
+      const created = await api.createNamespacedLease({ namespace: BOSUN_NAMESPACE, body: newLease(holder, leaseSeconds, at, withHolderProcess(undefined)) });
       return startRenewing(clients, options, renewEverySeconds, now, created, at);
     } catch (error) {
       if (httpStatus(error) !== 409) throw kubeFailure(cluster, `create Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
@@ -339,158 +176,3 @@ function withHolderProcess(annotations: Record<string, string> | undefined): Rec
   return token === null ? others : { ...others, [HOLDER_PROCESS_ANNOTATION]: token };
 }
 
-function newLease(holder: string, leaseSeconds: number, at: Date): V1Lease {
-  return {
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: { name: LOCK_NAME, namespace: BOSUN_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "bosun" }, annotations: withHolderProcess(undefined) },
-    spec: { holderIdentity: holder, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(at), renewTime: microTime(at), leaseTransitions: 0 },
-  };
-}
-
-/** The spec of a Lease being taken over; fields bosun does not use (strategy, preferredHolder) are kept. */
-function takeSpec(previous: V1LeaseSpec | undefined, holder: string, leaseSeconds: number, at: Date, transition: boolean): V1LeaseSpec {
-  const spec: V1LeaseSpec = {
-    holderIdentity: holder,
-    leaseDurationSeconds: leaseSeconds,
-    acquireTime: transition ? microTime(at) : (previous?.acquireTime ?? microTime(at)),
-    renewTime: microTime(at),
-    leaseTransitions: (previous?.leaseTransitions ?? 0) + (transition ? 1 : 0),
-  };
-  if (previous?.strategy !== undefined) spec.strategy = previous.strategy;
-  if (previous?.preferredHolder !== undefined) spec.preferredHolder = previous.preferredHolder;
-  return spec;
-}
-
-function startRenewing(
-  clients: Pick<KubeClients, "coordination">,
-  options: ClusterLockOptions,
-  renewEverySeconds: number,
-  now: () => Date,
-  held: V1Lease,
-  acquiredAt: Date,
-): ClusterLock {
-  const { cluster, holder, leaseSeconds } = options;
-  const api = withRequestTimeout(clients.coordination);
-  const controller = new AbortController();
-  let current = held;
-  let lastRenewed = acquiredAt;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inflight: Promise<void> | undefined;
-
-  let expiry: NodeJS.Timeout | undefined;
-  const lose = (why: string): void => {
-    stopped = true;
-    if (expiry) clearTimeout(expiry);
-    controller.abort(new LockLostError(cluster, why));
-  };
-  // Stop just before the lease we last wrote runs out, not at the next renewal attempt (which may come a
-  // third of a lease later): from then on another run may take the cluster over.
-  const armExpiry = (): void => {
-    if (expiry) clearTimeout(expiry);
-    const delay = lastRenewed.getTime() + leaseSeconds * 900 - now().getTime();
-    expiry = setTimeout(() => {
-      if (!stopped) lose(`could not renew it since ${formatUtc(lastRenewed)} and its ${leaseSeconds} s lease is running out`);
-    }, Math.max(0, delay));
-    expiry.unref();
-  };
-  armExpiry();
-
-  const renew = async (): Promise<void> => {
-    const at = now();
-    // Two tries: a 409 from someone touching the Lease while we still hold it (a label edit) is retried once
-    // against the fresh copy; a 409 because another holder took it ends in lose().
-    for (let attempt = 0; attempt < 2 && !stopped; attempt += 1) {
-      const spec = current.spec ?? {};
-      spec.renewTime = microTime(at);
-      const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: current.metadata ?? { name: LOCK_NAME }, spec };
-      try {
-        current = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
-        lastRenewed = at;
-        armExpiry();
-        return;
-      } catch (error) {
-        const code = httpStatus(error);
-        if (code === 404) {
-          lose("someone deleted it");
-          return;
-        }
-        if (code !== 409) break;
-      }
-      try {
-        current = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-      } catch (error) {
-        if (httpStatus(error) === 404) {
-          lose("someone deleted it");
-          return;
-        }
-        break;
-      }
-      const other = current.spec?.holderIdentity ?? "";
-      if (other !== holder) {
-        lose(other === "" ? "someone released it" : `${other} took it over`);
-        return;
-      }
-    }
-    // The cluster did not answer (or kept conflicting). Still ours until the lease we last wrote expires;
-    // after that another run may take it, so stop.
-    if (!stopped && now().getTime() >= lastRenewed.getTime() + leaseSeconds * 1000) {
-      lose(`could not renew it since ${formatUtc(lastRenewed)} and its ${leaseSeconds} s lease has expired`);
-    }
-  };
-
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      inflight = renew()
-        .catch((error: unknown) => {
-          // renew() handles API errors itself; anything else is a bug, and the safe reaction is to stop.
-          lose(`renewal failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
-        })
-        .finally(() => {
-          inflight = undefined;
-          schedule();
-        });
-    }, renewEverySeconds * 1000);
-    // The lock must never keep the process alive on its own: the executor's work does that.
-    timer.unref();
-  };
-  schedule();
-
-  let released: Promise<void> | undefined;
-  const release = async (): Promise<void> => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    if (expiry) clearTimeout(expiry);
-    await inflight;
-    if (controller.signal.aborted) return; // someone else holds it now: not ours to delete
-    for (let attempt = 1; ; attempt += 1) {
-      let lease: V1Lease;
-      try {
-        lease = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-      } catch (error) {
-        if (httpStatus(error) === 404) return;
-        throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
-      }
-      if (lease.spec?.holderIdentity !== holder) return;
-      const uid = lease.metadata?.uid;
-      const resourceVersion = lease.metadata?.resourceVersion;
-      try {
-        // The preconditions make the delete fail (409) if the Lease changed since the read — a takeover.
-        await api.deleteNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: { preconditions: { uid, resourceVersion } } });
-        return;
-      } catch (error) {
-        const code = httpStatus(error);
-        if (code === 404) return;
-        if (code !== 409 || attempt >= ACQUIRE_ATTEMPTS) throw kubeFailure(cluster, `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
-      }
-    }
-  };
-
-  return {
-    holder,
-    lost: controller.signal,
-    release: () => (released ??= release()),
-  };
-}

@@ -7,14 +7,13 @@ import { clientsFor } from "../kube/config.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
-import { clusterAPIUpgrader } from "../drivers/cluster-api/upgrader.js";
-import { kubeadmUpgrader } from "../drivers/kubeadm/execute.js";
+import { driverFor } from "../drivers/index.js";
 import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster } from "./execute.js";
 import { withRequestTimeout } from "../kube/deadline.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
-import { windowVerdict } from "./windows.js";
+import { windowVerdict } from "../plan/windows.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 
 /** Inputs of one apply. */
@@ -79,17 +78,14 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       };
       const rest = new KubeRest(kc, { cluster: cluster.name });
       let upgrader: Upgrader;
-      if (desired.provider.kind === "kubeadm") {
-        upgrader = kubeadmUpgrader({ cluster: cluster.name, desired, rest, runId, fleetDir: options.fleetDir, log: options.log, planned: cluster.versions });
-      } else {
-        const provider = desired.provider;
-        let management;
-        try {
-          management = new KubeRest(contextOf(cluster.name, base(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})` });
-        } catch (error) {
-          return { kind: "deferred", reason: (error as Error).message };
-        }
-        upgrader = clusterAPIUpgrader({ cluster: cluster.name, desired, provider, management, workload: rest, runId, log: options.log });
+      try {
+        // A driver that works through another cluster (Cluster API's management cluster) connects to it
+        // here; a context missing from the kubeconfig defers the cluster.
+        const connect = (context: string): KubeRest =>
+          new KubeRest(contextOf(cluster.name, base(), context), { cluster: `${cluster.name} (management cluster ${context})` });
+        upgrader = driverFor(desired).upgrader({ rest, connect }, { runId, fleetDir: options.fleetDir, log: options.log, planned: cluster.versions });
+      } catch (error) {
+        return { kind: "deferred", reason: (error as Error).message };
       }
       return executeCluster(
         {

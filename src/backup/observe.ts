@@ -7,13 +7,13 @@
  * already discovered it): three at most.
  */
 import { compareObject } from "../addons/compare.js";
+import { FIELD_MANAGER } from "../constants.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { ObservedBackup } from "../plan/observed.js";
 import type { DesiredCluster } from "../spec/types.js";
 import { DEFAULT_BACKUP_IMAGES, ETCD_BACKUP_CRONJOB, etcdBackupCronJob, type BackupImages } from "./template.js";
 
 /** Server-side apply field manager (ARCHITECTURE invariant 5). */
-const FIELD_MANAGER = "bosun";
 
 /** The backup CronJob's URL path. */
 export const ETCD_BACKUP_CRONJOB_PATH = `/apis/batch/v1/namespaces/${ETCD_BACKUP_CRONJOB.namespace}/cronjobs/${ETCD_BACKUP_CRONJOB.name}`;

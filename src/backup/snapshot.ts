@@ -5,6 +5,7 @@
  * termination message; bosun records that in the journal and the output.
  */
 import { createHash } from "node:crypto";
+import { GROUPS, identity } from "../identity.js";
 import { BosunError } from "../errors.js";
 import { createJob, waitForJob } from "../kube/jobs.js";
 import type { KubeRest } from "../kube/rest.js";
@@ -47,7 +48,7 @@ export async function takeSnapshot(rest: KubeRest, options: SnapshotOptions): Pr
     throw new BosunError(
       `the pre-upgrade etcd snapshot failed${where} (${outcome.reason}${said ? `; ${said}` : ""}); no control-plane step was started. ` +
         `See \`kubectl -n ${namespace} logs job/${name}\`, fix the cause and run bosun apply again`,
-      { reason: "ApplyFailed", identity: `${options.cluster}:Job/${namespace}/${name}` },
+      { reason: "ApplyFailed", identity: identity({ cluster: options.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) },
     );
   }
   const file = outcome.pod?.message ?? null;

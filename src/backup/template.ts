@@ -18,6 +18,7 @@
  * applies per node; a destination shared between the nodes (an NFS mount at the same path) holds one
  * series.
  */
+import { CLUSTER_ANNOTATION, COMPONENT_LABEL, MANAGED_BY_BOSUN, SNAPSHOT_LABEL } from "../constants.js";
 import { InternalError } from "../errors.js";
 import type { KubeObject } from "../kube/rest.js";
 import type { EtcdBackup } from "../spec/types.js";
@@ -27,17 +28,13 @@ export const ETCD_BACKUP_CRONJOB = { namespace: "kube-system", name: "bosun-etcd
 
 /** Labels on every backup object and pod. */
 export const ETCD_BACKUP_LABELS: Readonly<Record<string, string>> = {
-  "app.kubernetes.io/managed-by": "bosun",
-  "bosun.dev/component": "etcd-backup",
+  ...MANAGED_BY_BOSUN,
+  [COMPONENT_LABEL]: "etcd-backup",
 };
 
-/** Label on the pre-upgrade snapshot Job and its pods (not on the CronJob's), with {@link SNAPSHOT_LABEL_VALUE}. */
-export const SNAPSHOT_LABEL = "bosun.dev/snapshot";
 /** The value of {@link SNAPSHOT_LABEL}. */
 export const SNAPSHOT_LABEL_VALUE = "pre-upgrade";
 
-/** Annotation naming the fleet cluster the objects were rendered for. */
-export const CLUSTER_ANNOTATION = "bosun.dev/cluster";
 
 /** kubeadm's etcd PKI directory on a control-plane node (`certificatesDir` + `/etcd`). */
 export const ETCD_PKI_DIR = "/etc/kubernetes/pki/etcd";

@@ -59,7 +59,7 @@ async function checkFlags(flags: ApplyFlags): Promise<ApplySelection> {
 
 async function apply(flags: ApplyFlags, selection: ApplySelection): Promise<number> {
   const [{ planFleet }, { readPlan }, { renderText }, run] = await Promise.all([
-    import("../observe/run.js"),
+    import("../observe/plan-fleet.js"),
     import("../report/json.js"),
     import("../report/text.js"),
     import("../apply/run.js"),

@@ -9,7 +9,7 @@
  * usage errors included.
  */
 import { Command, Option } from "commander";
-import type { PlanRunResult } from "../observe/run.js";
+import type { PlanRunResult } from "../observe/plan-fleet.js";
 import type { CommandContext } from "./context.js";
 import { EXIT_FAILURE, planExitCode, type ExitContract } from "./exit.js";
 import { checkWritableFile, writeFlagFile } from "./files.js";
@@ -39,7 +39,7 @@ export function planCommand(context: CommandContext): Command {
       if (context.checkOnly) return;
       // Loaded here, not at start-up: the Kubernetes client and Git take most of a second to import, and
       // every other command would pay for it.
-      const { planFleet } = await import("../observe/run.js");
+      const { planFleet } = await import("../observe/plan-fleet.js");
       const progress = process.stderr.isTTY ? (line: string) => { printError(`${line}\n`); } : undefined;
       const result = await planFleet({
         ...selection,

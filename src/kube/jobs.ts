@@ -3,6 +3,7 @@
  * outcome, read what the pod reported, delete. Every call rides out a cluster that stops answering for a
  * while (`withRetry`): these Jobs run while API servers restart.
  */
+import { GROUPS, identity } from "../identity.js";
 import { BosunError } from "../errors.js";
 import { KubeApiError, type KubeObject, type KubeRest } from "./rest.js";
 import { abortableSleep, withRetry, type RetryOptions } from "./retry.js";
@@ -86,7 +87,7 @@ export async function deleteJob(rest: KubeRest, namespace: string, name: string,
   while ((await readJob(rest, namespace, name, options)) !== null) {
     options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
-      throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", identity: `${rest.cluster}:Job/${namespace}/${name}` });
+      throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) });
     }
     await abortableSleep(500, options.signal);
   }
@@ -165,11 +166,11 @@ export async function waitForJob(
     if (Date.now() > deadline) {
       throw new BosunError(`Job ${namespace}/${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, {
         reason: "HealthTimeout",
-        identity: `${rest.cluster}:Job/${namespace}/${name}`,
+        identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }),
       });
     }
     if (options.signal?.aborted) {
-      throw new BosunError(`stopped waiting for Job ${namespace}/${name}: the run is stopping`, { reason: "ApplyFailed", identity: `${rest.cluster}:Job/${namespace}/${name}` });
+      throw new BosunError(`stopped waiting for Job ${namespace}/${name}: the run is stopping`, { reason: "ApplyFailed", identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) });
     }
     await abortableSleep(delay, options.signal);
     delay = Math.min(delay * 2, 3_000);

@@ -3,13 +3,8 @@
  * ConfigMaps that hold its state there (the add-on inventory, the apply journal).
  */
 import type * as k8s from "@kubernetes/client-node";
+import { BOSUN_NAMESPACE, MANAGED_BY_BOSUN as MANAGED_BY } from "../constants.js";
 import { createIfAbsent } from "./errors.js";
-
-/** The namespace bosun keeps its state in, in every cluster it manages. */
-export const BOSUN_NAMESPACE = "bosun-system";
-
-/** Labels on everything bosun creates for its own use. */
-const MANAGED_BY = { "app.kubernetes.io/managed-by": "bosun" };
 
 /** Creates `bosun-system` unless it exists. */
 export async function ensureBosunNamespace(core: k8s.CoreV1Api): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Observes every cluster of a fleet in parallel: the driver's view (kubeadm or Cluster API), the add-ons
+ * Observes every cluster of a fleet in parallel: the driver's view (`src/drivers/index.ts`), the add-ons
  * and the backup CronJob, each through one `KubeRest` per cluster. Each cluster has its own deadline; a
  * cluster that cannot be reached, times out or rejects the credentials becomes `unreachable` with the
  * reason, and never delays or fails the others (ARCHITECTURE invariant 8).
@@ -9,8 +9,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { observeAddons } from "../addons/observe.js";
 import type { RenderCache } from "../addons/render.js";
 import { observeBackup } from "../backup/observe.js";
-import { observeClusterAPI } from "../drivers/cluster-api/observe.js";
-import { observeKubeadm } from "../drivers/kubeadm/observe.js";
+import { driverFor } from "../drivers/index.js";
 import { BosunError, ToolNotFoundError, asError } from "../errors.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest, UnreachableError } from "../kube/rest.js";
@@ -94,16 +93,12 @@ export async function observeCluster(
   try {
     const rest = new KubeRest(kubeConfigFor(cluster.name, cluster.connection, options.env, base, options.kubeconfigs), { cluster: cluster.name, ...restOptions });
     clients.push(rest);
-    let management: KubeRest | undefined;
-    let driverResult;
-    if (cluster.provider.kind === "kubeadm") {
-      driverResult = await observeKubeadm(rest);
-    } else {
-      const provider = cluster.provider;
-      management = new KubeRest(contextOf(cluster.name, base(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})`, ...restOptions });
-      clients.push(management);
-      driverResult = await observeClusterAPI(management, rest, { namespace: provider.namespace, name: provider.name });
-    }
+    const connect = (context: string): KubeRest => {
+      const other = new KubeRest(contextOf(cluster.name, base(), context), { cluster: `${cluster.name} (management cluster ${context})`, ...restOptions });
+      clients.push(other);
+      return other;
+    };
+    const driverResult = await driverFor(cluster).observe({ rest, connect });
     if ("invalid" in driverResult) return { name: cluster.name, status: "invalid", reason: driverResult.invalid };
     const [addons, backup] = await Promise.all([
       observeAddons(rest, cluster, options.fleetDir, options.env, {
@@ -114,7 +109,7 @@ export async function observeCluster(
       }),
       observeBackup(rest, cluster),
     ]);
-    const total = rest.requests + (management?.requests ?? 0);
+    const total = clients.reduce((sum, client) => sum + client.requests, 0);
     return {
       name: cluster.name,
       status: "observed",

@@ -1,9 +1,11 @@
 /**
- * The bridge from what the kubeadm observer saw to the version state the ladder and the skew rules work
- * on (`skew.ts`). Pure: types in, data out.
+ * The bridge from what the drivers' observers saw to the version state the ladder and the skew rules work
+ * on (`skew.ts`), and the version ranges a plan shows. Pure: types in, data out.
  */
-import type { ObservedKubeadm } from "./observed.js";
+import type { ObservedClusterAPI, ObservedKubeadm } from "./observed.js";
 import type { ControlPlaneNodeVersions, VersionState } from "./skew.js";
+import type { VersionRange } from "./types.js";
+import { compareVersions, formatVersion, parseVersion } from "./versions.js";
 
 /**
  * The versions of a kubeadm cluster, node by node: one control-plane entry per control-plane Node (sorted
@@ -36,4 +38,37 @@ export function versionState(observed: ObservedKubeadm): VersionState<string> {
     });
   }
   return { controlPlane, workers };
+}
+
+/** Cluster API: every control-plane replica runs the KubeadmControlPlane's version; workers their MachineDeployment's. */
+export function clusterAPIVersionState(observed: ObservedClusterAPI): VersionState<string> {
+  const cp = observed.controlPlane;
+  // While a rollout is under way, status.version is the oldest version still running.
+  const running = cp.statusVersion ?? cp.version;
+  const controlPlane = Array.from({ length: Math.max(cp.replicas, 1) }, () => ({
+    apiserver: running,
+    controllerManager: running,
+    scheduler: running,
+    kubelet: running,
+  }));
+  const workers = observed.machineDeployments.flatMap((md) => Array.from({ length: md.replicas }, () => md.version));
+  return { controlPlane, workers };
+}
+
+/** The apiservers' and the worker kubelets' version ranges, as the plan shows them. Pure. */
+export function versionRanges(state: VersionState<string>): { controlPlane?: VersionRange; workers?: VersionRange } {
+  return {
+    ...rangeOf(state.controlPlane.map((n) => n.apiserver), "controlPlane"),
+    ...rangeOf(state.workers, "workers"),
+  };
+}
+
+function rangeOf(versions: readonly string[], key: "controlPlane" | "workers"): { controlPlane?: VersionRange; workers?: VersionRange } {
+  const parsed = versions.map((v) => parseVersion(v)).flatMap((r) => (r.ok ? [r.version] : []));
+  if (parsed.length === 0) return {};
+  const sorted = [...parsed].sort(compareVersions);
+  const oldest = sorted[0];
+  const newest = sorted[sorted.length - 1];
+  if (!oldest || !newest) return {};
+  return { [key]: { oldest: formatVersion(oldest), newest: formatVersion(newest) } };
 }

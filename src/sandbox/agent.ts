@@ -21,15 +21,11 @@ import semver from "semver";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../kube/config.js";
 import { createIfAbsent, httpStatus } from "../kube/errors.js";
 import { abortableSleep } from "../kube/retry.js";
-import { SNAPSHOT_LABEL } from "../backup/template.js";
-import { NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL } from "../drivers/kubeadm/upgrade-job.js";
+import { NODE_UPGRADE_LABEL, SNAPSHOT_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL } from "../constants.js";
 import { clusterAPIController, type ClusterAPIController } from "./capi-controller.js";
 import { CONTROL_PLANE_COMPONENTS } from "./images.js";
 import { CONTROL_PLANE_LABEL } from "./seed.js";
 import { setStaticPodImage } from "./static-pods.js";
-
-// The labels bosun's Jobs carry, as the agent reads them; defined with the Jobs that carry them.
-export { NODE_UPGRADE_LABEL, SNAPSHOT_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL };
 
 /** Node annotation that makes the node's next upgrade Job fail. */
 export const FAIL_UPGRADE_ANNOTATION = "sandbox.bosun.dev/fail-upgrade";

@@ -31,6 +31,7 @@
  */
 import semver from "semver";
 import type * as k8s from "@kubernetes/client-node";
+import { identity } from "../identity.js";
 import { BosunError } from "../errors.js";
 import type { KubeClients } from "../kube/config.js";
 import { createIfAbsent, httpStatus, retryOnConflict } from "../kube/errors.js";
@@ -261,7 +262,7 @@ export async function linkWorkloadCluster(management: KubeRest, seed: SeedCluste
   const path = `${collection(CLUSTER_GROUP, ref.namespace, "clusters")}/${encodeURIComponent(ref.name)}`;
   const response = await mergePatch(management, path, { metadata: { annotations: { [WORKLOAD_CLUSTER_ANNOTATION]: seed.name } } });
   if (response.status < 200 || response.status >= 300) {
-    throw new BosunError(`seeding ${management.cluster}:Cluster/${ref.namespace}/${ref.name}: marking its workload cluster failed: HTTP ${response.status}`, {
+    throw new BosunError(`seeding ${identity({ cluster: management.cluster, group: CLUSTER_GROUP, kind: "Cluster", namespace: ref.namespace, name: ref.name })}: marking its workload cluster failed: HTTP ${response.status}`, {
       reason: "SandboxStartFailed",
     });
   }
@@ -341,7 +342,7 @@ class Controller implements ClusterAPIController {
     const targets = [...kcps.map((o) => targetOf(KCP, o)), ...mds.map((o) => targetOf(MD, o))];
     for (const target of targets) {
       if (semver.valid(target.version.slice(1)) === null) {
-        this.warnOnce(log, `${cluster}/${target.kind}/${target.namespace}/${target.name}`, `${cluster}: ${target.kind}/${target.namespace}/${target.name} has no valid version (${JSON.stringify(target.version)}); left alone`);
+        this.warnOnce(log, targetIdentity(cluster, target), `${targetIdentity(cluster, target)} has no valid version (${JSON.stringify(target.version)}); left alone`);
         continue;
       }
       const operation = readOperation(target.object);
@@ -357,7 +358,7 @@ class Controller implements ClusterAPIController {
       try {
         await this.reconcileTarget(cluster, clients, rest, target, operation, log);
       } catch (error) {
-        log(`${cluster}: ${target.kind}/${target.namespace}/${target.name}: ${firstLine(error)} (will retry)`);
+        log(`${targetIdentity(cluster, target)}: ${firstLine(error)} (will retry)`);
       }
     }
   }
@@ -374,7 +375,7 @@ class Controller implements ClusterAPIController {
     const workloadName = await this.workloadOf(rest, target);
     const workload = workloadName === undefined ? undefined : this.clientsOf(workloadName);
     if (workloadName === undefined || workload === undefined) {
-      this.warnOnce(log, `${management}/${id}`, `${management}: ${id}: its Cluster ${target.cluster} names no sandbox workload cluster the agent watches (annotation ${WORKLOAD_CLUSTER_ANNOTATION}); left alone`);
+      this.warnOnce(log, `${management}/${id}`, `${targetIdentity(management, target)}: its Cluster ${target.cluster} names no sandbox workload cluster the agent watches (annotation ${WORKLOAD_CLUSTER_ANNOTATION}); left alone`);
       return;
     }
     const owner: MachineOwner = target.kind === KCP ? { kind: KCP } : { kind: MD, name: target.name, cluster: target.cluster };
@@ -689,4 +690,9 @@ function compare(a: string, b: string): number {
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "error";
+}
+
+/** A reconciled object's identity for the agent's log lines. */
+function targetIdentity(management: string, target: Target): string {
+  return identity({ cluster: management, group: target.kind === KCP ? CONTROL_PLANE_GROUP : CLUSTER_GROUP, kind: target.kind, namespace: target.namespace, name: target.name });
 }

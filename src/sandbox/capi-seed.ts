@@ -9,7 +9,7 @@
  * is idempotent: seeding again changes nothing.
  */
 import { BosunError, type ErrorReason } from "../errors.js";
-import { identity } from "../identity.js";
+import { GROUPS, identity, objectIdentity } from "../identity.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import {
   CAPI_VERSION,
@@ -34,7 +34,7 @@ const FIELD_MANAGER = "bosun-sandbox";
 /** Installs the Cluster API CRDs in a cluster and waits until every one is Established. */
 export async function installClusterAPICRDs(rest: KubeRest, signal?: AbortSignal): Promise<void> {
   for (const crd of CLUSTER_API_CRDS) {
-    await create(rest, CRD_PATH, crd, identity({ cluster: rest.cluster, kind: "CustomResourceDefinition", name: crd.metadata.name }));
+    await create(rest, CRD_PATH, crd, identity({ cluster: rest.cluster, group: GROUPS.apiextensions, kind: "CustomResourceDefinition", name: crd.metadata.name }));
   }
   await waitFor(
     `${rest.cluster}: Cluster API CRDs Established`,
@@ -113,7 +113,7 @@ export async function seedClusterAPI(management: KubeRest, cluster: SeedCluster)
   const ref = cluster.clusterAPI;
   if (!ref) return;
   const { controlPlane, machineDeployment } = clusterAPISeeds(cluster);
-  await create(management, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ref.namespace } }, identity({ cluster: management.cluster, kind: "Namespace", name: ref.namespace }));
+  await create(management, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ref.namespace } }, identity({ cluster: management.cluster, group: GROUPS.core, kind: "Namespace", name: ref.namespace }));
   const uid = await seedObject(management, clusterObject(ref.namespace, ref.name, cluster.controlPlaneEndpoint, controlPlane.name));
   const owner: ClusterOwner = { apiVersion: `${CLUSTER_GROUP}/${CAPI_VERSION}`, kind: "Cluster", name: ref.name, uid };
   await seedObject(management, controlPlaneObject(controlPlane, owner));
@@ -217,7 +217,7 @@ export async function seedObject(rest: KubeRest, seed: SeedObject): Promise<stri
   const { object } = seed;
   const group = object.apiVersion.split("/")[0] ?? "";
   const collection = `/apis/${group}/${CAPI_VERSION}/namespaces/${encodeURIComponent(object.metadata.namespace)}/${seed.plural}`;
-  const id = identity({ cluster: rest.cluster, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
+  const id = objectIdentity(rest.cluster, object);
   await waitFor(`${id} to be served`, async () => (await create(rest, collection, object, id, [404])) !== 404, SERVED_TIMEOUT_MS, []);
   const path = `${collection}/${encodeURIComponent(object.metadata.name)}`;
   const live = await rest.get<Created>(path);

@@ -5,12 +5,13 @@
  * Pods labelled `bosun.dev/node-upgrade` or `bosun.dev/snapshot` are left alone: the sandbox node agent
  * plays the kubelet for them, so it can make an upgrade or a pre-upgrade snapshot succeed or fail per node.
  */
+import { NODE_UPGRADE_LABEL, SNAPSHOT_LABEL } from "../constants.js";
 
 const NOT_DELETED = `    - key: '.metadata.deletionTimestamp'
       operator: 'DoesNotExist'`;
-const NOT_UPGRADE = `    - key: '.metadata.labels["bosun.dev/node-upgrade"]'
+const NOT_UPGRADE = `    - key: '.metadata.labels["${NODE_UPGRADE_LABEL}"]'
       operator: 'DoesNotExist'
-    - key: '.metadata.labels["bosun.dev/snapshot"]'
+    - key: '.metadata.labels["${SNAPSHOT_LABEL}"]'
       operator: 'DoesNotExist'`;
 
 const NODE_CONDITIONS = `      conditions:

@@ -7,6 +7,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import semver from "semver";
 import { LineCounter, isMap, isSeq, parseDocument, type Node as YamlNode, type Document } from "yaml";
+import { identity } from "../identity.js";
+import { CLUSTER_GROUP } from "./capi-crds.js";
 import { InvalidInputError } from "../errors.js";
 
 /** The role a seeded node plays. */
@@ -188,7 +190,7 @@ function checkManagement(managed: readonly ManagedRef[], names: ReadonlySet<stri
         c.add(m.managementNode, `${m.at}.management`, `Cluster API management clusters form a cycle: ${[...cycle, m.cluster].join(" → ")}`);
       }
     }
-    const object = `${management}:Cluster/${namespace}/${name}`;
+    const object = identity({ cluster: management, group: CLUSTER_GROUP, kind: "Cluster", namespace, name });
     const other = claimed.get(object);
     if (other !== undefined) {
       c.add(m.mapNode, m.at, `clusters "${other}" and "${m.cluster}" both claim Cluster API object ${object}`);

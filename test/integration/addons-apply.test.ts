@@ -415,8 +415,8 @@ describe("Kustomize add-ons", () => {
     console.info(`kustomize: health timeout after ${Math.round(performance.now() - started)} ms`);
     expect(error).toBeInstanceOf(HealthTimeoutError);
     // The new ReplicaSet's pod stays Pending: one replica updated, two old ones still serving.
-    expect(error).toMatchObject({ reason: "HealthTimeout", phase: "health", retryable: true, notReady: [{ identity: `alpha:Deployment/${ns}/config-agent`, reason: "1/2 replicas updated" }] });
-    expect((error as Error).message).toBe(`add-on ${config.name}: not ready after 5s: alpha:Deployment/${ns}/config-agent: 1/2 replicas updated`);
+    expect(error).toMatchObject({ reason: "HealthTimeout", phase: "health", retryable: true, notReady: [{ identity: `alpha:Deployment.apps/${ns}/config-agent`, reason: "1/2 replicas updated" }] });
+    expect((error as Error).message).toBe(`add-on ${config.name}: not ready after 5s: alpha:Deployment.apps/${ns}/config-agent: 1/2 replicas updated`);
 
     await fs.writeFile(file, original);
     const result = await applyKustomizeAddon(context(tools().helm), cluster, config, dir);

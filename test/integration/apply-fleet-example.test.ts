@@ -5,7 +5,7 @@
  *
  * The example's production clusters only take changes in night-time windows and its waves soak for half an
  * hour and an hour, so the run passes `--ignore-windows --skip-soak` (the windows and soak themselves are
- * covered by the unit tests of `src/apply/windows.ts` and `src/apply/waves.ts`).
+ * covered by the unit tests of `src/plan/windows.ts` and `src/apply/waves.ts`).
  */
 import fs from "node:fs/promises";
 import os from "node:os";

@@ -8,9 +8,11 @@ import path from "node:path";
 import { execa } from "execa";
 import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JOURNAL_FORMAT_ANNOTATION, JOURNAL_NAME, encodeStepKey, openJournal } from "../../src/apply/journal.js";
-import { ClusterLockedError, LOCK_NAME, LockLostError, acquireClusterLock, holderIdentity, newRunId, type ClusterLock } from "../../src/apply/lock.js";
-import { BOSUN_NAMESPACE } from "../../src/addons/inventory.js";
+import { openJournal } from "../../src/apply/journal.js";
+import { JOURNAL_NAME, encodeStepKey } from "../../src/apply/journal-state.js";
+import { ClusterLockedError, LOCK_NAME, LockLostError } from "../../src/apply/lease.js";
+import { acquireClusterLock, holderIdentity, newRunId, type ClusterLock } from "../../src/apply/lock.js";
+import { BOSUN_NAMESPACE, JOURNAL_FORMAT_ANNOTATION } from "../../src/constants.js";
 import { httpStatus } from "../../src/kube/errors.js";
 import { eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
@@ -123,7 +125,7 @@ describe("the cluster lock", () => {
       (error: unknown) => error,
     );
     expect(refusal).toBeInstanceOf(ClusterLockedError);
-    expect(refusal).toMatchObject({ reason: "Locked", retryable: true, holder: "bosun@ci-7/pid 4242/first-run", identity: "beta:Lease/bosun-system/bosun-lock" });
+    expect(refusal).toMatchObject({ reason: "Locked", retryable: true, holder: "bosun@ci-7/pid 4242/first-run", identity: "beta:Lease.coordination.k8s.io/bosun-system/bosun-lock" });
     expect((refusal as Error).message).toMatch(
       /^cluster beta is locked by bosun@ci-7\/pid 4242\/first-run since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(lease valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): another apply is running; it expires if that process died$/,
     );

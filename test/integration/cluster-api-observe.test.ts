@@ -104,21 +104,21 @@ describe("Cluster API observer (own lite sandbox: capi-mgmt manages capi-work)",
 
   it("reports a missing Cluster as invalid, naming it", async () => {
     const observed = await observeClusterAPI(rest("capi-mgmt"), rest("capi-work"), { namespace: "fleet", name: "missing" });
-    expect(observed).toEqual({ invalid: "capi-mgmt:Cluster/fleet/missing not found in the management cluster" });
+    expect(observed).toEqual({ invalid: "capi-mgmt:Cluster.cluster.x-k8s.io/fleet/missing not found in the management cluster" });
   });
 
   it("reports a Cluster whose KubeadmControlPlane is missing as invalid, naming both", async () => {
     await seedObject(rest("capi-mgmt"), clusterObject("fleet", "orphan", "api.orphan.test:6443", "orphan-control-plane"));
     const observed = await observeClusterAPI(rest("capi-mgmt"), rest("capi-work"), { namespace: "fleet", name: "orphan" });
     expect(observed).toEqual({
-      invalid: "capi-mgmt:KubeadmControlPlane/fleet/orphan-control-plane (spec.controlPlaneRef of Cluster fleet/orphan) not found in the management cluster",
+      invalid: "capi-mgmt:KubeadmControlPlane.controlplane.x-k8s.io/fleet/orphan-control-plane (spec.controlPlaneRef of Cluster fleet/orphan) not found in the management cluster",
     });
   });
 
   it("reports a management cluster without Cluster API as invalid", async () => {
     const observed = await observeClusterAPI(rest("capi-work"), rest("capi-work"), REF);
     expect("invalid" in observed && observed.invalid).toMatch(
-      /^capi-work:Cluster\/fleet\/work: the management cluster does not serve Cluster \(cluster\.x-k8s\.io\/v1beta1\); is Cluster API installed there/,
+      /^capi-work:Cluster\.cluster\.x-k8s\.io\/fleet\/work: the management cluster does not serve Cluster \(cluster\.x-k8s\.io\/v1beta1\); is Cluster API installed there/,
     );
   });
 

@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planFleet } from "../../src/observe/run.js";
+import { planFleet } from "../../src/observe/plan-fleet.js";
 import type { Plan } from "../../src/plan/types.js";
 import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";

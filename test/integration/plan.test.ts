@@ -15,7 +15,7 @@ import { removeInventoryEntry, writeInventoryEntry } from "../../src/addons/inve
 import { renderAddon, type RenderedHelmAddon } from "../../src/addons/render.js";
 import { etcdBackupCronJob, ETCD_BACKUP_CRONJOB } from "../../src/backup/template.js";
 import { KubeRest } from "../../src/kube/rest.js";
-import { planFleet } from "../../src/observe/run.js";
+import { planFleet } from "../../src/observe/plan-fleet.js";
 import type { ClusterPlan, Plan, Step } from "../../src/plan/types.js";
 import { readPlan } from "../../src/report/json.js";
 import { loadFleet } from "../../src/spec/load.js";

@@ -7,7 +7,8 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubectl } from "../../src/tools/kubectl.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { FAIL_UPGRADE_ANNOTATION, NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, readUpgradeRecords } from "../../src/sandbox/agent.js";
+import { NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL } from "../../src/constants.js";
+import { FAIL_UPGRADE_ANNOTATION, readUpgradeRecords } from "../../src/sandbox/agent.js";
 import { eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 describe("kubeadm-shaped seeding", () => {

@@ -19,7 +19,7 @@ import { executeClusterAPIStep, type ClusterAPIStepContext } from "../../src/dri
 import { ClusterAPIStepError } from "../../src/drivers/cluster-api/rollout.js";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../../src/kube/config.js";
 import { KubeRest } from "../../src/kube/rest.js";
-import { planFleet } from "../../src/observe/run.js";
+import { planFleet } from "../../src/observe/plan-fleet.js";
 import type { ClusterPlan, ControlPlaneUpgradeStep, TopologyScaleStep, WorkersUpgradeStep } from "../../src/plan/types.js";
 import { readClusterAPIChanges, type ClusterAPIChange } from "../../src/sandbox/capi-controller.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
@@ -193,7 +193,7 @@ describe("Cluster API driver (own sandbox: capi-mgmt manages capi-work)", () => 
         );
         expect(error).toBeInstanceOf(ClusterAPIStepError);
         expect((error as ClusterAPIStepError).reason).toBe("HealthTimeout");
-        expect((error as Error).message).toMatch(/^capi-mgmt:KubeadmControlPlane\/fleet\/work-control-plane: timed out after 2 s waiting for 3 replicas, every one updated and ready; last seen: status\.version v1\.35\.4, [1-3] replicas? \(spec\.replicas 3\)|last seen: status\.version v1\.35\.4, 3\/3 replicas, [0-3] updated, [0-2] ready/);
+        expect((error as Error).message).toMatch(/^capi-mgmt:KubeadmControlPlane\.controlplane\.x-k8s\.io\/fleet\/work-control-plane: timed out after 2 s waiting for 3 replicas, every one updated and ready; last seen: status\.version v1\.35\.4, [1-3] replicas? \(spec\.replicas 3\)|last seen: status\.version v1\.35\.4, 3\/3 replicas, [0-3] updated, [0-2] ready/);
         const detail = await executeClusterAPIStep(context(lines), step);
         expect(detail).toMatch(/^KubeadmControlPlane fleet\/work-control-plane at 3 replicas \(set by an earlier run\), all updated and ready/);
         expect(lines.some((l) => l.includes("spec.replicas is already 3 (set by an earlier run): waiting for the rollout"))).toBe(true);

@@ -15,12 +15,14 @@
  * blip) is retried with backoff until the step's timeout; only the timeout fails the step, naming the
  * object, what bosun waited for and what it saw last.
  */
+import { FIELD_MANAGER } from "../../constants.js";
 import { identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
 import { abortableSleep, isTransient, withRetry } from "../../kube/retry.js";
 import type { ControlPlaneUpgradeStep, TopologyScaleStep, WorkersUpgradeStep } from "../../plan/types.js";
 import {
+  CAPI,
   CLUSTER_NAME_LABEL,
   KUBEADM_CONTROL_PLANE,
   clusterPath,
@@ -130,7 +132,7 @@ async function upgradeWorkers(run: StepRun, step: WorkersUpgradeStep): Promise<s
   const version = capiVersion(step.to);
   const namespace = run.ctx.provider.namespace;
   const pathOf = (name: string): string => `${machineDeploymentsPath(namespace)}/${encodeURIComponent(name)}`;
-  const idOf = (name: string): string => identity({ cluster: run.ctx.provider.context, kind: MACHINE_DEPLOYMENT, namespace, name });
+  const idOf = (name: string): string => identity({ cluster: run.ctx.provider.context, group: CAPI.clusterGroup, kind: MACHINE_DEPLOYMENT, namespace, name });
   // Every target is checked before the first is patched, so a step that cannot finish changes nothing;
   // each is checked again just before its own patch (the rollouts before it took time).
   const check = async (name: string): Promise<{ decision: StepDecision; md: MachineDeploymentView }> => {
@@ -249,7 +251,7 @@ class StepRun {
 
   constructor(readonly ctx: ClusterAPIStepContext) {
     this.deadline = Date.now() + ctx.timeoutMs;
-    this.clusterId = identity({ cluster: ctx.provider.context, kind: "Cluster", namespace: ctx.provider.namespace, name: ctx.provider.name });
+    this.clusterId = identity({ cluster: ctx.provider.context, group: CAPI.clusterGroup, kind: "Cluster", namespace: ctx.provider.namespace, name: ctx.provider.name });
   }
 
   /** Seconds since the step started, for people: `12.3 s`. */
@@ -265,7 +267,7 @@ class StepRun {
     if (cluster === null) this.refuse(this.clusterId, "it does not exist in the management cluster");
     const key = controlPlaneRefOf(provider.context, ref, cluster);
     if ("invalid" in key) this.refuse(this.clusterId, key.invalid);
-    const id = identity({ cluster: provider.context, kind: KUBEADM_CONTROL_PLANE, ...key });
+    const id = identity({ cluster: provider.context, group: CAPI.controlPlaneGroup, kind: KUBEADM_CONTROL_PLANE, ...key });
     const path = controlPlanePath(key);
     const object = await this.read(`reading ${id}`, () => management.get<ControlPlaneView>(path));
     if (object === null) this.refuse(id, `it does not exist (spec.controlPlaneRef of ${this.clusterId})`);
@@ -310,7 +312,7 @@ class StepRun {
       const answer = await this.ctx.management.send({
         method: "PATCH",
         path,
-        query: { fieldManager: "bosun" },
+        query: { fieldManager: FIELD_MANAGER },
         body: JSON.stringify(body),
         contentType: "application/merge-patch+json",
       });

@@ -12,25 +12,11 @@
  * does one discovery request more tell "not created" from "Cluster API not installed". Interpreting what was
  * read is pure and lives in `parse.ts`.
  */
-import { identity } from "../../identity.js";
+import { groupOf, identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
 import type { KubeRest } from "../../kube/rest.js";
 import type { ObservedClusterAPI } from "../../plan/observed.js";
-import {
-  CAPI,
-  KUBEADM_CONTROL_PLANE,
-  clusterAPIFromObjects,
-  clusterPath,
-  controlPlanePath,
-  controlPlaneRefOf,
-  machineDeploymentSelector,
-  machineDeploymentsPath,
-  type ClusterLike,
-  type ControlPlaneLike,
-  type Invalid,
-  type MachineDeploymentLike,
-  type ObjectKey,
-} from "./parse.js";
+import { CAPI, KUBEADM_CONTROL_PLANE, clusterAPIFromObjects, clusterPath, controlPlanePath, controlPlaneRefOf, machineDeploymentSelector, machineDeploymentsPath, type ClusterLike, type ControlPlaneLike, type Invalid, type MachineDeploymentLike, type ObjectKey } from "./parse.js";
 
 /** Requests {@link observeClusterAPI} makes when the objects exist (at most 500 MachineDeployments and Nodes). */
 export const CLUSTER_API_OBSERVE_REQUESTS = { management: 3, workload: 1 } as const;
@@ -67,7 +53,7 @@ export async function observeClusterAPI(
  * or the object does not exist. Costs one discovery request.
  */
 async function missing(management: KubeRest, apiVersion: string, kind: string, key: ObjectKey, of?: ObjectKey): Promise<Invalid> {
-  const id = identity({ cluster: management.cluster, kind, ...key });
+  const id = identity({ cluster: management.cluster, group: groupOf(apiVersion), kind, ...key });
   const owner = of ? ` (spec.controlPlaneRef of Cluster ${of.namespace}/${of.name})` : "";
   if ((await management.resource(apiVersion, kind)) === undefined) {
     return {

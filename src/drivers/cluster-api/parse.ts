@@ -96,7 +96,7 @@ export function machineDeploymentSelector(cluster: string): string {
  * `management` is the management cluster's name, for the messages.
  */
 export function controlPlaneRefOf(management: string, ref: ObjectKey, cluster: ClusterLike): ObjectKey | Invalid {
-  const id = identity({ cluster: management, kind: "Cluster", ...ref });
+  const id = identity({ cluster: management, group: CAPI.clusterGroup, kind: "Cluster", ...ref });
   if (cluster.spec?.topology !== undefined) {
     // Cluster API's topology controller owns the KubeadmControlPlane and MachineDeployments of a
     // ClusterClass cluster and would undo a direct patch of their versions.
@@ -132,7 +132,7 @@ export function clusterAPIFromObjects(
   machineDeployments: readonly MachineDeploymentLike[],
   nodes: readonly NodeLike[],
 ): ObservedClusterAPI | Invalid {
-  const kcpId = identity({ cluster: management, kind: KUBEADM_CONTROL_PLANE, ...controlPlaneRef });
+  const kcpId = identity({ cluster: management, group: CAPI.controlPlaneGroup, kind: KUBEADM_CONTROL_PLANE, ...controlPlaneRef });
   const version = parseVersion(controlPlane.spec?.version);
   if (version === null) return { invalid: `${kcpId} has no valid spec.version (${JSON.stringify(controlPlane.spec?.version ?? null)})` };
   const statusVersion = parseVersion(controlPlane.status?.version);
@@ -143,7 +143,7 @@ export function clusterAPIFromObjects(
     const name = md.metadata?.name ?? "";
     const mdVersion = parseVersion(md.spec?.template?.spec?.version);
     if (mdVersion === null) {
-      const mdId = identity({ cluster: management, kind: "MachineDeployment", namespace: md.metadata?.namespace ?? ref.namespace, name });
+      const mdId = identity({ cluster: management, group: CAPI.clusterGroup, kind: "MachineDeployment", namespace: md.metadata?.namespace ?? ref.namespace, name });
       return { invalid: `${mdId} has no valid spec.template.spec.version (${JSON.stringify(md.spec?.template?.spec?.version ?? null)})` };
     }
     workers.push({

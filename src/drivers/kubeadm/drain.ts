@@ -8,13 +8,13 @@
  * A node bosun cordoned carries the annotation {@link CORDONED_BY_ANNOTATION}, so a later run — even after
  * a crash — knows it may uncordon it. A node someone else cordoned is never uncordoned by bosun.
  */
+import { CORDONED_BY_ANNOTATION } from "../../constants.js";
+import { GROUPS, identity } from "../../identity.js";
 import { BosunError } from "../../errors.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
 import { abortableSleep, withRetry } from "../../kube/retry.js";
 import { MIRROR_POD_ANNOTATION } from "./parse.js";
 
-/** Annotation bosun puts on a node it cordoned: the run that did. */
-export const CORDONED_BY_ANNOTATION = "bosun.dev/cordoned-by";
 
 /** Options shared by the node operations. */
 export interface NodeOpOptions {
@@ -93,12 +93,12 @@ export async function drain(rest: KubeRest, node: string, timeoutMs: number, opt
     if (bare.length > 0) {
       throw new DrainError(
         `cannot drain node ${node}: pod${bare.length === 1 ? "" : "s"} ${bare.map(podName).join(", ")} ${bare.length === 1 ? "is" : "are"} not managed by a controller and would be lost; delete or move ${bare.length === 1 ? "it" : "them"}, then run bosun apply again`,
-        `Node/${node}`,
+        identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }),
       );
     }
     for (const pod of pods) {
       if (pod.metadata.deletionTimestamp) continue;
-      if (options.signal?.aborted) throw new DrainError(`draining node ${node} was interrupted: the run is stopping`, `Node/${node}`);
+      if (options.signal?.aborted) throw new DrainError(`draining node ${node} was interrupted: the run is stopping`, identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }));
       const refusal = await evict(rest, pod, options);
       if (refusal === undefined) {
         evicted.add(podName(pod));
@@ -112,10 +112,10 @@ export async function drain(rest: KubeRest, node: string, timeoutMs: number, opt
       const left = pods.map((pod) => `${podName(pod)}${refusals.has(podName(pod)) ? ` (${refusals.get(podName(pod)) ?? ""})` : " (still terminating)"}`);
       throw new DrainError(
         `draining node ${node} timed out after ${Math.round(timeoutMs / 1000)} s with ${left.length} pod${left.length === 1 ? "" : "s"} left: ${left.join("; ")}`,
-        `Node/${node}`,
+        identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }),
       );
     }
-    if (options.signal?.aborted) throw new DrainError(`draining node ${node} was interrupted`, `Node/${node}`);
+    if (options.signal?.aborted) throw new DrainError(`draining node ${node} was interrupted`, identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }));
     await abortableSleep(Math.min(delay, Math.max(0, deadline - Date.now())), options.signal);
     delay = Math.min(delay * 2, 5_000);
   }
@@ -137,7 +137,7 @@ async function evict(rest: KubeRest, pod: PodObject, options: NodeOpOptions): Pr
       // 500 from the eviction subresource is how the API server refuses a pod that more than one
       // PodDisruptionBudget selects: waiting does not help, a person must fix the budgets.
       if (error instanceof KubeApiError && error.status === 500) {
-        throw new DrainError(`cannot evict pod ${podName(pod)}: ${error.message.replace(/^.*HTTP 500: /, "")}`, `Pod/${podName(pod)}`);
+        throw new DrainError(`cannot evict pod ${podName(pod)}: ${error.message.replace(/^.*HTTP 500: /, "")}`, identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name }));
       }
       throw error;
     }
@@ -150,7 +150,7 @@ function podName(pod: PodObject): string {
 
 async function readNode(rest: KubeRest, node: string): Promise<NodeObject> {
   const found = await rest.get<NodeObject>(`/api/v1/nodes/${encodeURIComponent(node)}`);
-  if (!found) throw new BosunError(`node ${node} is not in cluster ${rest.cluster} any more`, { reason: "ApplyFailed", identity: `${rest.cluster}:Node/${node}` });
+  if (!found) throw new BosunError(`node ${node} is not in cluster ${rest.cluster} any more`, { reason: "ApplyFailed", identity: identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }) });
   return found;
 }
 

@@ -15,6 +15,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
+import { GROUPS, identity } from "../../identity.js";
 import { BosunError } from "../../errors.js";
 import { snapshotStep } from "../../backup/snapshot.js";
 import { createJob, deleteJob, jobState, readJob, waitForJob } from "../../kube/jobs.js";
@@ -22,8 +23,7 @@ import type { KubeRest } from "../../kube/rest.js";
 import { abortableSleep, withRetry, type RetryOptions } from "../../kube/retry.js";
 import { moveProblems, type NodeMove } from "../../plan/move-guard.js";
 import type { ObservedKubeadm } from "../../plan/observed.js";
-import { versionState } from "../../plan/observed-versions.js";
-import { versionRanges } from "../../plan/plan.js";
+import { versionRanges, versionState } from "../../plan/observed-versions.js";
 import type { BackupSnapshotStep, ControlPlaneUpgradeStep, WorkersUpgradeStep } from "../../plan/types.js";
 import { compareVersions, parseVersion } from "../../plan/versions.js";
 import type { DesiredCluster } from "../../spec/types.js";
@@ -233,7 +233,7 @@ async function upgradeNode(
     const look = stage === "upgrade Job" || stage === "waiting for the new versions" ? `Look at \`kubectl -n ${UPGRADE_NAMESPACE} logs job/${job}\` and the node, fix the cause, ` : "Fix the cause, ";
     throw new BosunError(
       `${node}: ${phase === "control-plane" ? "control-plane" : "kubelet"} upgrade to ${to} failed at ${stage}: ${message}. ${cordonNote}${look}then run bosun apply again: it resumes at this node.`,
-      { reason: "ApplyFailed", identity: `${ctx.cluster}:Node/${node}`, cause: error },
+      { reason: "ApplyFailed", identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: node }), cause: error },
     );
   }
   const summary = `${phase === "control-plane" ? "control plane" : "kubelet"} at ${to} in ${seconds(started)} (${timings.join(", ")})`;
@@ -293,7 +293,7 @@ async function runJob(
   });
   if (outcome.kind === "failed") {
     const said = outcome.pod?.message ?? outcome.pod?.failure;
-    throw new BosunError(`Job ${name} failed (${outcome.reason}${said ? `; ${said}` : ""})`, { reason: "ApplyFailed", identity: `${ctx.cluster}:Job/${UPGRADE_NAMESPACE}/${name}` });
+    throw new BosunError(`Job ${name} failed (${outcome.reason}${said ? `; ${said}` : ""})`, { reason: "ApplyFailed", identity: identity({ cluster: ctx.cluster, group: GROUPS.batch, kind: "Job", namespace: UPGRADE_NAMESPACE, name }) });
   }
 }
 
@@ -305,7 +305,7 @@ async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: Upg
     let last: string;
     const observed = await observe(ctx);
     const node = observed.nodes.find((n) => n.name === work.node);
-    if (!node) throw new BosunError(`node ${work.node} left the cluster during its upgrade`, { reason: "ApplyFailed", identity: `${ctx.cluster}:Node/${work.node}` });
+    if (!node) throw new BosunError(`node ${work.node} left the cluster during its upgrade`, { reason: "ApplyFailed", identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: work.node }) });
     if (work.phase === "control-plane") {
       const pods = observed.controlPlane.find((n) => n.node === work.node);
       if (staticPodsAt(observed, work.node, work.to) && pods?.ready) return;
@@ -317,7 +317,7 @@ async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: Upg
     if (Date.now() > deadline) {
       throw new BosunError(`the upgrade Job succeeded but node ${work.node} does not show ${work.to} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`, {
         reason: "HealthTimeout",
-        identity: `${ctx.cluster}:Node/${work.node}`,
+        identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: work.node }),
       });
     }
     await abortableSleep(1_000, ctx.signal);

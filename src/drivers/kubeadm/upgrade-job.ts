@@ -16,14 +16,9 @@
  * replacement script (the spec's `provider.kubeadm` override) gets the same inputs.
  */
 import { createHash } from "node:crypto";
+import { CLUSTER_ANNOTATION, MANAGED_BY_BOSUN, NODE_UPGRADE_LABEL, TARGET_VERSION_LABEL, UPGRADE_PHASE_LABEL } from "../../constants.js";
 import type { KubeObject } from "../../kube/rest.js";
 
-/** Label on an upgrade Job and its pod naming the node it upgrades. */
-export const NODE_UPGRADE_LABEL = "bosun.dev/node-upgrade";
-/** Label on an upgrade Job naming the version it installs, `vX.Y.Z`. */
-export const TARGET_VERSION_LABEL = "bosun.dev/target-version";
-/** Label on an upgrade Job naming its phase. */
-export const UPGRADE_PHASE_LABEL = "bosun.dev/upgrade-phase";
 /** Where upgrade Jobs run. */
 export const UPGRADE_NAMESPACE = "kube-system";
 
@@ -131,7 +126,7 @@ echo "bosun: done"
 export function upgradeJob(input: UpgradeJobInput, script: string = upgradeScript(input.packageManager)): KubeObject {
   const name = upgradeJobName(input.node, input.phase, input.version);
   const labels = {
-    "app.kubernetes.io/managed-by": "bosun",
+    ...MANAGED_BY_BOSUN,
     [NODE_UPGRADE_LABEL]: input.node,
     [TARGET_VERSION_LABEL]: `v${input.version}`,
     [UPGRADE_PHASE_LABEL]: input.phase,
@@ -140,7 +135,7 @@ export function upgradeJob(input: UpgradeJobInput, script: string = upgradeScrip
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name, namespace: UPGRADE_NAMESPACE, labels, annotations: { "bosun.dev/cluster": input.cluster } },
+    metadata: { name, namespace: UPGRADE_NAMESPACE, labels, annotations: { [CLUSTER_ANNOTATION]: input.cluster } },
     spec: {
       // One attempt: a failed upgrade needs a person to look, not a retry on a half-upgraded node.
       backoffLimit: 0,

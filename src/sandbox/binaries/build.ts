@@ -23,7 +23,8 @@ import {
   type BinaryName,
   type BuildGroupId,
 } from "./catalog.js";
-import { acquireLock, processAlive } from "../../lock.js";
+import { acquireLock } from "../../lock.js";
+import { pidExists } from "../../process-identity.js";
 import { cachedPath, locateBinary, type LocatedBinary } from "./locate.js";
 
 /** Receives one line of human-readable progress. */
@@ -138,7 +139,7 @@ async function sweepAbandoned(group: BuildGroupId): Promise<void> {
   const entries = await fs.readdir(binCacheDir()).catch(() => [] as string[]);
   for (const entry of entries) {
     const match = new RegExp(`^\\.tmp-${group}-(\\d+)-`).exec(entry);
-    if (match && !processAlive(Number(match[1]))) await fs.rm(path.join(binCacheDir(), entry), { recursive: true, force: true });
+    if (match && !pidExists(Number(match[1]))) await fs.rm(path.join(binCacheDir(), entry), { recursive: true, force: true });
   }
 }
 

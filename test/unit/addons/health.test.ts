@@ -115,11 +115,11 @@ describe("waitHealthy", () => {
       retryable: true,
       phase: "health",
       notReady: [
-        { identity: "alpha:Deployment/echo/echo", reason: "1/3 replicas ready" },
-        { identity: "alpha:Job/echo/migrate", reason: "does not exist" },
+        { identity: "alpha:Deployment.apps/echo/echo", reason: "1/3 replicas ready" },
+        { identity: "alpha:Job.batch/echo/migrate", reason: "does not exist" },
       ],
     });
-    expect((error as Error).message).toBe("add-on echo: not ready after 30s: alpha:Deployment/echo/echo: 1/3 replicas ready; alpha:Job/echo/migrate: does not exist");
+    expect((error as Error).message).toBe("add-on echo: not ready after 30s: alpha:Deployment.apps/echo/echo: 1/3 replicas ready; alpha:Job.batch/echo/migrate: does not exist");
     // 0.5 s growing by half to at most 5 s, the last pause cut to the deadline.
     expect(sleeps).toEqual([500, 750, 1125, 1688, 2532, 3798, 5000, 5000, 5000, 4607]);
   });
@@ -127,7 +127,7 @@ describe("waitHealthy", () => {
   it("names the step's whole timeout when the wait only got what was left of it", async () => {
     const { ctx } = fakeCluster({ [DEPLOYMENT_PATH]: [rolling(2)] });
     const error = await waitHealthy(ctx, [deployment], 1_200, { addon: "echo", reportedTimeoutMs: 300_000 }).catch((e: unknown) => e);
-    expect((error as Error).message).toBe("add-on echo: not ready after 300s: alpha:Deployment/echo/echo: 2/3 replicas ready");
+    expect((error as Error).message).toBe("add-on echo: not ready after 300s: alpha:Deployment.apps/echo/echo: 2/3 replicas ready");
   });
 
   it("a failed Job ends the wait at once", async () => {
@@ -135,7 +135,7 @@ describe("waitHealthy", () => {
     const { ctx, sleeps } = fakeCluster({ [JOB_PATH]: [failed], [DEPLOYMENT_PATH]: [rolling(0)] });
     const error = await waitHealthy(ctx, [deployment, job], 60_000, { addon: "echo" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AddonApplyError);
-    expect(error).toMatchObject({ reason: "ApplyFailed", phase: "health", identity: "alpha:Job/echo/migrate", message: "add-on echo: alpha:Job/echo/migrate: failed (BackoffLimitExceeded)" });
+    expect(error).toMatchObject({ reason: "ApplyFailed", phase: "health", identity: "alpha:Job.batch/echo/migrate", message: "add-on echo: alpha:Job.batch/echo/migrate: failed (BackoffLimitExceeded)" });
     expect(sleeps).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 /** The inventory's stored format and the pure prune diff. */
 import { describe, expect, it } from "vitest";
+import { INVENTORY_FORMAT_ANNOTATION } from "../../../src/constants.js";
 import {
-  INVENTORY_FORMAT_ANNOTATION,
   decodeInventory,
   encodeEntry,
   pruneList,

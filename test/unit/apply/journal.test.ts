@@ -4,9 +4,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { JOURNAL_FORMAT_ANNOTATION } from "../../../src/constants.js";
 import {
   DEFAULT_MAX_BYTES,
-  JOURNAL_FORMAT_ANNOTATION,
   MAX_DETAIL_LENGTH,
   RUNS_KEY,
   applyEndRun,
@@ -24,7 +24,7 @@ import {
   stepFingerprint,
   type JournalState,
   type RecordChange,
-} from "../../../src/apply/journal.js";
+} from "../../../src/apply/journal-state.js";
 import type { AddonUpgradeStep } from "../../../src/plan/types.js";
 
 const empty = (): JournalState => ({ runs: [], entries: new Map(), other: {} });

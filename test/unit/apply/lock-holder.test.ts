@@ -1,7 +1,8 @@
 /** Taking over the lock of a crashed run on the same machine and in the same pid namespace, and only then. */
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { holderIsGone, processToken } from "../../../src/apply/lock.js";
+import { holderIsGone } from "../../../src/apply/lock.js";
+import { processToken } from "../../../src/process-identity.js";
 
 describe("holderIsGone", () => {
   const self = "boot-1/4026531836/100/5000";

@@ -5,18 +5,9 @@
 import os from "node:os";
 import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import {
-  ClusterLockedError,
-  formatUtc,
-  holderIdentity,
-  kubeFailure,
-  leaseExpiry,
-  leaseStatus,
-  leaseTime,
-  lockedMessage,
-  microTime,
-  newRunId,
-} from "../../../src/apply/lock.js";
+import { kubeFailure } from "../../../src/apply/kube-failure.js";
+import { ClusterLockedError, formatUtc, leaseExpiry, leaseStatus, leaseTime, lockedMessage, microTime } from "../../../src/apply/lease.js";
+import { holderIdentity, newRunId } from "../../../src/apply/lock.js";
 import { KubeApiError, UnreachableError } from "../../../src/kube/rest.js";
 
 const at = (time: string): Date => new Date(`2025-06-01T${time}Z`);
@@ -102,7 +93,7 @@ describe("the message a second apply gets", () => {
 
   it("is a typed, retryable error with reason Locked and the Lease's identity", () => {
     const error = new ClusterLockedError("c", "h", at("12:00:00"), at("12:02:00"));
-    expect(error).toMatchObject({ reason: "Locked", retryable: true, identity: "c:Lease/bosun-system/bosun-lock", holder: "h", cluster: "c" });
+    expect(error).toMatchObject({ reason: "Locked", retryable: true, identity: "c:Lease.coordination.k8s.io/bosun-system/bosun-lock", holder: "h", cluster: "c" });
     expect(formatUtc(at("00:00:00"))).toBe("2025-06-01 00:00:00 UTC");
   });
 });

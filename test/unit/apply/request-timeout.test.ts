@@ -6,7 +6,7 @@
 import net from "node:net";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubeFailure } from "../../../src/apply/lock.js";
+import { kubeFailure } from "../../../src/apply/kube-failure.js";
 import { withRequestTimeout } from "../../../src/kube/deadline.js";
 import { UnreachableError } from "../../../src/kube/rest.js";
 import { ensureBosunNamespace } from "../../../src/kube/system.js";

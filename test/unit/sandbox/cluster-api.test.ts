@@ -185,8 +185,8 @@ describe("Cluster API observer: pure readers", () => {
   const KCP_REF = { namespace: "fleet", name: "work-1-control-plane" };
 
   it.each([
-    ["no controlPlaneRef", { spec: {} }, /^mgmt:Cluster\/fleet\/work-1 has no spec\.controlPlaneRef/],
-    ["a control plane of another kind", { spec: { controlPlaneRef: { apiVersion: "controlplane.cluster.x-k8s.io/v1beta2", kind: "TalosControlPlane", name: "x" } } }, /mgmt:Cluster\/fleet\/work-1: its control plane is a TalosControlPlane of controlplane\.cluster\.x-k8s\.io\/v1beta2; bosun upgrades .* through a KubeadmControlPlane/],
+    ["no controlPlaneRef", { spec: {} }, /^mgmt:Cluster\.cluster\.x-k8s\.io\/fleet\/work-1 has no spec\.controlPlaneRef/],
+    ["a control plane of another kind", { spec: { controlPlaneRef: { apiVersion: "controlplane.cluster.x-k8s.io/v1beta2", kind: "TalosControlPlane", name: "x" } } }, /mgmt:Cluster\.cluster\.x-k8s\.io\/fleet\/work-1: its control plane is a TalosControlPlane of controlplane\.cluster\.x-k8s\.io\/v1beta2; bosun upgrades .* through a KubeadmControlPlane/],
     ["a KubeadmControlPlane of another group", { spec: { controlPlaneRef: { apiVersion: "example.com/v1", kind: "KubeadmControlPlane", name: "x" } } }, /its control plane is a KubeadmControlPlane of example\.com\/v1/],
     ["a ClusterClass topology", { spec: { topology: { version: "v1.34.4" }, controlPlaneRef: { apiVersion: "controlplane.cluster.x-k8s.io/v1beta1", kind: "KubeadmControlPlane", name: "x" } } }, /is built from a ClusterClass \(spec\.topology\)/],
   ])("rejects a Cluster with %s", (_what, cluster, expected) => {
@@ -224,9 +224,9 @@ describe("Cluster API observer: pure readers", () => {
   });
 
   it.each([
-    ["a KubeadmControlPlane without a version", { spec: {} }, [], /^mgmt:KubeadmControlPlane\/fleet\/work-1-control-plane has no valid spec\.version \(null\)$/],
+    ["a KubeadmControlPlane without a version", { spec: {} }, [], /^mgmt:KubeadmControlPlane\.controlplane\.x-k8s\.io\/fleet\/work-1-control-plane has no valid spec\.version \(null\)$/],
     ["a KubeadmControlPlane with a bad version", { spec: { version: "latest" } }, [], /has no valid spec\.version \("latest"\)/],
-    ["a MachineDeployment without a version", { spec: { version: "v1.34.4" } }, [{ metadata: { name: "md-0", namespace: "fleet" }, spec: {} }], /^mgmt:MachineDeployment\/fleet\/md-0 has no valid spec\.template\.spec\.version \(null\)$/],
+    ["a MachineDeployment without a version", { spec: { version: "v1.34.4" } }, [{ metadata: { name: "md-0", namespace: "fleet" }, spec: {} }], /^mgmt:MachineDeployment\.cluster\.x-k8s\.io\/fleet\/md-0 has no valid spec\.template\.spec\.version \(null\)$/],
   ])("rejects %s", (_what, kcp, mds, expected) => {
     const observed = clusterAPIFromObjects("mgmt", REF, KCP_REF, kcp, mds as MachineDeploymentLike[], []);
     expect("invalid" in observed && observed.invalid).toMatch(expected);

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { acquireLock } from "../../../src/lock.js";
+import { acquireLock, ownerIsGone } from "../../../src/lock.js";
+import { pidOf, processToken } from "../../../src/process-identity.js";
 
 describe("build lock", () => {
   let dir: string;
@@ -41,8 +42,32 @@ describe("build lock", () => {
     const release = await acquireLock(lock, () => {
       throw new Error("should not wait for a dead holder");
     });
-    expect((await fs.readFile(path.join(lock, "owner"), "utf8")).trim()).toBe(String(process.pid));
+    expect(pidOf(await fs.readFile(path.join(lock, "owner"), "utf8"))).toBe(process.pid);
     await release();
+  });
+
+  it("records its owner as a process token where /proc tells one", async () => {
+    const lock = path.join(dir, ".lock-t");
+    const release = await acquireLock(lock, () => undefined);
+    expect((await fs.readFile(path.join(lock, "owner"), "utf8")).trim()).toBe(processToken() ?? String(process.pid));
+    await release();
+  });
+
+  it("takes over at once a lock whose owner's pid now belongs to a later process, or whose owner ran before a reboot", async () => {
+    const self = processToken();
+    if (self === null) return; // not Linux: owners are bare pids, covered above
+    const [boot, namespace] = self.split("/");
+    // The parent process is alive, but it did not start at tick 1: its pid was "reused".
+    for (const owner of [`${boot ?? ""}/${namespace ?? ""}/${process.ppid}/1`, `another-boot/${namespace ?? ""}/${process.ppid}/1`]) {
+      const lock = path.join(dir, ".lock-r");
+      await fs.mkdir(lock);
+      await fs.writeFile(path.join(lock, "owner"), `${owner}\n`);
+      const release = await acquireLock(lock, () => {
+        throw new Error(`should not wait for ${owner}`);
+      });
+      expect(pidOf(await fs.readFile(path.join(lock, "owner"), "utf8"))).toBe(process.pid);
+      await release();
+    }
   });
 
   it.each([
@@ -74,4 +99,18 @@ describe("build lock", () => {
       expect(lines[i + 1]).toBe(`out ${lines[i]?.split(" ")[1] ?? ""}`);
     }
   }, 60_000);
+});
+
+describe("ownerIsGone", () => {
+  const self = "boot-1/4026531836/100/5000";
+  it.each([
+    ["a token of this boot and pid namespace whose pid is gone", "boot-1/4026531836/4242/777", () => null, true],
+    ["a token of this boot and pid namespace whose pid a later process reused", "boot-1/4026531836/4242/777", () => "999", true],
+    ["a token from before a reboot", "boot-0/4026531836/4242/777", () => "777", true],
+    ["a token of a running owner", "boot-1/4026531836/4242/777", () => "777", false],
+    ["a token from another pid namespace (a container sharing the directory)", "boot-1/4026532999/4242/777", () => null, false],
+    ["this process's bare pid", String(process.pid), () => null, false],
+  ])("%s: %s", (_what, recorded, startOf, gone) => {
+    expect(ownerIsGone(recorded, self, startOf)).toBe(gone);
+  });
 });

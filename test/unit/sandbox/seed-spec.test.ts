@@ -132,6 +132,6 @@ clusters:
     clusterAPI: { management: mgmt, namespace: fleet, name: work }
     nodes: [{ name: other-cp, role: control-plane }]
 `;
-    expect(errorsOf(text)).toMatch(/sandbox\.yaml:17:17: clusters "work" and "other" both claim Cluster API object mgmt:Cluster\/fleet\/work \(at clusters\[2\]\.clusterAPI\)/);
+    expect(errorsOf(text)).toMatch(/sandbox\.yaml:17:17: clusters "work" and "other" both claim Cluster API object mgmt:Cluster\.cluster\.x-k8s\.io\/fleet\/work \(at clusters\[2\]\.clusterAPI\)/);
   });
 });

@@ -170,9 +170,9 @@ describe("machineDeploymentProgress", () => {
 
 describe("ClusterAPIStepError", () => {
   it("is a refusal (ApplyFailed, not retryable) unless it is a timeout (HealthTimeout, retryable)", () => {
-    const guard = new ClusterAPIStepError("guard", "refused", { identity: "mgmt:KubeadmControlPlane/fleet/x" });
-    expect([guard.reason, guard.retryable, guard.phase, guard.identity]).toEqual(["ApplyFailed", false, "guard", "mgmt:KubeadmControlPlane/fleet/x"]);
-    const timeout = new ClusterAPIStepError("wait", "timed out", { identity: "mgmt:KubeadmControlPlane/fleet/x", timeout: true });
+    const guard = new ClusterAPIStepError("guard", "refused", { identity: "mgmt:KubeadmControlPlane.controlplane.x-k8s.io/fleet/x" });
+    expect([guard.reason, guard.retryable, guard.phase, guard.identity]).toEqual(["ApplyFailed", false, "guard", "mgmt:KubeadmControlPlane.controlplane.x-k8s.io/fleet/x"]);
+    const timeout = new ClusterAPIStepError("wait", "timed out", { identity: "mgmt:KubeadmControlPlane.controlplane.x-k8s.io/fleet/x", timeout: true });
     expect([timeout.reason, timeout.retryable]).toEqual(["HealthTimeout", true]);
   });
 

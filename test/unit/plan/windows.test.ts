@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { windowOpen, windowVerdict } from "../../../src/apply/windows.js";
+import { windowOpen, windowVerdict } from "../../../src/plan/windows.js";
 import type { DesiredWindow } from "../../../src/spec/types.js";
 
 /** fleet-example's windows: Berlin nights Mon–Thu 22:00 for 6h, a year-end freeze in UTC. */

@@ -1,0 +1,124 @@
+/**
+ * The planner's upgrade steps (DESIGN section 4): the ladder's rungs (`ladder.ts`) as `backup.snapshot`,
+ * `controlPlane.upgrade` and `workers.upgrade` steps with their targets, blocked while the observed cluster
+ * fails the preflight. Pure.
+ */
+import type { DesiredCluster } from "../spec/types.js";
+import { externalEtcdProblem } from "./backup-steps.js";
+import type { Rung } from "./ladder.js";
+import type { ObservedClusterAPI, ObservedKubeadm, ObservedReachable } from "./observed.js";
+import type { VersionState } from "./skew.js";
+import type { Step } from "./types.js";
+import { compareVersions, formatVersion, parseVersion } from "./versions.js";
+
+/**
+ * The steps of the version ladder's rungs: a verified `backup.snapshot` before the first control-plane rung
+ * when the policy asks for one, then per rung `controlPlane.upgrade` and `workers.upgrade`.
+ */
+export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachable, state: VersionState<string>, rungs: readonly Rung[]): Step[] {
+  const driver = observed.driver;
+  const blockedReason = preflightProblem(driver);
+  const upgradeState = blockedReason === undefined ? ("pending" as const) : ("blocked" as const);
+  const withReason = blockedReason === undefined ? {} : { reason: blockedReason };
+  const steps: Step[] = [];
+  const firstControlPlane = rungs.find((rung) => rung.controlPlane);
+  if (firstControlPlane?.controlPlane && desired.backup.etcd?.beforeUpgrade) {
+    const to = formatVersion(firstControlPlane.controlPlane.to);
+    const external = externalEtcdProblem(desired);
+    steps.push({
+      id: `${desired.name}/backup.snapshot/${to}`,
+      kind: "backup.snapshot",
+      ...(external ? { state: "blocked" as const, reason: external } : { state: upgradeState, ...withReason }),
+      summary: `take and verify an etcd snapshot to ${desired.backup.etcd.destination.hostPath} before the control plane moves to ${to}`,
+    });
+  }
+  for (const rung of rungs) {
+    if (rung.controlPlane) {
+      const from = formatVersion(rung.controlPlane.from);
+      const to = formatVersion(rung.controlPlane.to);
+      const targets = controlPlaneTargets(driver, state, to);
+      steps.push({
+        id: `${desired.name}/controlPlane.upgrade/${to}`,
+        kind: "controlPlane.upgrade",
+        state: upgradeState,
+        ...withReason,
+        from,
+        to,
+        targets,
+        summary:
+          driver.kind === "kubeadm"
+            ? `upgrade the control plane ${from} → ${to}, one node at a time: ${targets.join(", ")}`
+            : `set KubeadmControlPlane ${driver.controlPlane.name} to v${to} and wait for its rollout`,
+      });
+    }
+    if (rung.workers) {
+      const from = formatVersion(rung.workers.from);
+      const to = formatVersion(rung.workers.to);
+      const targets = workerTargets(driver, to);
+      const batchSize = batchSizeOf(desired, driver);
+      steps.push({
+        id: `${desired.name}/workers.upgrade/${to}`,
+        kind: "workers.upgrade",
+        state: upgradeState,
+        ...withReason,
+        from,
+        to,
+        targets,
+        batchSize,
+        summary:
+          driver.kind === "kubeadm"
+            ? `upgrade ${targets.length} worker${targets.length === 1 ? "" : "s"} ${from} → ${to}, ${batchSize} at a time (drain, upgrade, uncordon)`
+            : `set MachineDeployment${targets.length === 1 ? "" : "s"} ${targets.join(", ")} to v${to} and wait for the rollout`,
+      });
+    }
+  }
+  return steps;
+}
+
+/** What stops an upgrade from starting: the preflight DESIGN section 4 asks for, as far as observation tells. */
+function preflightProblem(driver: ObservedKubeadm | ObservedClusterAPI): string | undefined {
+  if (driver.kind === "kubeadm") {
+    const notReady = driver.nodes.filter((n) => n.role === "control-plane" && !n.ready).map((n) => n.name);
+    if (notReady.length > 0) return `control-plane node${notReady.length === 1 ? "" : "s"} ${notReady.join(", ")} not Ready`;
+    const podsNotReady = driver.controlPlane.filter((n) => !n.ready).map((n) => n.node);
+    if (podsNotReady.length > 0) return `static control-plane pods not Ready on ${podsNotReady.join(", ")}`;
+    return undefined;
+  }
+  const cp = driver.controlPlane;
+  if (cp.statusVersion !== null && cp.statusVersion !== cp.version) {
+    return `KubeadmControlPlane ${cp.name} is still rolling out v${cp.version} (status v${cp.statusVersion})`;
+  }
+  if (cp.readyReplicas < cp.replicas || cp.updatedReplicas < cp.replicas) {
+    return `KubeadmControlPlane ${cp.name} has ${cp.readyReplicas}/${cp.replicas} replicas ready and ${cp.updatedReplicas} updated`;
+  }
+  return undefined;
+}
+
+function below(version: string, to: string): boolean {
+  const a = parseVersion(version);
+  const b = parseVersion(to);
+  return a.ok && b.ok && compareVersions(a.version, b.version) < 0;
+}
+
+function controlPlaneTargets(driver: ObservedKubeadm | ObservedClusterAPI, state: VersionState<string>, to: string): string[] {
+  if (driver.kind === "clusterAPI") return [driver.controlPlane.name];
+  // A control-plane node is a target when any of its components is below the rung (the ladder raises only those).
+  return driver.controlPlane
+    .filter((node, i) => {
+      const versions = state.controlPlane[i];
+      return versions !== undefined && [versions.apiserver, versions.controllerManager, versions.scheduler, versions.kubelet].some((v) => below(v, to));
+    })
+    .map((node) => node.node);
+}
+
+function workerTargets(driver: ObservedKubeadm | ObservedClusterAPI, to: string): string[] {
+  if (driver.kind === "clusterAPI") return driver.machineDeployments.filter((md) => below(md.version, to)).map((md) => md.name);
+  return driver.nodes.filter((n) => n.role === "worker" && below(n.kubelet, to)).map((n) => n.name);
+}
+
+function batchSizeOf(desired: DesiredCluster, driver: ObservedKubeadm | ObservedClusterAPI): number {
+  const max = desired.upgrade.maxUnavailable;
+  if (max.kind === "count") return max.count;
+  const workers = driver.nodes.filter((n) => n.role === "worker").length;
+  return Math.max(1, Math.floor((workers * max.percent) / 100));
+}

@@ -22,8 +22,8 @@ import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.j
 import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation, ObjectChange, ObservedAddons } from "../plan/observed.js";
 import { MASKED, maskValues, maskValuesPair } from "../report/mask.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
-import { compareObject, objectId } from "./compare.js";
-import { pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
+import { compareObject } from "./compare.js";
+import { inventoryId, pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
 import { listHelmReleases, type HelmReleaseRecord } from "./releases.js";
 import { helmNamespace, renderAddon, type RenderOptions } from "./render.js";
 
@@ -163,7 +163,7 @@ async function observeKustomize(context: AddonContext, addon: DesiredAddon): Pro
   try {
     const rendered = await context.renderSlots(() => renderAddon(context.rest, addon, context.fleetDir, context.env, context.renderOptions));
     const objects = await compareAll(context, rendered.objects, BOSUN_FIELD_MANAGER);
-    const prune = applied ? pruneList(entry.objects.map((o) => o.id), rendered.objects.map(objectId)) : [];
+    const prune = applied ? pruneList(entry.objects.map((o) => o.id), rendered.objects.map(inventoryId)) : [];
     return { ...base, render: { ok: true, objects, prune } };
   } catch (error) {
     return { ...base, render: { ok: false, error: failureMessage(error, addon, []) } };

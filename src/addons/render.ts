@@ -64,6 +64,8 @@ export interface RenderOptions {
    * part of a plan. Keyed by a hash of everything the program's output depends on.
    */
   renderCache?: RenderCache;
+  /** Stops helm or kustomize when it aborts (the run's signal during an apply). */
+  signal?: AbortSignal;
 }
 
 /** Output of `helm template` / `kustomize build` runs by a hash of their inputs (see {@link RenderOptions}). */
@@ -119,7 +121,7 @@ export async function renderAddon(
   const source = addon.source;
   if (source.kind === "helm") return renderHelm(rest, addon, source, fleetDir, env, options);
   const dir = path.resolve(fleetDir, ...source.path.split("/"));
-  const kustomizeOptions: KustomizeOptions = { ...pick(options, "kustomize"), ...pick(options, "timeoutMs") };
+  const kustomizeOptions: KustomizeOptions = { ...pick(options, "kustomize"), ...pick(options, "timeoutMs"), ...pick(options, "signal") };
   const text = await cachedRender(options.renderCache, ["kustomize", dir], () => kustomizeBuild(dir, kustomizeOptions));
   const parsed = parseManifests(text, addon.name, `kustomize build ${source.path}`);
   const objects = parsed.map((p) => p.object);
@@ -142,7 +144,7 @@ async function renderHelm(
   const secrets = resolveSecretValues(addon.name, source, env);
   const values = mergeHelmValues(files, source.values, secrets);
   const chart = await chartFacts(source, fleetDir);
-  const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs") };
+  const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs"), ...pick(options, "signal") };
   const chartRef = helmChartRef(source, fleetDir);
   const template = {
     release: addon.name,

@@ -26,8 +26,10 @@
  * - expiry: a run that could not renew stops just before its lease runs out (a timer, not the next
  *   renewal attempt).
  *
- * Every request has a deadline ({@link withRequestTimeout}): a cluster that stops answering makes acquire
- * fail as unreachable and a renewal count as not renewed, instead of hanging the run.
+ * Every request goes through `KubeRest` (its deadline, its User-Agent `bosun`): a cluster that stops
+ * answering makes acquire fail as unreachable and a renewal count as not renewed, instead of hanging the
+ * run. While a renewal is in flight, {@link ClusterLock.fence} holds the run's writes back, so a write is
+ * never sent while the renewal that would reveal a takeover is still out.
  *
  * Expiry compares the holder's `renewTime` (its clock) with the taker's clock, so the machines' clocks
  * must roughly agree (NTP); the lease duration should be far larger than any plausible skew.
@@ -43,14 +45,19 @@ import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import { V1MicroTime, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
-import { withRequestTimeout } from "../kube/deadline.js";
 import { BOSUN_NAMESPACE, ensureBosunNamespace } from "../kube/system.js";
-import type { KubeClients } from "../kube/config.js";
-import { httpStatus } from "../kube/errors.js";
-import { KubeApiError, UnreachableError } from "../kube/rest.js";
+import { httpStatus, kubeFailure } from "../kube/errors.js";
+import type { KubeRest } from "../kube/rest.js";
+
+/** The translator of HTTP failures lives in `src/kube/errors.ts`; re-exported for the lock's callers. */
+export { kubeFailure };
+
 
 /** Name of the lock Lease in `bosun-system`. */
 export const LOCK_NAME = "bosun-lock";
+
+const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${BOSUN_NAMESPACE}/leases`;
+const LEASE_PATH = `${LEASES_PATH}/${LOCK_NAME}`;
 
 /** Attempts at acquiring before giving up on a Lease that changes under every attempt. */
 const ACQUIRE_ATTEMPTS = 5;
@@ -81,6 +88,11 @@ export interface ClusterLock {
   readonly lost: AbortSignal;
   /** Stops renewing and deletes the Lease if this run still holds it. Safe to call more than once. */
   release(): Promise<void>;
+  /**
+   * Resolves once no renewal is in flight. The run's writes await it (`KubeRest`'s `beforeWrite`), so none
+   * is sent while a renewal may be finding that another process took the lock; they then check `lost`.
+   */
+  fence(): Promise<void>;
 }
 
 /** Another run holds the cluster's lock and its lease has not expired. Retryable: it frees up. */
@@ -237,39 +249,10 @@ export function leaseExpiry(spec: V1LeaseSpec | undefined): Date | undefined {
 }
 
 /**
- * Turns an error from `@kubernetes/client-node` into bosun's: an HTTP status becomes a
- * {@link KubeApiError} with the API server's message, anything else (no answer) an
- * {@link UnreachableError}. Shared by the apply modules, which use the generated clients.
- */
-export function kubeFailure(cluster: string, what: string, error: unknown): BosunError {
-  if (error instanceof BosunError) return error;
-  const status = httpStatus(error);
-  if (status === undefined) {
-    const message = error instanceof Error ? error.message : String(error);
-    return new UnreachableError(cluster, `cluster ${cluster}: ${what}: ${message}`, error);
-  }
-  // ApiException's own message carries the whole body and the response headers; keep the Status's words.
-  const body = (error as { body?: unknown }).body;
-  const parsed = typeof body === "string" ? safeJson(body) : body;
-  const statusObject = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { message?: unknown; reason?: unknown };
-  const reason = typeof statusObject.reason === "string" ? statusObject.reason : undefined;
-  const detail = typeof statusObject.message === "string" ? statusObject.message : (reason ?? "error");
-  return new KubeApiError(`cluster ${cluster}: ${what}: HTTP ${status}: ${detail}`, status, reason, `${cluster}:`);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * Takes the cluster's lock or throws {@link ClusterLockedError} naming who holds it. Creates `bosun-system`
  * when missing. The returned lock renews itself until released; see the module comment for the protocol.
  */
-export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "coordination">, options: ClusterLockOptions): Promise<ClusterLock> {
+export async function acquireClusterLock(rest: KubeRest, options: ClusterLockOptions): Promise<ClusterLock> {
   const { cluster, holder, leaseSeconds } = options;
   const renewEverySeconds = options.renewEverySeconds ?? leaseSeconds / 3;
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) {
@@ -280,29 +263,21 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     throw new InvalidInputError(`lock renewal interval must be positive and shorter than the lease (${leaseSeconds} s), got ${renewEverySeconds} s`);
   }
   const now = options.now ?? ((): Date => new Date());
-  const api = withRequestTimeout(clients.coordination);
 
-  await ensureBosunNamespace(withRequestTimeout(clients.core)).catch(
-    (error: unknown) => {
-      throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
-    },
-  );
+  await ensureBosunNamespace(rest).catch((error: unknown) => {
+    throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
+  });
 
   for (let attempt = 1; attempt <= ACQUIRE_ATTEMPTS; attempt += 1) {
     const at = now();
     try {
-      const created = await api.createNamespacedLease({ namespace: BOSUN_NAMESPACE, body: newLease(holder, leaseSeconds, at) });
-      return startRenewing(clients, options, renewEverySeconds, now, created, at);
+      const created = await rest.create<V1Lease>(LEASES_PATH, newLease(holder, leaseSeconds, at), `create Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`);
+      return startRenewing(rest, options, renewEverySeconds, now, created, at);
     } catch (error) {
       if (httpStatus(error) !== 409) throw kubeFailure(cluster, `create Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
     }
-    let existing: V1Lease;
-    try {
-      existing = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-    } catch (error) {
-      if (httpStatus(error) === 404) continue; // released between our create and our read: create again
-      throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
-    }
+    const existing = await readLease(rest);
+    if (existing === null) continue; // released between our create and our read: create again
     const status = leaseStatus(existing.spec, holder, at);
     // A holder on this machine whose process is gone crashed (SIGKILL, OOM, a reboot of the runner): its
     // lease would only block the run that resumes its work until it expires, so it is taken over now.
@@ -317,8 +292,8 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     metadata.annotations = withHolderProcess(metadata.annotations);
     const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata, spec };
     try {
-      const taken = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
-      return startRenewing(clients, options, renewEverySeconds, now, taken, at);
+      const taken = await rest.replace<V1Lease>(LEASE_PATH, body, `take over Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`);
+      return startRenewing(rest, options, renewEverySeconds, now, taken, at);
     } catch (error) {
       // 409: another taker won; 404: deleted meanwhile. Either way look again: the next read names the winner.
       const code = httpStatus(error);
@@ -330,6 +305,11 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     identity: lockIdentity(cluster),
     retryable: true,
   });
+}
+
+/** The Lease as stored; null when there is none. */
+async function readLease(rest: KubeRest): Promise<V1Lease | null> {
+  return rest.get<V1Lease>(LEASE_PATH);
 }
 
 /** Annotations with this process's token set (removed where there is none). */
@@ -362,16 +342,8 @@ function takeSpec(previous: V1LeaseSpec | undefined, holder: string, leaseSecond
   return spec;
 }
 
-function startRenewing(
-  clients: Pick<KubeClients, "coordination">,
-  options: ClusterLockOptions,
-  renewEverySeconds: number,
-  now: () => Date,
-  held: V1Lease,
-  acquiredAt: Date,
-): ClusterLock {
+function startRenewing(rest: KubeRest, options: ClusterLockOptions, renewEverySeconds: number, now: () => Date, held: V1Lease, acquiredAt: Date): ClusterLock {
   const { cluster, holder, leaseSeconds } = options;
-  const api = withRequestTimeout(clients.coordination);
   const controller = new AbortController();
   let current = held;
   let lastRenewed = acquiredAt;
@@ -406,7 +378,7 @@ function startRenewing(
       spec.renewTime = microTime(at);
       const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: current.metadata ?? { name: LOCK_NAME }, spec };
       try {
-        current = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
+        current = await rest.replace<V1Lease>(LEASE_PATH, body, `renew Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`);
         lastRenewed = at;
         armExpiry();
         return;
@@ -418,15 +390,17 @@ function startRenewing(
         }
         if (code !== 409) break;
       }
+      let fresh: V1Lease | null;
       try {
-        current = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-      } catch (error) {
-        if (httpStatus(error) === 404) {
-          lose("someone deleted it");
-          return;
-        }
+        fresh = await readLease(rest);
+      } catch {
         break;
       }
+      if (fresh === null) {
+        lose("someone deleted it");
+        return;
+      }
+      current = fresh;
       const other = current.spec?.holderIdentity ?? "";
       if (other !== holder) {
         lose(other === "" ? "someone released it" : `${other} took it over`);
@@ -466,24 +440,18 @@ function startRenewing(
     await inflight;
     if (controller.signal.aborted) return; // someone else holds it now: not ours to delete
     for (let attempt = 1; ; attempt += 1) {
-      let lease: V1Lease;
-      try {
-        lease = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-      } catch (error) {
-        if (httpStatus(error) === 404) return;
+      const lease = await readLease(rest).catch((error: unknown) => {
         throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
-      }
-      if (lease.spec?.holderIdentity !== holder) return;
+      });
+      if (lease === null || lease.spec?.holderIdentity !== holder) return;
       const uid = lease.metadata?.uid;
       const resourceVersion = lease.metadata?.resourceVersion;
       try {
         // The preconditions make the delete fail (409) if the Lease changed since the read — a takeover.
-        await api.deleteNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: { preconditions: { uid, resourceVersion } } });
+        await rest.remove(LEASE_PATH, { preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) }, what: `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}` });
         return;
       } catch (error) {
-        const code = httpStatus(error);
-        if (code === 404) return;
-        if (code !== 409 || attempt >= ACQUIRE_ATTEMPTS) throw kubeFailure(cluster, `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+        if (httpStatus(error) !== 409 || attempt >= ACQUIRE_ATTEMPTS) throw kubeFailure(cluster, `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
       }
     }
   };
@@ -492,5 +460,8 @@ function startRenewing(
     holder,
     lost: controller.signal,
     release: () => (released ??= release()),
+    fence: async () => {
+      await inflight;
+    },
   };
 }

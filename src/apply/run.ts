@@ -3,7 +3,6 @@
  * then the wave schedule with maintenance windows, each cluster through `executeCluster`.
  */
 import type { DesiredFleet, WindowOperation } from "../spec/types.js";
-import { clientsFor } from "../kube/config.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor } from "../kube/connect.js";
 import { KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
@@ -11,7 +10,7 @@ import { clusterAPIUpgrader } from "../drivers/cluster-api/upgrader.js";
 import { kubeadmUpgrader } from "../drivers/kubeadm/execute.js";
 import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster } from "./execute.js";
-import { withRequestTimeout } from "../kube/deadline.js";
+import { RunGuard } from "./guard.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "./windows.js";
@@ -30,13 +29,15 @@ export interface ApplyFleetOptions {
   ignoreWindows?: boolean;
   /** Do not wait the waves' soak times (an explicit override; the CLI warns). */
   skipSoak?: boolean;
+  /** Stops every cluster's run at its next request (SIGTERM): writes are refused, waits and tools end. */
+  signal?: AbortSignal;
 }
 
 /** Runs the plan's clusters wave by wave; returns each cluster's outcome. */
 export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResults> {
   const { plan, fleet } = options;
   const runId = newRunId();
-  const base = (() => {
+  const baseConfig = (() => {
     let kc: ReturnType<typeof defaultKubeConfig> | undefined;
     return () => (kc ??= defaultKubeConfig(options.env));
   })();
@@ -58,21 +59,16 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       let kc;
       try {
         // Add-ons and backups live in the cluster itself, whichever driver upgrades it.
-        kc = kubeConfigFor(cluster.name, desired.connection, options.env, base);
+        kc = kubeConfigFor(cluster.name, desired.connection, options.env, baseConfig);
       } catch (error) {
         return { kind: "deferred", reason: (error as Error).message };
       }
-      // Every call of the generated clients gets KubeRest's deadline: they have none of their own, and a
-      // frozen API server must fail its cluster, not hang the run.
-      const generated = clientsFor(kc);
-      const clients = {
-        ...generated,
-        core: withRequestTimeout(generated.core),
-        apps: withRequestTimeout(generated.apps),
-        batch: withRequestTimeout(generated.batch),
-        coordination: withRequestTimeout(generated.coordination),
-      };
-      const rest = new KubeRest(kc, { cluster: cluster.name });
+      // One road to the API: every request of the run goes through KubeRest. The lock uses `base`; the add-on
+      // verbs, the journal and the drivers use clients the run's guard derives from it, so a lost lock or
+      // SIGTERM refuses their next write.
+      const guard = new RunGuard(options.signal);
+      const base = new KubeRest(kc, { cluster: cluster.name });
+      const rest = guard.guard(base);
       let upgrader: Upgrader;
       if (desired.provider.kind === "kubeadm") {
         upgrader = kubeadmUpgrader({ cluster: cluster.name, desired, rest, runId, fleetDir: options.fleetDir, log: options.log, planned: cluster.versions });
@@ -80,7 +76,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
         const provider = desired.provider;
         let management;
         try {
-          management = new KubeRest(contextOf(cluster.name, base(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})` });
+          management = guard.guard(new KubeRest(contextOf(cluster.name, baseConfig(), provider.context), { cluster: `${cluster.name} (management cluster ${provider.context})` }));
         } catch (error) {
           return { kind: "deferred", reason: (error as Error).message };
         }
@@ -90,8 +86,8 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
         {
           desired,
           plan: cluster,
-          clients,
-          rest,
+          rest: base,
+          guard,
           upgrader,
           fleetDir: options.fleetDir,
           env: options.env,

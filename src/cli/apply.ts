@@ -12,6 +12,7 @@ import type { Plan } from "../plan/types.js";
 import { EXIT_FAILURE } from "./exit.js";
 import { fleetSelection, useColor, withFleetFlags, type FleetFlags } from "./fleet-flags.js";
 import { renderInvalid } from "./validate.js";
+import { RunStoppedError } from "../apply/guard.js";
 
 interface ApplyFlags extends FleetFlags {
   plan?: string;
@@ -72,7 +73,15 @@ async function apply(flags: ApplyFlags): Promise<number> {
   if (flags.ignoreWindows) process.stdout.write("warning: --ignore-windows: maintenance windows (allow and deny) are not enforced in this run\n");
   if (flags.skipSoak) process.stdout.write("warning: --skip-soak: waves start without waiting their soak time\n");
   const started = Date.now();
+  // SIGTERM (a CI job cancelled, a pod stopped) stops every cluster's run at its next request; a second
+  // SIGTERM kills the process as usual.
+  const stop = new AbortController();
+  const onTerm = (): void => {
+    stop.abort(new RunStoppedError("SIGTERM"));
+  };
+  process.once("SIGTERM", onTerm);
   const outcomes = await run.applyFleet({
+    signal: stop.signal,
     plan,
     fleet: result.fleet,
     fleetDir: result.dir,
@@ -92,6 +101,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
       if (event.kind === "cluster-end" && event.outcome.kind === "unreachable") process.stdout.write(`  ${event.cluster}: unreachable: ${event.outcome.reason}\n`);
     },
   });
+  process.removeListener("SIGTERM", onTerm);
   process.stdout.write(`\nsummary (${((Date.now() - started) / 1000).toFixed(1)} s):\n`);
   const width = Math.max(...plan.clusters.map((c) => c.name.length));
   let ok = true;

@@ -155,7 +155,7 @@ async function inventory(cluster: ClusterName): Promise<InventoryEntry[]> {
 }
 
 function journalOf(cluster: ClusterName): { entries: () => Promise<JournalEntry[]>; runs: () => Promise<JournalRun[]> } {
-  return openJournal(clients[cluster], cluster, { runId: "reader", planRevision: null });
+  return openJournal(new KubeRest(clients[cluster].kc, { cluster }), cluster, { runId: "reader", planRevision: null });
 }
 
 /** Identity, resourceVersion and generation of an object: equal before and after means it was not touched. */
@@ -187,7 +187,7 @@ async function cleanUp(): Promise<void> {
       if ((await history(cluster, release.name, release.namespace)).length === 0) continue;
       await helmUninstall(target, release.name, release.namespace, { helm }, { ignoreNotFound: true }).catch(() => undefined);
     }
-    for (const name of ADDONS) await removeInventoryEntry(core, name).catch(() => undefined);
+    for (const name of ADDONS) await removeInventoryEntry(new KubeRest(clients[cluster].kc, { cluster }), name).catch(() => undefined);
     await deleteNamespaces(core, NAMESPACES);
     // A lock one of this file's runs left (the killed one) must not outlive the file.
     const held = await lease(cluster).catch(() => null);

@@ -29,7 +29,7 @@ export type ApplyPhase = "render" | "recover" | "apply" | "inventory" | "prune" 
  */
 export class AddonApplyError extends BosunError {
   readonly addon: string;
-  readonly phase: ApplyPhase;
+  override readonly phase: ApplyPhase;
   constructor(
     addon: string,
     phase: ApplyPhase,
@@ -38,6 +38,7 @@ export class AddonApplyError extends BosunError {
   ) {
     super(message, {
       reason: options.reason ?? "ApplyFailed",
+      phase,
       ...(options.identity === undefined ? {} : { identity: options.identity }),
       ...(options.cause === undefined ? {} : { cause: options.cause }),
       retryable: options.retryable ?? false,

@@ -26,7 +26,7 @@ import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
-import { objectId } from "./compare.js";
+import { inventoryId } from "./inventory.js";
 
 /** The label bosun puts on every object it applies itself (Kustomize add-ons). */
 export const ADDON_LABEL = "bosun.dev/addon";
@@ -41,7 +41,7 @@ export const HELM_RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace
 export class AddonRenderError extends BosunError {
   readonly addon: string;
   constructor(addon: string, message: string, cause?: unknown) {
-    super(message, { reason: "RenderFailed", ...(cause === undefined ? {} : { cause }) });
+    super(message, { reason: "RenderFailed", phase: "render", ...(cause === undefined ? {} : { cause }) });
     this.addon = addon;
   }
 }
@@ -417,11 +417,14 @@ export function sortForApply(objects: readonly KubeObject[]): KubeObject[] {
     .map(({ object }) => object);
 }
 
-/** Refuses a render that has the same object twice (the second would silently win on apply). */
+/**
+ * Refuses a render that has the same object twice (the second would silently win on apply). Same means
+ * the same group, Kind, namespace and name: two CRDs may share a Kind.
+ */
 function checkUnique(objects: KubeObject[], addon: string): KubeObject[] {
   const seen = new Set<string>();
   for (const object of objects) {
-    const id = objectId(object);
+    const id = inventoryId(object);
     if (seen.has(id)) throw new AddonRenderError(addon, `add-on ${addon}: the render has ${id} twice`);
     seen.add(id);
   }

@@ -17,7 +17,7 @@ export class RunGuard {
   /** `parent` (the process's SIGTERM signal) aborts the run too, with its reason. */
   constructor(parent?: AbortSignal) {
     if (parent?.aborted) this.controller.abort(parent.reason);
-    else parent?.addEventListener("abort", () => this.controller.abort(parent.reason), { once: true });
+    else parent?.addEventListener("abort", () => { this.controller.abort(parent.reason); }, { once: true });
   }
 
   /** Aborted when the lock is lost (reason: its `LockLostError`) or the parent aborted. */
@@ -29,7 +29,7 @@ export class RunGuard {
   bind(lock: Pick<ClusterLock, "lost" | "fence">): void {
     this.lock = lock;
     if (lock.lost.aborted) this.controller.abort(lock.lost.reason);
-    else lock.lost.addEventListener("abort", () => this.controller.abort(lock.lost.reason), { once: true });
+    else lock.lost.addEventListener("abort", () => { this.controller.abort(lock.lost.reason); }, { once: true });
   }
 
   /** Awaited before each write: a renewal in flight may be about to find the lock taken. */

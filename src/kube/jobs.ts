@@ -86,7 +86,7 @@ export async function deleteJob(rest: KubeRest, namespace: string, name: string,
   while ((await readJob(rest, namespace, name, options)) !== null) {
     options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
-      throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", identity: `${rest.cluster}:Job/${namespace}/${name}` });
+      throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", phase: "job", identity: `${rest.cluster}:Job/${namespace}/${name}` });
     }
     await abortableSleep(500, options.signal);
   }

@@ -126,7 +126,7 @@ export class KubeRest {
     this.signal = options.signal;
     this.beforeWrite = options.beforeWrite;
     this.agent = shared?.agent ?? new https.Agent({ keepAlive: true, maxSockets: 8 });
-    this.discovery = shared?.discovery ?? new Map();
+    this.discovery = shared?.discovery ?? new Map<string, Promise<Map<string, ApiResource>>>();
   }
 
   /**

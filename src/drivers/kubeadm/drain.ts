@@ -61,8 +61,8 @@ export async function uncordon(rest: KubeRest, node: string, options: NodeOpOpti
 
 /** Why a drain did not finish. */
 export class DrainError extends BosunError {
-  constructor(message: string, identity: string) {
-    super(message, { reason: "ApplyFailed", identity });
+  constructor(message: string, identity: string, phase: "cordon" | "drain" = "drain") {
+    super(message, { reason: "ApplyFailed", phase, identity });
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { BosunError } from "../../errors.js";
+import { BosunError, type ErrorReason, type FailurePhase } from "../../errors.js";
 import { snapshotStep } from "../../backup/snapshot.js";
 import { createJob, deleteJob, jobState, readJob, waitForJob } from "../../kube/jobs.js";
 import type { KubeRest } from "../../kube/rest.js";
@@ -203,12 +203,14 @@ async function upgradeNode(
   };
   await withRetry(() => ctx.record(id, "started"), retryOptions(ctx));
   let stage = "cordon";
+  let failurePhase: FailurePhase = "cordon";
   const job = upgradeJobName(node, phase, to);
   try {
     if (work.drain) {
       const cordoned = await timed("cordon", () => cordon(ctx.rest, node, ctx.runId, retryOptions(ctx)));
       ctx.log(`${prefix}: ${cordoned === "already-by-someone-else" ? "was already cordoned (by someone else; it stays cordoned afterwards)" : "cordoned"}`);
       stage = "drain";
+      failurePhase = "drain";
       const drained = await timed("drain", () =>
         drain(ctx.rest, node, ctx.desired.upgrade.drainTimeoutSeconds * 1000, { ...retryOptions(ctx), log: (line) => {
           ctx.log(`${prefix}: ${line}`);
@@ -217,23 +219,27 @@ async function upgradeNode(
       ctx.log(`${prefix}: drained (${drained.evicted} pod${drained.evicted === 1 ? "" : "s"} evicted)`);
     }
     stage = "upgrade Job";
+    failurePhase = "job";
     throwIfStopping(ctx);
     await timed("upgrade", () => runJob(ctx, work, job));
     stage = "waiting for the new versions";
+    failurePhase = "node-wait";
     await timed("ready", () => waitForNode(ctx, work));
     if (work.drain) {
       stage = "uncordon";
+      failurePhase = "cordon";
       const released = await timed("uncordon", () => uncordon(ctx.rest, node, retryOptions(ctx)));
       if (released) ctx.log(`${prefix}: uncordoned`);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await ctx.record(id, "failed", `${stage}: ${message}`).catch(() => undefined);
+    await ctx.record(id, "failed", `${failurePhase}: ${message}`).catch(() => undefined);
     const cordonNote = work.drain ? "The node is left cordoned. " : "";
     const look = stage === "upgrade Job" || stage === "waiting for the new versions" ? `Look at \`kubectl -n ${UPGRADE_NAMESPACE} logs job/${job}\` and the node, fix the cause, ` : "Fix the cause, ";
     throw new BosunError(
       `${node}: ${phase === "control-plane" ? "control-plane" : "kubelet"} upgrade to ${to} failed at ${stage}: ${message}. ${cordonNote}${look}then run bosun apply again: it resumes at this node.`,
-      { reason: "ApplyFailed", identity: `${ctx.cluster}:Node/${node}`, cause: error },
+      // The phase says where; a timeout or a lost lock keeps its own reason (not one generic failure).
+      { reason: nodeFailureReason(error), phase: failurePhase, identity: `${ctx.cluster}:Node/${node}`, cause: error, retryable: error instanceof BosunError && error.retryable },
     );
   }
   const summary = `${phase === "control-plane" ? "control plane" : "kubelet"} at ${to} in ${seconds(started)} (${timings.join(", ")})`;
@@ -293,7 +299,7 @@ async function runJob(
   });
   if (outcome.kind === "failed") {
     const said = outcome.pod?.message ?? outcome.pod?.failure;
-    throw new BosunError(`Job ${name} failed (${outcome.reason}${said ? `; ${said}` : ""})`, { reason: "ApplyFailed", identity: `${ctx.cluster}:Job/${UPGRADE_NAMESPACE}/${name}` });
+    throw new BosunError(`Job ${name} failed (${outcome.reason}${said ? `; ${said}` : ""})`, { reason: "ApplyFailed", phase: "job", identity: `${ctx.cluster}:Job/${UPGRADE_NAMESPACE}/${name}` });
   }
 }
 
@@ -334,6 +340,11 @@ async function finishRunningJob(ctx: KubeadmContext, node: string, phase: Upgrad
   await waitForJob(ctx.rest, UPGRADE_NAMESPACE, name, { ...retryOptions(ctx), timeoutMs: ctx.jobTimeoutMs ?? (DEFAULT_UPGRADE_DEADLINE_SECONDS + 60) * 1000 });
 }
 
+/** The reason of a failed node: a timeout and a lost lock keep theirs; anything else is ApplyFailed. */
+function nodeFailureReason(error: unknown): ErrorReason {
+  return error instanceof BosunError && (error.reason === "HealthTimeout" || error.reason === "Locked" || error.reason === "ProcessTimeout") ? error.reason : "ApplyFailed";
+}
+
 /** Throws when the run must stop (its lock was lost): checked before every change bosun makes. */
 function throwIfStopping(ctx: KubeadmContext): void {
   if (ctx.signal.aborted) {
@@ -353,7 +364,7 @@ async function nodeOrder(ctx: KubeadmContext, role: "control-plane" | "worker", 
 function guard(ctx: KubeadmContext, observed: ObservedKubeadm, move: NodeMove, stepId: string): void {
   const problems = moveProblems(observed, move);
   if (problems.length === 0) return;
-  throw new BosunError(`${stepId}: refused before touching anything: ${problems.join("; ")}`, { reason: "ApplyFailed", identity: `${ctx.cluster}:` });
+  throw new BosunError(`${stepId}: refused before touching anything: ${problems.join("; ")}`, { reason: "ApplyFailed", phase: "guard", identity: `${ctx.cluster}:` });
 }
 
 async function observe(ctx: KubeadmContext): Promise<ObservedKubeadm> {

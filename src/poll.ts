@@ -9,8 +9,12 @@
  * without measuring wall time, which flakes on a loaded machine.
  */
 
-/** The result of one check: done with a value, or not yet (optionally saying what is still pending). */
-export type PollResult<T> = { done: true; value: T } | { done: false; pending?: string };
+/**
+ * The result of one check: done with a value, or not yet — optionally saying what is still pending, and
+ * whether it moved since the last check (`progressed`: the wait starts again from the shortest pause, so
+ * a rollout that moves is watched closely).
+ */
+export type PollResult<T> = { done: true; value: T } | { done: false; pending?: string; progressed?: boolean };
 
 /** How the wait between checks grows: starts at `initialMs`, times `factor` after each check, capped at `maxMs`. */
 export interface Backoff {
@@ -58,6 +62,7 @@ export async function pollUntil<T>(check: () => Promise<PollResult<T>>, options:
     options.signal?.throwIfAborted();
     const left = options.deadline === undefined ? delay : options.deadline - now();
     if (left <= 0) throw options.onTimeout(result.pending);
+    if (result.progressed === true) delay = backoff.initialMs;
     await sleep(Math.min(delay, left), options.signal);
     delay = Math.min(backoff.maxMs, Math.round(delay * factor));
   }

@@ -142,8 +142,11 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
         done += 1;
       } catch (error) {
         const message = asError(error).message;
-        await journal.record(step.id, "failed", { fingerprint, detail: error instanceof BosunError ? error.reason : "error" }).catch(() => undefined);
-        outcome = error instanceof UnreachableError ? { kind: "unreachable", reason: message } : { kind: "failed", step: step.id, reason: message };
+        // The journal says where the step failed (its phase) and why (its reason), never a tool's words.
+        const phase = error instanceof BosunError ? error.phase : undefined;
+        const why = error instanceof BosunError ? error.reason : "error";
+        await journal.record(step.id, "failed", { fingerprint, detail: phase === undefined ? why : `${phase}: ${why}` }).catch(() => undefined);
+        outcome = error instanceof UnreachableError ? { kind: "unreachable", reason: message } : { kind: "failed", step: step.id, reason: message, ...(phase === undefined ? {} : { phase }) };
         break;
       }
     }

@@ -96,7 +96,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
       if (event.kind === "soak") process.stdout.write(`wave ${event.wave} done; soaking ${event.seconds} s before the next wave\n`);
       if (event.kind === "halt") process.stdout.write(`wave ${event.wave} failed: ${event.cause}; later waves do not start\n`);
       if (event.kind === "cluster-end" && event.outcome.kind === "failed") {
-        process.stdout.write(`  ${event.cluster}: failed at ${event.outcome.step}: ${event.outcome.reason}\n`);
+        process.stdout.write(`  ${event.cluster}: failed at ${event.outcome.step}${event.outcome.phase ? ` (${event.outcome.phase})` : ""}: ${event.outcome.reason}\n`);
       }
       if (event.kind === "cluster-end" && event.outcome.kind === "unreachable") process.stdout.write(`  ${event.cluster}: unreachable: ${event.outcome.reason}\n`);
     },
@@ -112,7 +112,7 @@ async function apply(flags: ApplyFlags): Promise<number> {
       const [line = "", ...rest] = reason.split("\n");
       return rest.length > 0 ? `${line} …` : line;
     };
-    const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}: ${firstLine(outcome.reason)}` : `${outcome.kind}: ${firstLine(outcome.reason)}`;
+    const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}${outcome.phase ? ` (${outcome.phase})` : ""}: ${firstLine(outcome.reason)}` : `${outcome.kind}: ${firstLine(outcome.reason)}`;
     if (outcome?.kind !== "converged" && outcome?.kind !== "in-sync") ok = false;
     process.stdout.write(`  ${cluster.name.padEnd(width)}  ${text}\n`);
     if ((outcome?.kind === "converged" || outcome?.kind === "failed") && outcome.versions) {

@@ -146,7 +146,10 @@ describe("a lost lock stops the run mid-step", () => {
     await eventually("bosun applying the ConfigMaps", async () => (await gamma.core.readNamespacedConfigMap({ name: "cm-010", namespace: MANY }).catch(() => undefined)) ? true : undefined, 120_000);
     // The thief (not bosun: the generated client's User-Agent) takes the Lease, as a forced takeover would.
     const lease = await gamma.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-    lease.spec = { ...lease.spec, holderIdentity: "bosun@elsewhere/pid 7/thief", renewTime: new V1MicroTime(Date.now()) };
+    const spec = lease.spec ?? {};
+    spec.holderIdentity = "bosun@elsewhere/pid 7/thief";
+    spec.renewTime = new V1MicroTime(Date.now());
+    lease.spec = spec;
     await gamma.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: lease });
     const outcome = await running;
 

@@ -19,7 +19,8 @@ import { BosunError, type ErrorReason, type FailurePhase } from "../../errors.js
 import { snapshotStep } from "../../backup/snapshot.js";
 import { createJob, deleteJob, jobState, readJob, waitForJob } from "../../kube/jobs.js";
 import type { KubeRest } from "../../kube/rest.js";
-import { abortableSleep, withRetry, type RetryOptions } from "../../kube/retry.js";
+import { withRetry, type RetryOptions } from "../../kube/retry.js";
+import { pollUntil } from "../../poll.js";
 import { moveProblems, type NodeMove } from "../../plan/move-guard.js";
 import type { ObservedKubeadm } from "../../plan/observed.js";
 import { versionState } from "../../plan/observed-versions.js";
@@ -306,29 +307,31 @@ async function runJob(
 /** Waits until the node shows the phase's new versions: its static pods (Ready) or its kubelet (Ready). */
 async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: UpgradePhase; to: string }, timeout?: number): Promise<void> {
   const timeoutMs = timeout ?? ctx.readyTimeoutMs ?? 10 * 60_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let last: string;
-    const observed = await observe(ctx);
-    const node = observed.nodes.find((n) => n.name === work.node);
-    if (!node) throw new BosunError(`node ${work.node} left the cluster during its upgrade`, { reason: "ApplyFailed", identity: `${ctx.cluster}:Node/${work.node}` });
-    if (work.phase === "control-plane") {
-      const pods = observed.controlPlane.find((n) => n.node === work.node);
-      if (staticPodsAt(observed, work.node, work.to) && pods?.ready) return;
-      last = `static pods at ${pods?.apiserver ?? "?"}/${pods?.controllerManager ?? "?"}/${pods?.scheduler ?? "?"}${pods?.ready ? "" : ", not Ready"}`;
-    } else {
-      if (kubeletAt(observed, work.node, work.to) && node.ready) return;
-      last = `kubelet ${node.kubelet}${node.ready ? "" : ", node not Ready"}`;
-    }
-    if (Date.now() > deadline) {
-      throw new BosunError(`the upgrade Job succeeded but node ${work.node} does not show ${work.to} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`, {
-        reason: "HealthTimeout",
-        identity: `${ctx.cluster}:Node/${work.node}`,
-      });
-    }
-    await abortableSleep(1_000, ctx.signal);
-    if (ctx.signal.aborted) throw new BosunError(`stopped waiting for node ${work.node}: the run is stopping`, { reason: "ApplyFailed" });
-  }
+  await pollUntil<undefined>(
+    async () => {
+      const observed = await observe(ctx);
+      const node = observed.nodes.find((n) => n.name === work.node);
+      if (!node) throw new BosunError(`node ${work.node} left the cluster during its upgrade`, { reason: "ApplyFailed", phase: "node-wait", identity: `${ctx.cluster}:Node/${work.node}` });
+      if (work.phase === "control-plane") {
+        const pods = observed.controlPlane.find((n) => n.node === work.node);
+        if (staticPodsAt(observed, work.node, work.to) && pods?.ready) return { done: true, value: undefined };
+        return { done: false, pending: `static pods at ${pods?.apiserver ?? "?"}/${pods?.controllerManager ?? "?"}/${pods?.scheduler ?? "?"}${pods?.ready ? "" : ", not Ready"}` };
+      }
+      if (kubeletAt(observed, work.node, work.to) && node.ready) return { done: true, value: undefined };
+      return { done: false, pending: `kubelet ${node.kubelet}${node.ready ? "" : ", node not Ready"}` };
+    },
+    {
+      deadline: Date.now() + timeoutMs,
+      backoff: { initialMs: 1_000, maxMs: 1_000 },
+      signal: ctx.signal,
+      onTimeout: (last) =>
+        new BosunError(`the upgrade Job succeeded but node ${work.node} does not show ${work.to} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last ?? "nothing"})`, {
+          reason: "HealthTimeout",
+          phase: "node-wait",
+          identity: `${ctx.cluster}:Node/${work.node}`,
+        }),
+    },
+  );
 }
 
 /** Waits for the node's Job of this phase and version if one of an interrupted run is still running. */

@@ -249,7 +249,8 @@ describe("bosun apply through the CLI", () => {
     const result = await apply(dir);
     expect(result.exitCode, output(result)).toBe(1);
     const lines = summary(result.stdout);
-    expect(lines.alpha).toMatch(/^failed at alpha\/addon\.upgrade\/acli-web: .*rolled back to revision 1/);
+    // The failure names its phase (helm upgrade failed while applying) before the reason.
+    expect(lines.alpha).toMatch(/^failed at alpha\/addon\.upgrade\/acli-web \(apply\): .*rolled back to revision 1/);
     expect(lines.gamma).toBe("converged (1 steps)");
     expect(lines.beta).toMatch(/^halted: wave first failed \(alpha failed at alpha\/addon\.upgrade\/acli-web\); later waves do not start$/);
     expect(result.stdout).not.toContain("wave second:");

@@ -14,7 +14,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { V1MicroTime } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { removeInventoryEntry } from "../../src/addons/inventory.js";
 import { executeCluster, type ClusterRun } from "../../src/apply/execute.js";
 import { openJournal } from "../../src/apply/journal.js";
@@ -123,6 +123,11 @@ beforeAll(async () => {
   fleetDir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-foundations-"));
 });
 
+// Each test starts without a lock (a failed steal test would leave the thief's).
+beforeEach(async () => {
+  await gamma.coordination.deleteNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE }).catch(() => undefined);
+});
+
 afterAll(async () => {
   for (const name of [MANY, GROUPS, PRUNE]) await removeInventoryEntry(sandboxRest(CLUSTER), name).catch(() => undefined);
   await deleteNamespaces(gamma.core, [MANY, GROUPS, PRUNE]);
@@ -144,13 +149,17 @@ describe("a lost lock stops the run mid-step", () => {
     // still being applied.
     const running = executeCluster(runOf(plan, desired, { leaseSeconds: 5, renewEverySeconds: 0.5 }), new AbortController().signal);
     await eventually("bosun applying the ConfigMaps", async () => (await gamma.core.readNamespacedConfigMap({ name: "cm-010", namespace: MANY }).catch(() => undefined)) ? true : undefined, 120_000);
-    // The thief (not bosun: the generated client's User-Agent) takes the Lease, as a forced takeover would.
-    const lease = await gamma.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-    const spec = lease.spec ?? {};
-    spec.holderIdentity = "bosun@elsewhere/pid 7/thief";
-    spec.renewTime = new V1MicroTime(Date.now());
-    lease.spec = spec;
-    await gamma.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: lease });
+    // The thief (not bosun: the generated client's User-Agent) takes the Lease, as a forced takeover would;
+    // a renewal landing between its read and its write makes it read again.
+    await eventually("the thief holding the Lease", async () => {
+      const lease = await gamma.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
+      const spec = lease.spec ?? {};
+      spec.holderIdentity = "bosun@elsewhere/pid 7/thief";
+      spec.renewTime = new V1MicroTime(Date.now());
+      lease.spec = spec;
+      await gamma.coordination.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: lease });
+      return true;
+    }, 30_000);
     const outcome = await running;
 
     expect(outcome.kind, lines.join("\n")).toBe("failed");
@@ -173,7 +182,6 @@ describe("a lost lock stops the run mid-step", () => {
     expect(applies.length).toBeLessThan(CONFIG_MAPS);
     // The lock is the thief's: the stopped run did not release (delete) it.
     expect((await gamma.coordination.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE })).spec?.holderIdentity).toBe("bosun@elsewhere/pid 7/thief");
-    await gamma.coordination.deleteNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
   });
 });
 

@@ -67,4 +67,21 @@ describe("a frozen API server", () => {
     await expect(pending).rejects.toBe(reason);
     rest.close();
   });
+
+  it("sends no write once its signal aborted, even one that was waiting at the write fence", async () => {
+    const controller = new AbortController();
+    let openFence = (): void => undefined;
+    const fence = new Promise<void>((resolve) => {
+      openFence = resolve;
+    });
+    const rest = new KubeRest(silentCluster(), { cluster: "frozen", signal: controller.signal, beforeWrite: () => fence });
+    const reason = new InvalidInputError("lock lost (test)");
+    const write = rest.call({ method: "PUT", path: "/api/v1/namespaces/bosun-system/configmaps/x", body: "{}" });
+    controller.abort(reason);
+    openFence();
+    await expect(write).rejects.toBe(reason);
+    await expect(rest.call({ method: "DELETE", path: "/api/v1/namespaces/x" })).rejects.toBe(reason);
+    expect(rest.requests).toBe(0);
+    rest.close();
+  });
 });

@@ -199,7 +199,7 @@ describe("observing add-ons", () => {
       { name: CFG, kind: "kustomize", namespace: CFG_NS, objects: [
         `ConfigMap/${CFG_NS}/config-agent-extra`,
         `ConfigMap/${CFG_NS}/config-agent-settings`,
-        `Deployment/${CFG_NS}/config-agent`,
+        `Deployment.apps/${CFG_NS}/config-agent`,
         `Secret/${CFG_NS}/config-agent-credentials`,
       ] },
       { name: WEB, kind: "helm", namespace: WEB_NS, objects: [] },

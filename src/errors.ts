@@ -24,9 +24,34 @@ export type ErrorReason =
   | "Locked"
   | "Internal";
 
+/**
+ * Where in a step a failure happened (STYLE item 5: each phase fails with its own reason): add-on phases
+ * (render, recover, apply, inventory, prune, health, uninstall), node upgrade phases (cordon, drain, job,
+ * node-wait), the skew guard before a change (guard), the etcd snapshot (snapshot), a Cluster API patch
+ * and its rollout wait (patch, wait). Carried into the journal and the output.
+ */
+export type FailurePhase =
+  | "render"
+  | "recover"
+  | "apply"
+  | "inventory"
+  | "prune"
+  | "health"
+  | "uninstall"
+  | "cordon"
+  | "drain"
+  | "job"
+  | "node-wait"
+  | "guard"
+  | "snapshot"
+  | "patch"
+  | "wait";
+
 /** Options every bosun error accepts. */
 export interface BosunErrorOptions {
   reason: ErrorReason;
+  /** The phase of the step that failed, when the error comes from one. */
+  phase?: FailurePhase;
   /** The object the error is about, as `cluster:Kind/namespace/name` (see `src/identity.ts`). */
   identity?: string;
   cause?: unknown;
@@ -39,11 +64,14 @@ export class BosunError extends Error {
   readonly reason: ErrorReason;
   readonly identity: string | undefined;
   readonly retryable: boolean;
+  /** See {@link FailurePhase}; undefined outside a step's phases. */
+  readonly phase: FailurePhase | undefined;
 
   constructor(message: string, options: BosunErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.reason = options.reason;
+    this.phase = options.phase;
     this.identity = options.identity;
     this.retryable = options.retryable ?? false;
   }

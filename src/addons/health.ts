@@ -18,6 +18,7 @@
 import { BosunError, type ErrorReason } from "../errors.js";
 import { objectIdentity } from "../identity.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
+import { pollUntil } from "../poll.js";
 
 /** The phases of applying an add-on (STYLE item 5); each failure names the one it happened in. */
 export type ApplyPhase = "render" | "recover" | "apply" | "inventory" | "prune" | "health" | "uninstall";
@@ -28,7 +29,7 @@ export type ApplyPhase = "render" | "recover" | "apply" | "inventory" | "prune" 
  */
 export class AddonApplyError extends BosunError {
   readonly addon: string;
-  readonly phase: ApplyPhase;
+  override readonly phase: ApplyPhase;
   constructor(
     addon: string,
     phase: ApplyPhase,
@@ -37,6 +38,7 @@ export class AddonApplyError extends BosunError {
   ) {
     super(message, {
       reason: options.reason ?? "ApplyFailed",
+      phase,
       ...(options.identity === undefined ? {} : { identity: options.identity }),
       ...(options.cause === undefined ? {} : { cause: options.cause }),
       retryable: options.retryable ?? false,
@@ -218,7 +220,7 @@ function jobHealth(object: KubeObject): Health {
 
 /** What `waitHealthy` needs: GETs against one cluster (a `KubeRest`). */
 export interface HealthContext {
-  rest: Pick<KubeRest, "get" | "cluster">;
+  rest: Pick<KubeRest, "get" | "cluster"> & Partial<Pick<KubeRest, "signal">>;
   /** Waits between polls (tests pass a fake, with `now`). */
   sleep?: (ms: number) => Promise<void>;
   /** The clock, in milliseconds (default `Date.now`). */
@@ -250,30 +252,32 @@ export async function waitHealthy(
   timeoutMs: number,
   options: PollOptions = {},
 ): Promise<void> {
-  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = ctx.now ?? Date.now;
   const addon = options.addon ?? "objects";
   let pending = objects.filter(isWorkload);
-  const deadline = now() + timeoutMs;
-  let delay = options.initialDelayMs ?? 500;
-  const maxDelay = options.maxDelayMs ?? 5_000;
-  for (;;) {
-    const verdicts = await Promise.all(pending.map(async (object) => ({ object, health: await liveHealth(ctx.rest, object) })));
-    const failed = verdicts.find((v) => v.health.state === "failed");
-    if (failed && failed.health.state === "failed") {
-      const id = identityOf(ctx.rest.cluster, failed.object);
-      throw new AddonApplyError(addon, "health", `add-on ${addon}: ${id}: ${failed.health.reason}`, { identity: id });
-    }
-    pending = verdicts.filter((v) => v.health.state !== "ready").map((v) => v.object);
-    if (pending.length === 0) return;
-    const left = deadline - now();
-    if (left <= 0) {
-      const notReady = verdicts.flatMap((v) => (v.health.state === "progressing" ? [{ identity: identityOf(ctx.rest.cluster, v.object), reason: v.health.reason }] : []));
-      throw new HealthTimeoutError(addon, options.reportedTimeoutMs ?? timeoutMs, notReady);
-    }
-    await sleep(Math.min(delay, left));
-    delay = Math.min(maxDelay, Math.round(delay * 1.5));
-  }
+  let notReady: { identity: string; reason: string }[] = [];
+  const signal = ctx.rest.signal;
+  await pollUntil(
+    async () => {
+      const verdicts = await Promise.all(pending.map(async (object) => ({ object, health: await liveHealth(ctx.rest, object) })));
+      const failed = verdicts.find((v) => v.health.state === "failed");
+      if (failed && failed.health.state === "failed") {
+        const id = identityOf(ctx.rest.cluster, failed.object);
+        throw new AddonApplyError(addon, "health", `add-on ${addon}: ${id}: ${failed.health.reason}`, { identity: id });
+      }
+      pending = verdicts.filter((v) => v.health.state !== "ready").map((v) => v.object);
+      notReady = verdicts.flatMap((v) => (v.health.state === "progressing" ? [{ identity: identityOf(ctx.rest.cluster, v.object), reason: v.health.reason }] : []));
+      return pending.length === 0 ? { done: true, value: undefined } : { done: false };
+    },
+    {
+      deadline: now() + timeoutMs,
+      backoff: { initialMs: options.initialDelayMs ?? 500, maxMs: options.maxDelayMs ?? 5_000, factor: 1.5 },
+      ...(signal ? { signal } : {}),
+      now,
+      ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+      onTimeout: () => new HealthTimeoutError(addon, options.reportedTimeoutMs ?? timeoutMs, notReady),
+    },
+  );
 }
 
 async function liveHealth(rest: Pick<KubeRest, "get">, object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): Promise<Health> {

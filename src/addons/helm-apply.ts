@@ -36,6 +36,8 @@
 import type * as k8s from "@kubernetes/client-node";
 import { GROUPS, identity } from "../identity.js";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
+import { httpStatus } from "../kube/errors.js";
+import { pollUntil } from "../poll.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
@@ -48,12 +50,13 @@ import { decodeReleaseSecret, latestReleaseSecrets, type HelmReleaseRecord, type
 import { ADDON_LABEL } from "../constants.js";
 import { AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
 
-/** What the Helm verbs need: the cluster's REST client and core API, and how helm reaches the cluster. */
+/** What the Helm verbs need: the cluster's REST client, and how helm reaches the cluster. */
 export interface HelmApplyContext {
-  /** One cluster's REST client (release records, inventory, dry-runs); its `cluster` names the cluster. */
+  /**
+   * One cluster's REST client (release records, inventory, dry-runs); its `cluster` names the cluster, and
+   * its signal (the run's: a lost lock, SIGTERM) also stops helm.
+   */
   rest: KubeRest;
-  /** The same cluster's core API, for the inventory ConfigMap. */
-  core: k8s.CoreV1Api;
   /** The kubeconfig file and context helm is pointed at (`--kubeconfig`, `--kube-context`). */
   target: HelmTarget;
   /** The helm executable (else BOSUN_HELM, PATH, bosun's binary cache). */
@@ -124,17 +127,25 @@ export function settleWaitMs(pendingSince: Date | undefined, graceSeconds: numbe
  */
 async function settledRelease(ctx: HelmApplyContext, addon: DesiredAddon, namespace: string, log: (line: string) => void): Promise<HelmReleaseRecord | undefined> {
   let announced: number | undefined;
-  for (;;) {
-    const latest = await latestReleaseWithAge(ctx.rest, addon.name, namespace);
-    if (!latest || recoveryFor(latest.record.status) === "none") return latest?.record;
-    const wait = settleWaitMs(latest.since, ctx.pendingGraceSeconds ?? addon.timeoutSeconds + SETTLE_MARGIN_SECONDS, new Date());
-    if (wait <= 0) return latest.record;
-    if (announced !== latest.record.revision) {
-      announced = latest.record.revision;
-      log(`release is ${latest.record.status} at revision ${latest.record.revision}, written ${formatAge(latest.since)} ago: a helm process (of an interrupted run) may still be working on it; waiting up to ${Math.ceil(wait / 1000)} s for it to finish`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_POLL_MS, wait)));
-  }
+  // No deadline of its own: every check ends the wait once the pending revision is old enough.
+  return pollUntil<HelmReleaseRecord | undefined>(
+    async () => {
+      const latest = await latestReleaseWithAge(ctx.rest, addon.name, namespace);
+      if (!latest || recoveryFor(latest.record.status) === "none") return { done: true, value: latest?.record };
+      const wait = settleWaitMs(latest.since, ctx.pendingGraceSeconds ?? addon.timeoutSeconds + SETTLE_MARGIN_SECONDS, new Date());
+      if (wait <= 0) return { done: true, value: latest.record };
+      if (announced !== latest.record.revision) {
+        announced = latest.record.revision;
+        log(`release is ${latest.record.status} at revision ${latest.record.revision}, written ${formatAge(latest.since)} ago: a helm process (of an interrupted run) may still be working on it; waiting up to ${Math.ceil(wait / 1000)} s for it to finish`);
+      }
+      return { done: false };
+    },
+    {
+      backoff: { initialMs: SETTLE_POLL_MS, maxMs: SETTLE_POLL_MS },
+      ...(ctx.rest.signal ? { signal: ctx.rest.signal } : {}),
+      onTimeout: () => new InternalError("the settle wait has no deadline"),
+    },
+  );
 }
 
 function formatAge(since: Date | undefined): string {
@@ -178,7 +189,7 @@ export async function applyHelmAddon(
   const helmTimeout = `${addon.timeoutSeconds}s`;
   // Helm's own timeout covers the wait; a rollback after it waits as long again.
   const timeoutMs = (2 * addon.timeoutSeconds + 120) * 1000;
-  const helmOptions = { ...(ctx.helm === undefined ? {} : { helm: ctx.helm }), timeoutMs };
+  const helmOptions = { ...(ctx.helm === undefined ? {} : { helm: ctx.helm }), timeoutMs, ...(ctx.rest.signal ? { signal: ctx.rest.signal } : {}) };
 
   const secretPaths = source.secretValues.map((s) => s.path);
   // settle: a pending revision that a helm process may still be working on is waited for first.
@@ -238,10 +249,10 @@ export async function applyHelmAddon(
       helmOptions,
     );
   } catch (error) {
-    if (error instanceof UnreachableError || error instanceof ToolNotFoundError) throw error;
+    if (error instanceof UnreachableError || error instanceof ToolNotFoundError || ctx.rest.signal?.aborted) throw error;
     const after = await latestRelease(ctx.rest, addon.name, namespace).catch(() => "unknown" as const);
     // A failed first install left nothing behind (helm uninstalled it): neither does the inventory.
-    if (after === undefined && entry === undefined) await removeInventoryEntry(ctx.core, addon.name).catch(() => undefined);
+    if (after === undefined && entry === undefined) await removeInventoryEntry(ctx.rest, addon.name).catch(() => undefined);
     throw fail("apply", `helm upgrade --install failed; ${leftState(after, before)}`, error, secrets);
   }
   const after = await latestRelease(ctx.rest, addon.name, namespace);
@@ -264,11 +275,11 @@ export async function uninstallHelmAddon(ctx: HelmApplyContext, name: string, na
   const entry = await inventoryEntryOfKind(ctx.rest, name, "helm");
   const release = await latestRelease(ctx.rest, name, namespace);
   if (release) {
-    const helmOptions = ctx.helm === undefined ? {} : { helm: ctx.helm };
+    const helmOptions = { ...(ctx.helm === undefined ? {} : { helm: ctx.helm }), ...(ctx.rest.signal ? { signal: ctx.rest.signal } : {}) };
     try {
       await helmUninstall(ctx.target, name, namespace, helmOptions, { ignoreNotFound: true });
     } catch (error) {
-      if (error instanceof UnreachableError || error instanceof ToolNotFoundError) throw error;
+      if (error instanceof UnreachableError || error instanceof ToolNotFoundError || ctx.rest.signal?.aborted) throw error;
       // The inventory remembers whether the release had secret values; if so, helm's words are withheld.
       const withheld = (entry?.secretPaths.length ?? 0) > 0 && error instanceof ProcessError;
       const detail =
@@ -287,7 +298,7 @@ export async function uninstallHelmAddon(ctx: HelmApplyContext, name: string, na
     }
     ctx.log?.(`${ctx.rest.cluster}: add-on ${name}: uninstalled`);
   }
-  await removeInventoryEntry(ctx.core, name);
+  await removeInventoryEntry(ctx.rest, name);
   return { outcome: release ? "uninstalled" : "absent" };
 }
 
@@ -350,9 +361,11 @@ async function recordInventory(
   const same = recorded !== undefined && recorded.namespace === namespace && recorded.objects.length === 0 && JSON.stringify(recorded.secretPaths) === JSON.stringify(paths);
   if (same) return recorded;
   try {
-    await writeInventoryEntry(ctx.core, { name: addon.name, kind: "helm", namespace, objects: [], secretPaths: paths });
+    await writeInventoryEntry(ctx.rest, { name: addon.name, kind: "helm", namespace, objects: [], secretPaths: paths });
   } catch (error) {
-    const status = (error as { code?: unknown } | null)?.code;
+    // A stopped run (lost lock, SIGTERM) or an unreachable cluster is the run's fate, not this add-on's.
+    if (error instanceof UnreachableError || ctx.rest.signal?.aborted) throw error;
+    const status = httpStatus(error);
     throw fail("inventory", `cannot write the inventory${typeof status === "number" ? ` (HTTP ${status})` : ""}`);
   }
   return { namespace, objects: [], secretPaths: paths };

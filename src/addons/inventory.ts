@@ -4,46 +4,51 @@
  * current inventory; an object whose delete failed stays in it).
  *
  * Format — the ConfigMap `bosun-system/bosun-inventory`, labelled `app.kubernetes.io/managed-by: bosun`
- * and annotated `bosun.dev/inventory-format: "1"`, with one `data` key per add-on (its name, a DNS-1123
+ * and annotated `bosun.dev/inventory-format: "2"`, with one `data` key per add-on (its name, a DNS-1123
  * label, so always a valid key) whose value is JSON:
  *
  * ```json
  * {"kind":"kustomize","namespace":"config","seq":2,
- *  "objects":[{"id":"ConfigMap/config/settings","apiVersion":"v1"},{"id":"Deployment/config/agent","apiVersion":"apps/v1"}]}
+ *  "objects":[{"id":"ConfigMap/config/settings","apiVersion":"v1"},{"id":"Deployment.apps/config/agent","apiVersion":"apps/v1"}]}
  * {"kind":"helm","namespace":"web","seq":1,"objects":[],"secretPaths":[["auth","token"]]}
  * ```
  *
  * - `kind`: `helm` or `kustomize`; `namespace`: the add-on's namespace, or null.
  * - `seq`: install order — given once, when the add-on is first written (the highest `seq` so far + 1), and
  *   kept on rewrites, so `installed` lists add-ons in the order they were installed.
- * - `objects`: what was applied for a Kustomize add-on, sorted by `id` (`Kind/namespace/name`, or
- *   `Kind/name` when cluster-scoped — the identity `objectId` gives, so pruning compares like with like),
- *   each with its `apiVersion` so that prune can address the object without guessing its group. Helm
- *   add-ons record none: Helm tracks its own objects in its release.
+ * - `objects`: what was applied for a Kustomize add-on, sorted by `id` — {@link inventoryId}:
+ *   `Kind.group/namespace/name`, `Kind.group/name` when cluster-scoped, the group left out for the core
+ *   group (`ConfigMap/config/settings`) — so two CRDs of the same Kind in different groups never share an
+ *   id, and pruning compares like with like. Each carries its `apiVersion` so that prune can address the
+ *   object. Helm add-ons record none: Helm tracks its own objects in its release.
+ * - Format 1 (ids without the group) is still read: each id is qualified with the group of its own
+ *   `apiVersion`, which is exact, and the whole ConfigMap is written back in format 2 on the next write.
+ *   A bosun that reads only format 1 refuses format 2 (it would mistake `Deployment.apps` for a kind).
  * - `secretPaths` (Helm, optional): the values paths that were secret when bosun installed the release,
  *   so that the release's values stay masked in diffs even after the spec stops marking them secret.
  */
 import type * as k8s from "@kubernetes/client-node";
 import { GROUPS, identity } from "../identity.js";
 import { InvalidInputError } from "../errors.js";
-import { httpStatus, retryOnConflict } from "../kube/errors.js";
+import { retryOnConflict } from "../kube/errors.js";
 import { BOSUN_NAMESPACE, INVENTORY_FORMAT_ANNOTATION } from "../constants.js";
 import { ensureStateConfigMap } from "../kube/system.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import type { InstalledAddon } from "../plan/observed.js";
-import { objectId } from "../diff/objects.js";
 import { AddonApplyError } from "./health.js";
 
 /** Name of the inventory ConfigMap. */
 export const INVENTORY_NAME = "bosun-inventory";
-/** The entry format this module reads and writes. */
-export const INVENTORY_FORMAT = "1";
+/** The entry format this module writes. */
+export const INVENTORY_FORMAT = "2";
+/** Formats this module reads (1 is migrated on read, see the module comment). */
+const READABLE_FORMATS = new Set(["1", INVENTORY_FORMAT]);
 
 const INVENTORY_PATH = `/api/v1/namespaces/${BOSUN_NAMESPACE}/configmaps/${INVENTORY_NAME}`;
 
 /** One object recorded for an add-on. */
 export interface InventoryObject {
-  /** `Kind/namespace/name`, or `Kind/name` when cluster-scoped. */
+  /** {@link inventoryId}: `Kind.group/namespace/name`, or `Kind.group/name` when cluster-scoped. */
   id: string;
   apiVersion: string;
 }
@@ -119,8 +124,8 @@ export interface InventoryConfigMap {
 export function decodeInventory(configMap: InventoryConfigMap, cluster: string): InventoryEntry[] {
   const where = identity({ cluster, group: GROUPS.core, kind: "ConfigMap", namespace: BOSUN_NAMESPACE, name: INVENTORY_NAME });
   const format = configMap.metadata?.annotations?.[INVENTORY_FORMAT_ANNOTATION];
-  if (format !== undefined && format !== INVENTORY_FORMAT) {
-    throw new InvalidInputError(`${where}: inventory format ${format} is not one this bosun reads (${INVENTORY_FORMAT}); upgrade bosun`, { identity: where });
+  if (format !== undefined && !READABLE_FORMATS.has(format)) {
+    throw new InvalidInputError(`${where}: inventory format ${format} is not one this bosun reads (${[...READABLE_FORMATS].join(", ")}); upgrade bosun`, { identity: where });
   }
   const entries = Object.entries(configMap.data ?? {}).map(([name, value]) => decodeEntry(name, value, where));
   return entries.sort((a, b) => a.seq - b.seq || compareStrings(a.name, b.name));
@@ -150,10 +155,51 @@ function decodeEntry(name: string, value: string, where: string): InventoryEntry
     kind: entry.kind,
     namespace: entry.namespace,
     seq: entry.seq,
-    objects: [...objects].sort((a, b) => compareStrings(a.id, b.id)),
+    objects: objects.map(migrateObject).sort((a, b) => compareStrings(a.id, b.id)),
     secretPaths,
     ...(entry.incomplete === true ? { incomplete: true as const } : {}),
   };
+}
+
+/**
+ * An object of either format with its format-2 id: a format-1 id (`Kind/…`, no group) gets the group of
+ * its own apiVersion. Pure.
+ */
+export function migrateObject(object: InventoryObject): InventoryObject {
+  const slash = object.id.indexOf("/");
+  const kind = slash < 0 ? object.id : object.id.slice(0, slash);
+  if (kind.includes(".")) return { id: object.id, apiVersion: object.apiVersion };
+  const group = groupOf(object.apiVersion);
+  return { id: group === "" ? object.id : `${kind}.${group}${object.id.slice(kind.length)}`, apiVersion: object.apiVersion };
+}
+
+/** The API group of an apiVersion (`apps/v1` → `apps`; `v1` → the core group, ``). Pure. */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.lastIndexOf("/");
+  return slash < 0 ? "" : apiVersion.slice(0, slash);
+}
+
+/**
+ * The inventory identity of an object: `Kind.group/namespace/name` (or `Kind.group/name` when
+ * cluster-scoped; the group left out for the core group). Two Kinds of the same name in different groups
+ * get different ids. Pure.
+ */
+export function inventoryId(object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): string {
+  const group = groupOf(object.apiVersion);
+  const ns = object.metadata.namespace ? `${object.metadata.namespace}/` : "";
+  return `${object.kind}${group === "" ? "" : `.${group}`}/${ns}${object.metadata.name}`;
+}
+
+/** Splits an inventory id into its parts. Pure; undefined when it is not an id. */
+export function parseInventoryId(id: string): { kind: string; group: string; namespace: string | undefined; name: string } | undefined {
+  const parts = id.split("/");
+  const head = parts[0] ?? "";
+  const dot = head.indexOf(".");
+  const kind = dot < 0 ? head : head.slice(0, dot);
+  const group = dot < 0 ? "" : head.slice(dot + 1);
+  if (parts.length === 3) return { kind, group, namespace: parts[1], name: parts[2] ?? "" };
+  if (parts.length === 2) return { kind, group, namespace: undefined, name: parts[1] ?? "" };
+  return undefined;
 }
 
 function isInventoryObject(value: unknown): value is InventoryObject {
@@ -188,11 +234,12 @@ export function pruneList(previous: readonly string[], rendered: readonly string
  * rewrites the entry with a compare-and-swap on the ConfigMap's resourceVersion, retried on conflict. An
  * existing entry keeps its `seq`.
  */
-export async function writeInventoryEntry(core: k8s.CoreV1Api, write: InventoryWrite): Promise<void> {
-  await ensureInventory(core);
-  const objects = write.objects.map((o) => ("id" in o ? { id: o.id, apiVersion: o.apiVersion } : { id: objectId(o), apiVersion: o.apiVersion }));
+export async function writeInventoryEntry(rest: KubeRest, write: InventoryWrite): Promise<void> {
+  await ensureInventory(rest);
+  const objects = write.objects.map((o) => ("id" in o ? migrateObject(o) : { id: inventoryId(o), apiVersion: o.apiVersion }));
   await retryOnConflict(async () => {
-    const configMap = await core.readNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE });
+    const configMap = await rest.get<k8s.V1ConfigMap>(INVENTORY_PATH);
+    if (configMap === null) throw new InvalidInputError(`${rest.cluster}:ConfigMap/${BOSUN_NAMESPACE}/${INVENTORY_NAME} disappeared while being written; try again`);
     const entries = decodeInventory(configMap, "");
     const previous = entries.find((e) => e.name === write.name);
     const seq = previous?.seq ?? Math.max(0, ...entries.map((e) => e.seq)) + 1;
@@ -204,31 +251,27 @@ export async function writeInventoryEntry(core: k8s.CoreV1Api, write: InventoryW
       secretPaths: (write.secretPaths ?? []).map((p) => [...p]),
       ...(write.incomplete === true ? { incomplete: true as const } : {}),
     });
-    configMap.data = { ...configMap.data, [write.name]: value };
+    // Every entry is written back in the current format (migrating a format-1 inventory as a whole).
+    configMap.data = { ...Object.fromEntries(entries.map(({ name, ...entry }) => [name, encodeEntry(entry)])), [write.name]: value };
     setFormat(configMap);
-    await core.replaceNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE, body: configMap });
-  });
+    await rest.replace(INVENTORY_PATH, configMap, `write ${BOSUN_NAMESPACE}/${INVENTORY_NAME}`);
+  }, 10, rest.signal);
 }
 
 /** Removes one add-on's entry (after it was uninstalled); nothing happens when there is none. */
-export async function removeInventoryEntry(core: k8s.CoreV1Api, name: string): Promise<void> {
+export async function removeInventoryEntry(rest: KubeRest, name: string): Promise<void> {
   await retryOnConflict(async () => {
-    let configMap: k8s.V1ConfigMap;
-    try {
-      configMap = await core.readNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE });
-    } catch (error) {
-      if (httpStatus(error) === 404) return;
-      throw error;
-    }
-    if (!configMap.data || !(name in configMap.data)) return;
-    const { [name]: _removed, ...rest } = configMap.data;
-    configMap.data = rest;
-    await core.replaceNamespacedConfigMap({ name: INVENTORY_NAME, namespace: BOSUN_NAMESPACE, body: configMap });
-  });
+    const configMap = await rest.get<k8s.V1ConfigMap>(INVENTORY_PATH);
+    if (configMap?.data === undefined || !(name in configMap.data)) return;
+    const entries = decodeInventory(configMap, rest.cluster).filter((e) => e.name !== name);
+    configMap.data = Object.fromEntries(entries.map(({ name: key, ...entry }) => [key, encodeEntry(entry)]));
+    setFormat(configMap);
+    await rest.replace(INVENTORY_PATH, configMap, `write ${BOSUN_NAMESPACE}/${INVENTORY_NAME}`);
+  }, 10, rest.signal);
 }
 
-async function ensureInventory(core: k8s.CoreV1Api): Promise<void> {
-  await ensureStateConfigMap(core, INVENTORY_NAME, { [INVENTORY_FORMAT_ANNOTATION]: INVENTORY_FORMAT });
+async function ensureInventory(rest: KubeRest): Promise<void> {
+  await ensureStateConfigMap(rest, INVENTORY_NAME, { [INVENTORY_FORMAT_ANNOTATION]: INVENTORY_FORMAT });
 }
 
 function setFormat(configMap: k8s.V1ConfigMap): void {

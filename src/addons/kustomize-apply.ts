@@ -10,15 +10,20 @@
  *    CustomResourceDefinitions and Namespaces first; then every applied CRD must be `Established` before
  *    the rest, so a custom resource of a CRD in the same overlay applies in one go. The request body is the
  *    rendered JSON exactly as `bosun plan` dry-runs it, so the plan right after an apply is empty.
- * 4. **prune** — a pure diff of the previous inventory and the render (`pruneList`): objects that left the
- *    overlay are deleted (propagation `Background`; already gone is fine), namespaced objects before
- *    Namespaces before CRDs. An object whose label no longer names this add-on is not deleted (another
- *    add-on took it over) and leaves the inventory. An object whose delete failed stays in it (STYLE
- *    item 4), and the step fails.
- * 5. **inventory** — the entry becomes the rendered objects (plus failed deletes), still marked
- *    `incomplete` when this step changed or deleted anything (or an earlier one left the mark).
- * 6. **health** — Deployments, StatefulSets, DaemonSets and Jobs must be ready within the add-on's
+ * 4. **inventory** — the entry keeps the previous plus the rendered objects, still marked `incomplete` when
+ *    this step changed anything (or an earlier one left the mark).
+ * 5. **health** — Deployments, StatefulSets, DaemonSets and Jobs must be ready within the add-on's
  *    `timeoutSeconds` (counted from the start of the step); then the `incomplete` mark is cleared.
+ *
+ * Prune is its own step (`addon.prune`, {@link pruneKustomizeAddon}: render → prune → inventory), so a
+ * step does exactly what its kind says and the journal records each under its own id:
+ *
+ * - **prune** — a pure diff of the inventory and the render (`pruneList`): objects that left the overlay
+ *   are deleted (propagation `Background`; already gone is fine), namespaced objects before Namespaces
+ *   before CRDs. An object whose label no longer names this add-on is not deleted (another add-on took it
+ *   over) and leaves the inventory. An object whose delete failed stays in it (STYLE item 4), and the step
+ *   fails. Nothing is applied.
+ * - **inventory** — the entry becomes the rendered objects plus the failed deletes.
  *
  * Why the mark: a step interrupted after its objects landed but before its workloads were seen ready (a
  * killed bosun), or whose health check failed, leaves objects that a plan finds exactly as desired — the
@@ -33,24 +38,34 @@
  * (no new resourceVersion), there is nothing left to prune, and the inventory is rewritten only when it
  * differs.
  */
-import type * as k8s from "@kubernetes/client-node";
 import { InternalError } from "../errors.js";
 import { GROUPS, identity, objectIdentity } from "../identity.js";
-import { KubeApiError, type KubeObject, type KubeRest } from "../kube/rest.js";
+import { KubeApiError, UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
+import { pollUntil } from "../poll.js";
 import type { DesiredAddon, DesiredCluster } from "../spec/types.js";
-import { objectId } from "../diff/objects.js";
 import { AddonApplyError, waitHealthy } from "./health.js";
-import { compareStrings, pruneList, inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type InventoryEntry, type InventoryObject } from "./inventory.js";
+import {
+  compareStrings,
+  inventoryEntryOfKind,
+  inventoryId,
+  parseInventoryId,
+  pruneList,
+  removeInventoryEntry,
+  writeInventoryEntry,
+  type InventoryEntry,
+  type InventoryObject,
+} from "./inventory.js";
 import { ADDON_LABEL, FIELD_MANAGER } from "../constants.js";
 import { failureMessage } from "./observe.js";
 import { AddonRenderError, renderAddon } from "./render.js";
 
-/** What the Kustomize verbs need: the cluster's REST client, its core API (the inventory), and kustomize. */
+/** What the Kustomize verbs need: the cluster's REST client and kustomize. */
 export interface KustomizeApplyContext {
-  /** One cluster's REST client; its `cluster` names the cluster in identities and errors. */
+  /**
+   * One cluster's REST client (objects and the inventory); its `cluster` names the cluster in identities
+   * and errors, and its signal (the run's: a lost lock, SIGTERM) stops every request and wait.
+   */
   rest: KubeRest;
-  /** The same cluster's core API, for the inventory ConfigMap. */
-  core: k8s.CoreV1Api;
   /** The kustomize executable (else BOSUN_KUSTOMIZE, PATH, bosun's binary cache). */
   kustomize?: string;
   /** Progress, one line at a time (never a value). */
@@ -60,7 +75,7 @@ export interface KustomizeApplyContext {
 /** What a server-side apply did to one object (Flux's vocabulary). */
 export type ObjectAction = "created" | "configured" | "unchanged";
 
-/** One applied object: `Kind/namespace/name` and what happened to it. */
+/** One applied object: its inventory id (`Kind.group/namespace/name`) and what happened to it. */
 export interface AppliedObject {
   id: string;
   action: ObjectAction;
@@ -68,10 +83,16 @@ export interface AppliedObject {
 
 /** What `applyKustomizeAddon` did. */
 export interface KustomizeApplyResult {
-  /** `unchanged` when no object was created, changed or pruned (a re-run of a finished step). */
+  /** `unchanged` when no object was created or changed (a re-run of a finished step). */
   outcome: "applied" | "unchanged";
   /** Every rendered object, in apply order. */
   objects: AppliedObject[];
+}
+
+/** What `pruneKustomizeAddon` did. */
+export interface KustomizePruneResult {
+  /** `unchanged` when nothing had left the overlay (a re-run of a finished step). */
+  outcome: "pruned" | "unchanged";
   /** Objects deleted because they left the overlay (already gone counts), in deletion order. */
   pruned: string[];
   /** Objects that left the overlay but now belong to another add-on (their label says so): not deleted. */
@@ -89,10 +110,11 @@ export interface KustomizeDeleteResult {
 }
 
 /**
- * Applies one Kustomize add-on to one cluster (see the module comment for the phases). `fleetDir` is the
- * fleet checkout the add-on's path is relative to. Failures are typed: `RenderFailed` (render),
- * `ApplyFailed` with `phase` apply, prune or inventory, `HealthTimeout` (workloads or CRDs not ready in
- * time); an unreachable cluster propagates as `UnreachableError`.
+ * Applies one Kustomize add-on to one cluster (see the module comment for the phases); nothing is pruned
+ * here (that is {@link pruneKustomizeAddon}). `fleetDir` is the fleet checkout the add-on's path is
+ * relative to. Failures are typed: `RenderFailed` (render), `ApplyFailed` with `phase` apply or inventory,
+ * `HealthTimeout` (phase health: workloads or CRDs not ready in time); an unreachable cluster propagates as
+ * `UnreachableError`, a lost lock as the run signal's reason.
  */
 export async function applyKustomizeAddon(
   ctx: KustomizeApplyContext,
@@ -100,19 +122,9 @@ export async function applyKustomizeAddon(
   addon: DesiredAddon,
   fleetDir: string,
 ): Promise<KustomizeApplyResult> {
-  if (addon.source.kind !== "kustomize") throw new InternalError(`applyKustomizeAddon called for the Helm add-on ${addon.name}`);
   const deadline = Date.now() + addon.timeoutSeconds * 1000;
   const log = (line: string): void => ctx.log?.(`${cluster.name}: add-on ${addon.name}: ${line}`);
-
-  // render
-  let objects: KubeObject[];
-  try {
-    const rendered = await renderAddon(ctx.rest, addon, fleetDir, {}, ctx.kustomize === undefined ? {} : { kustomize: ctx.kustomize });
-    objects = rendered.objects;
-  } catch (error) {
-    if (error instanceof AddonRenderError) throw error;
-    throw new AddonRenderError(addon.name, failureMessage(error, addon, [], "rendering"), error);
-  }
+  const objects = await render(ctx, addon, fleetDir);
 
   // inventory (intent): everything this step may create is recorded before it is created.
   const previous = await inventoryEntryOfKind(ctx.rest, addon.name, "kustomize");
@@ -130,25 +142,62 @@ export async function applyKustomizeAddon(
   await waitEstablished(ctx, cluster.name, addon.name, first, deadline);
   applied.push(...(await applyAll(ctx, paths, cluster.name, addon.name, rest, log)));
 
-  // prune
-  const leaving = new Set(pruneList(previousObjects.map((o) => o.id), rendered.map((o) => o.id)));
-  const prune = await deleteAll(ctx, cluster.name, addon.name, previousObjects.filter((o) => leaving.has(o.id)), log);
+  // inventory: objects that left the overlay stay recorded until the prune step deleted them; incomplete
+  // until seen healthy.
+  const changed = applied.some((a) => a.action !== "unchanged");
+  const final = await recordInventory(ctx, addon, recorded, intent, recorded.incomplete === true || changed);
 
-  // inventory: what was rendered, plus what could not be deleted; incomplete until seen healthy.
-  const changed = applied.some((a) => a.action !== "unchanged") || prune.deleted.length > 0;
-  const final = await recordInventory(ctx, addon, recorded, union(rendered, prune.failed.map((f) => f.object)), recorded.incomplete === true || changed);
+  // health
+  await waitHealthy({ rest: ctx.rest }, objects, Math.max(0, deadline - Date.now()), { addon: addon.name, reportedTimeoutMs: addon.timeoutSeconds * 1000 });
+  if (final.incomplete === true) await recordInventory(ctx, addon, final, final.objects, false);
+  log(changed ? "applied" : "unchanged");
+  return { outcome: changed ? "applied" : "unchanged", objects: applied };
+}
+
+/**
+ * Prunes one Kustomize add-on (the `addon.prune` step): renders it, deletes the objects its inventory
+ * records that the render no longer has, and records the rendered objects plus any that could not be
+ * deleted. Nothing is applied. Failures: `RenderFailed`, `ApplyFailed` with phase prune or inventory.
+ */
+export async function pruneKustomizeAddon(
+  ctx: KustomizeApplyContext,
+  cluster: Pick<DesiredCluster, "name">,
+  addon: DesiredAddon,
+  fleetDir: string,
+): Promise<KustomizePruneResult> {
+  const log = (line: string): void => ctx.log?.(`${cluster.name}: add-on ${addon.name}: ${line}`);
+  const objects = await render(ctx, addon, fleetDir);
+  const previous = await inventoryEntryOfKind(ctx.rest, addon.name, "kustomize");
+  const previousObjects = previous?.objects ?? [];
+  const rendered = objects.map(inventoryObject);
+  const leaving = new Set(pruneList(previousObjects.map((o) => o.id), rendered.map((o) => o.id)));
+  if (leaving.size === 0) return { outcome: "unchanged", pruned: [], released: [] };
+  const prune = await deleteAll(ctx, cluster.name, addon.name, previousObjects.filter((o) => leaving.has(o.id)), log);
+  // Objects of the render not yet recorded (none after its apply step) are kept out: only the apply step
+  // records what it is about to create.
+  const recordedIds = new Set(previousObjects.map((o) => o.id));
+  const kept = union(rendered.filter((o) => recordedIds.has(o.id)), prune.failed.map((f) => f.object));
+  await recordInventory(ctx, addon, previous, kept, previous?.incomplete === true);
   if (prune.failed.length > 0) {
     throw new AddonApplyError(addon.name, "prune", `add-on ${addon.name}: could not prune ${describeFailures(prune.failed)}`, {
       retryable: prune.failed.some((f) => f.retryable),
       ...(prune.failed.length === 1 && prune.failed[0] ? { identity: prune.failed[0].identity } : {}),
     });
   }
+  log(`pruned ${prune.deleted.length} object${prune.deleted.length === 1 ? "" : "s"}`);
+  return { outcome: "pruned", pruned: prune.deleted, released: prune.released };
+}
 
-  // health
-  await waitHealthy({ rest: ctx.rest }, objects, Math.max(0, deadline - Date.now()), { addon: addon.name, reportedTimeoutMs: addon.timeoutSeconds * 1000 });
-  if (final.incomplete === true) await recordInventory(ctx, addon, final, final.objects, false);
-  log(changed ? "applied" : "unchanged");
-  return { outcome: changed ? "applied" : "unchanged", objects: applied, pruned: prune.deleted, released: prune.released };
+/** The render phase: `kustomize build`, stopped with the run. */
+async function render(ctx: KustomizeApplyContext, addon: DesiredAddon, fleetDir: string): Promise<KubeObject[]> {
+  if (addon.source.kind !== "kustomize") throw new InternalError(`a Kustomize verb was called for the Helm add-on ${addon.name}`);
+  try {
+    const options = { ...(ctx.kustomize === undefined ? {} : { kustomize: ctx.kustomize }), ...(ctx.rest.signal ? { signal: ctx.rest.signal } : {}) };
+    return (await renderAddon(ctx.rest, addon, fleetDir, {}, options)).objects;
+  } catch (error) {
+    if (error instanceof AddonRenderError || error instanceof UnreachableError || ctx.rest.signal?.aborted) throw error;
+    throw new AddonRenderError(addon.name, failureMessage(error, addon, [], "rendering"), error);
+  }
 }
 
 /**
@@ -164,13 +213,13 @@ export async function deleteKustomizeAddon(ctx: KustomizeApplyContext, cluster: 
   const log = (line: string): void => ctx.log?.(`${cluster.name}: add-on ${name}: ${line}`);
   const result = await deleteAll(ctx, cluster.name, name, entry.objects, log);
   if (result.failed.length > 0) {
-    await writeInventoryEntry(ctx.core, { name, kind: "kustomize", namespace: entry.namespace, objects: result.failed.map((f) => f.object) });
+    await writeInventoryEntry(ctx.rest, { name, kind: "kustomize", namespace: entry.namespace, objects: result.failed.map((f) => f.object) });
     throw new AddonApplyError(name, "prune", `add-on ${name}: could not delete ${describeFailures(result.failed)}`, {
       retryable: result.failed.some((f) => f.retryable),
       ...(result.failed.length === 1 && result.failed[0] ? { identity: result.failed[0].identity } : {}),
     });
   }
-  await removeInventoryEntry(ctx.core, name);
+  await removeInventoryEntry(ctx.rest, name);
   log("deleted");
   return { outcome: "deleted", deleted: result.deleted, released: result.released };
 }
@@ -189,6 +238,7 @@ export function applyStages<T extends Pick<KubeObject, "apiVersion" | "kind">>(o
 export function deleteOrder<T extends InventoryObject>(objects: readonly T[]): T[] {
   const rank = (o: InventoryObject): number => {
     const { kind } = parseObjectId(o.id);
+    // The group is in the apiVersion too; both agree for ids bosun wrote.
     if (kind === "CustomResourceDefinition" && o.apiVersion.startsWith("apiextensions.k8s.io/")) return 2;
     if (kind === "Namespace" && o.apiVersion === "v1") return 1;
     return 0;
@@ -196,12 +246,11 @@ export function deleteOrder<T extends InventoryObject>(objects: readonly T[]): T
   return [...objects].sort((a, b) => rank(a) - rank(b) || compareStrings(a.id, b.id));
 }
 
-/** Splits an inventory id (`Kind/namespace/name` or `Kind/name`) into its parts. Pure. */
-export function parseObjectId(id: string): { kind: string; namespace: string | undefined; name: string } {
-  const parts = id.split("/");
-  if (parts.length === 3) return { kind: parts[0] ?? "", namespace: parts[1], name: parts[2] ?? "" };
-  if (parts.length === 2) return { kind: parts[0] ?? "", namespace: undefined, name: parts[1] ?? "" };
-  throw new InternalError(`inventory object id ${id} is not Kind/namespace/name or Kind/name`);
+/** Splits an inventory id (`Kind.group/namespace/name` or `Kind.group/name`) into its parts. Pure. */
+export function parseObjectId(id: string): { kind: string; group: string; namespace: string | undefined; name: string } {
+  const parts = parseInventoryId(id);
+  if (parts === undefined) throw new InternalError(`inventory object id ${id} is not Kind.group/namespace/name or Kind.group/name`);
+  return parts;
 }
 
 function isCrd(object: Pick<KubeObject, "apiVersion" | "kind">): boolean {
@@ -213,7 +262,7 @@ function isNamespace(object: Pick<KubeObject, "apiVersion" | "kind">): boolean {
 }
 
 function inventoryObject(object: KubeObject): InventoryObject {
-  return { id: objectId(object), apiVersion: object.apiVersion };
+  return { id: inventoryId(object), apiVersion: object.apiVersion };
 }
 
 /** Objects of `a` and `b`, by id (`b`'s apiVersion wins), sorted by id. */
@@ -246,8 +295,10 @@ async function recordInventory(
     recorded.objects.every((o, i) => o.id === objects[i]?.id && o.apiVersion === objects[i].apiVersion);
   if (same) return recorded;
   try {
-    await writeInventoryEntry(ctx.core, { name: addon.name, kind: "kustomize", namespace: addon.namespace, objects, incomplete });
+    await writeInventoryEntry(ctx.rest, { name: addon.name, kind: "kustomize", namespace: addon.namespace, objects, incomplete });
   } catch (error) {
+    // A stopped run (lost lock, SIGTERM) or an unreachable cluster is the run's fate, not this add-on's.
+    if (error instanceof UnreachableError || ctx.rest.signal?.aborted) throw error;
     throw new AddonApplyError(addon.name, "inventory", `add-on ${addon.name}: cannot write the inventory: ${apiProblem(error)}`, { cause: error, retryable: true });
   }
   return { namespace: addon.namespace, objects, ...(incomplete ? { incomplete: true as const } : {}) };
@@ -316,7 +367,7 @@ async function applyAll(
   const applied: AppliedObject[] = [];
   const failed: ObjectFailure[] = [];
   for (const object of objects) {
-    const id = objectId(object);
+    const id = inventoryId(object);
     try {
       const action = await applyObject(ctx.rest, paths, object);
       applied.push({ id, action });
@@ -351,7 +402,7 @@ async function applyObject(rest: KubeRest, paths: PathResolver, object: KubeObje
     body: JSON.stringify(object),
     contentType: "application/apply-patch+yaml",
   });
-  const stored = parseResponse(rest.cluster, response, `apply of ${objectId(object)}`, object.kind === "Secret");
+  const stored = parseResponse(rest.cluster, response, `apply of ${inventoryId(object)}`, object.kind === "Secret");
   if (live === null) return "created";
   return stored.metadata.resourceVersion === live.metadata.resourceVersion ? "unchanged" : "configured";
 }
@@ -384,32 +435,36 @@ function parseResponse(cluster: string, response: { status: number; body: string
   throw new KubeApiError(`HTTP ${response.status}: ${detail}`, response.status, reason, `${cluster}:`);
 }
 
-/** Waits until every CRD among `objects` is Established, until `deadline`. */
+/** Waits until every CRD among `objects` is Established, until `deadline` (phase apply); stops with the run. */
 async function waitEstablished(ctx: KustomizeApplyContext, cluster: string, addon: string, objects: readonly KubeObject[], deadline: number): Promise<void> {
   let pending = objects.filter(isCrd).map((o) => o.metadata.name);
-  let delay = 200;
-  while (pending.length > 0) {
-    const states = await Promise.all(
-      pending.map(async (name) => {
-        const crd = await ctx.rest.get<{ status?: { conditions?: { type?: string; status?: string }[] } }>(
-          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
-        );
-        return { name, established: crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") === true };
-      }),
-    );
-    pending = states.filter((s) => !s.established).map((s) => s.name);
-    if (pending.length === 0) return;
-    if (Date.now() >= deadline) {
-      const ids = pending.map((name) => identity({ cluster, group: GROUPS.apiextensions, kind: "CustomResourceDefinition", name }));
-      throw new AddonApplyError(addon, "apply", `add-on ${addon}: not established in time: ${ids.join(", ")}`, {
-        reason: "HealthTimeout",
-        retryable: true,
-        ...(ids.length === 1 && ids[0] ? { identity: ids[0] } : {}),
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
-    delay = Math.min(2_000, delay * 2);
-  }
+  if (pending.length === 0) return;
+  await pollUntil(
+    async () => {
+      const states = await Promise.all(
+        pending.map(async (name) => {
+          const crd = await ctx.rest.get<{ status?: { conditions?: { type?: string; status?: string }[] } }>(
+            `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
+          );
+          return { name, established: crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") === true };
+        }),
+      );
+      pending = states.filter((s) => !s.established).map((s) => s.name);
+      return pending.length === 0 ? { done: true, value: undefined } : { done: false };
+    },
+    {
+      deadline,
+      ...(ctx.rest.signal ? { signal: ctx.rest.signal } : {}),
+      onTimeout: () => {
+        const ids = pending.map((name) => identity({ cluster, group: GROUPS.apiextensions, kind: "CustomResourceDefinition", name }));
+        return new AddonApplyError(addon, "apply", `add-on ${addon}: not established in time: ${ids.join(", ")}`, {
+          reason: "HealthTimeout",
+          retryable: true,
+          ...(ids.length === 1 && ids[0] ? { identity: ids[0] } : {}),
+        });
+      },
+    },
+  );
 }
 
 /** Deletes objects in {@link deleteOrder}; collects what was deleted, released and what failed. */
@@ -445,6 +500,7 @@ async function deleteAll(
  */
 async function deleteObject(rest: KubeRest, paths: PathResolver, addon: string, object: InventoryObject): Promise<"deleted" | "released"> {
   const { kind, namespace, name } = parseObjectId(object.id);
+  // The group comes from the recorded apiVersion (the id carries it too).
   const ref = { apiVersion: object.apiVersion, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }) } };
   const path = await paths.path(ref);
   if (path === null) return "deleted";

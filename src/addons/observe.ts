@@ -24,9 +24,8 @@ import type { AddonObservation, HelmAddonObservation, KustomizeAddonObservation,
 import { MASKED, maskValues, maskValuesPair } from "../diff/mask.js";
 import { scrubSecrets } from "../scrub.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
-import { objectId } from "../diff/objects.js";
 import { compareObject } from "./compare.js";
-import { pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
+import { inventoryId, pruneList, readInventoryEntries, toInstalledAddon, type InventoryEntry } from "./inventory.js";
 import { listHelmReleases, type HelmReleaseRecord } from "./releases.js";
 import { helmNamespace, renderAddon, type RenderOptions } from "./render.js";
 
@@ -164,7 +163,7 @@ async function observeKustomize(context: AddonContext, addon: DesiredAddon): Pro
   try {
     const rendered = await context.renderSlots(() => renderAddon(context.rest, addon, context.fleetDir, context.env, context.renderOptions));
     const objects = await compareAll(context, rendered.objects, FIELD_MANAGER);
-    const prune = applied ? pruneList(entry.objects.map((o) => o.id), rendered.objects.map(objectId)) : [];
+    const prune = applied ? pruneList(entry.objects.map((o) => o.id), rendered.objects.map(inventoryId)) : [];
     return { ...base, render: { ok: true, objects, prune } };
   } catch (error) {
     return { ...base, render: { ok: false, error: failureMessage(error, addon, []) } };

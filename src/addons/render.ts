@@ -30,7 +30,7 @@ import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
 import { chartRepoFetchProblem } from "./chart-repo-guard.js";
-import { objectId } from "../diff/objects.js";
+import { inventoryId } from "./inventory.js";
 
 /** Label `helm upgrade --install` puts on every object of a release (value `Helm`). */
 export const HELM_MANAGED_BY_LABEL = MANAGED_BY_LABEL;
@@ -43,7 +43,7 @@ export const HELM_RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace
 export class AddonRenderError extends BosunError {
   readonly addon: string;
   constructor(addon: string, message: string, cause?: unknown) {
-    super(message, { reason: "RenderFailed", ...(cause === undefined ? {} : { cause }) });
+    super(message, { reason: "RenderFailed", phase: "render", ...(cause === undefined ? {} : { cause }) });
     this.addon = addon;
   }
 }
@@ -71,6 +71,8 @@ export interface RenderOptions {
    * host name resolved); default {@link DEFAULT_REPO_POLICY}: public hosts only.
    */
   repoPolicy?: RepoPolicy;
+  /** Stops helm or kustomize when it aborts (the run's signal during an apply). */
+  signal?: AbortSignal;
 }
 
 /** Output of `helm template` / `kustomize build` runs by a hash of their inputs (see {@link RenderOptions}). */
@@ -126,7 +128,7 @@ export async function renderAddon(
   const source = addon.source;
   if (source.kind === "helm") return renderHelm(rest, addon, source, fleetDir, env, options);
   const dir = path.resolve(fleetDir, ...source.path.split("/"));
-  const kustomizeOptions: KustomizeOptions = { ...pick(options, "kustomize"), ...pick(options, "timeoutMs") };
+  const kustomizeOptions: KustomizeOptions = { ...pick(options, "kustomize"), ...pick(options, "timeoutMs"), ...pick(options, "signal") };
   const text = await cachedRender(options.renderCache, ["kustomize", dir], () => kustomizeBuild(dir, kustomizeOptions));
   const parsed = parseManifests(text, addon.name, `kustomize build ${source.path}`);
   const objects = parsed.map((p) => p.object);
@@ -154,7 +156,7 @@ async function renderHelm(
     if (problem !== undefined) throw new AddonRenderError(addon.name, `add-on ${addon.name}: ${problem}`);
   }
   const chart = await chartFacts(source, fleetDir);
-  const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs") };
+  const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs"), ...pick(options, "signal") };
   const chartRef = helmChartRef(source, fleetDir);
   const template = {
     release: addon.name,
@@ -461,11 +463,14 @@ export function sortForApply(objects: readonly KubeObject[]): KubeObject[] {
     .map(({ object }) => object);
 }
 
-/** Refuses a render that has the same object twice (the second would silently win on apply). */
+/**
+ * Refuses a render that has the same object twice (the second would silently win on apply). Same means
+ * the same group, Kind, namespace and name: two CRDs may share a Kind.
+ */
 function checkUnique(objects: KubeObject[], addon: string): KubeObject[] {
   const seen = new Set<string>();
   for (const object of objects) {
-    const id = objectId(object);
+    const id = inventoryId(object);
     if (seen.has(id)) throw new AddonRenderError(addon, `add-on ${addon}: the render has ${id} twice`);
     seen.add(id);
   }

@@ -13,16 +13,16 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { uninstallHelmAddon, applyHelmAddon } from "../addons/helm-apply.js";
-import { applyKustomizeAddon, deleteKustomizeAddon } from "../addons/kustomize-apply.js";
+import { applyKustomizeAddon, deleteKustomizeAddon, pruneKustomizeAddon } from "../addons/kustomize-apply.js";
 import { ETCD_BACKUP_CRONJOB, etcdBackupCronJob } from "../backup/template.js";
 import { FIELD_MANAGER } from "../constants.js";
 import { BosunError, InternalError, asError } from "../errors.js";
-import type { KubeClients } from "../kube/config.js";
 import { KubeApiError, UnreachableError, type KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Step } from "../plan/types.js";
 import type { DesiredCluster } from "../spec/types.js";
 import { UPGRADE_STEP_KINDS, type Upgrader, type UpgradeSession, type UpgradeStep } from "../drivers/upgrader.js";
 import { withRetry } from "../kube/retry.js";
+import { RunGuard } from "./guard.js";
 import { acquireClusterLock, holderIdentity } from "./lock.js";
 import { openJournal } from "./journal.js";
 import { stepFingerprint } from "./journal-state.js";
@@ -38,14 +38,24 @@ function isUpgradeStep(step: Step): step is UpgradeStep {
 export interface ClusterRun {
   desired: DesiredCluster;
   plan: ClusterPlan;
-  clients: KubeClients;
+  /**
+   * The cluster's REST client without the run's guard: the lock is taken, renewed and released through
+   * it. Everything else goes through `guard.guard(rest)`.
+   */
   rest: KubeRest;
+  /**
+   * The run's guard (its signal aborts on a lost lock or SIGTERM); drivers built for this run must write
+   * through clients it guards. A fresh one when absent.
+   */
+  guard?: RunGuard;
   fleetDir: string;
   env: Readonly<Record<string, string | undefined>>;
   runId: string;
   planRevision: string | null;
   /** How long the lock's lease lasts (renewed while the run goes on). */
   leaseSeconds: number;
+  /** How often the lock is renewed (default a third of the lease). */
+  renewEverySeconds?: number;
   helm?: string;
   kustomize?: string;
   /** The operator's allowances for chart repositories (default: public only). */
@@ -64,15 +74,25 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
   }
   let lock;
   try {
-    lock = await acquireClusterLock(run.clients, { cluster: name, holder: holderIdentity(run.runId), leaseSeconds: run.leaseSeconds });
+    lock = await acquireClusterLock(run.rest, {
+      cluster: name,
+      holder: holderIdentity(run.runId),
+      leaseSeconds: run.leaseSeconds,
+      ...(run.renewEverySeconds === undefined ? {} : { renewEverySeconds: run.renewEverySeconds }),
+    });
   } catch (error) {
     if (error instanceof UnreachableError) return { kind: "unreachable", reason: error.message };
     return { kind: "failed", step: `${name}/lock`, reason: asError(error).message };
   }
-  const journal = openJournal(run.clients, name, { runId: run.runId, planRevision: run.planRevision });
+  // From here every request and every helm/kustomize process of the run carries the guard's signal, and
+  // every write waits out a renewal in flight: a lost lock refuses the next write, not the next step.
+  const guard = run.guard ?? new RunGuard();
+  guard.bind(lock);
+  const work = guard.guard(run.rest);
+  const journal = openJournal(work, name, { runId: run.runId, planRevision: run.planRevision });
   const kubeconfig = await writeKubeconfig(run);
   const session: UpgradeSession = {
-    signal: lock.lost,
+    signal: guard.signal,
     record: async (id, state, detail) => {
       await journal.record(id, state, detail === undefined ? {} : { detail });
     },
@@ -92,8 +112,8 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
       }
     }
     for (const step of outcome === undefined ? run.plan.steps : []) {
-      if (lock.lost.aborted) {
-        outcome = { kind: "failed", step: step.id, reason: "the cluster lock was lost (another apply took it over); stopped before this step" };
+      if (guard.signal.aborted) {
+        outcome = { kind: "failed", step: step.id, reason: `${asError(guard.signal.reason).message}; stopped before this step` };
         break;
       }
       if (stop.aborted) {
@@ -120,15 +140,18 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
         await journal.record(step.id, "started", { fingerprint });
         run.log(`${name}: ${step.id}: ${step.summary}`);
         if (isUpgradeStep(step)) upgraded = true;
-        const detail = isUpgradeStep(step) && run.upgrader ? await run.upgrader.run(step, session) : await runStep(run, kubeconfig, step);
+        const detail = isUpgradeStep(step) && run.upgrader ? await run.upgrader.run(step, session) : await runStep(run, work, kubeconfig, step);
         // A long step must not be reported failed for one dropped connection while recording its success.
-        await withRetry(() => journal.record(step.id, "succeeded", { fingerprint, detail }), { signal: lock.lost });
+        await withRetry(() => journal.record(step.id, "succeeded", { fingerprint, detail }), { signal: guard.signal });
         run.log(`${name}: ${step.id}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
         done += 1;
       } catch (error) {
         const message = asError(error).message;
-        await journal.record(step.id, "failed", { fingerprint, detail: error instanceof BosunError ? error.reason : "error" }).catch(() => undefined);
-        outcome = error instanceof UnreachableError ? { kind: "unreachable", reason: message } : { kind: "failed", step: step.id, reason: message };
+        // The journal says where the step failed (its phase) and why (its reason), never a tool's words.
+        const phase = error instanceof BosunError ? error.phase : undefined;
+        const why = error instanceof BosunError ? error.reason : "error";
+        await journal.record(step.id, "failed", { fingerprint, detail: phase === undefined ? why : `${phase}: ${why}` }).catch(() => undefined);
+        outcome = error instanceof UnreachableError ? { kind: "unreachable", reason: message } : { kind: "failed", step: step.id, reason: message, ...(phase === undefined ? {} : { phase }) };
         break;
       }
     }
@@ -147,33 +170,44 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
   }
 }
 
-/** Runs one step; returns a one-line description of what it did. */
-async function runStep(run: ClusterRun, kubeconfig: string, step: Step): Promise<string> {
+/**
+ * Runs one step, doing exactly what its kind says (an `addon.prune` deletes and applies nothing); returns a
+ * one-line description of what it did. `rest` is the run's guarded client.
+ */
+async function runStep(run: ClusterRun, rest: KubeRest, kubeconfig: string, step: Step): Promise<string> {
   const { desired } = run;
   const helmContext = {
-    rest: run.rest,
-    core: run.clients.core,
-    target: { kubeconfig, context: run.clients.kc.getCurrentContext() },
+    rest,
+    target: { kubeconfig, context: run.rest.kubeConfig.getCurrentContext() },
     ...(run.helm ? { helm: run.helm } : {}),
     ...(run.repoPolicy ? { repoPolicy: run.repoPolicy } : {}),
     log: run.log,
   };
-  const kustomizeContext = { rest: run.rest, core: run.clients.core, ...(run.kustomize ? { kustomize: run.kustomize } : {}), log: run.log };
+  const kustomizeContext = { rest, ...(run.kustomize ? { kustomize: run.kustomize } : {}), log: run.log };
+  const addonOf = (name: string): DesiredCluster["addons"][number] => {
+    const addon = desired.addons.find((a) => a.name === name);
+    if (!addon) throw new InternalError(`${step.id}: add-on ${name} is not in the spec`);
+    return addon;
+  };
   switch (step.kind) {
     case "backup.schedule":
-      return backupSchedule(run, step.action);
+      return backupSchedule(run, rest, step.action);
     case "addon.install":
     case "addon.upgrade":
-    case "addon.apply":
-    case "addon.prune": {
-      const addon = desired.addons.find((a) => a.name === step.addon);
-      if (!addon) throw new InternalError(`${step.id}: add-on ${step.addon} is not in the spec`);
+    case "addon.apply": {
+      const addon = addonOf(step.addon);
       if (addon.source.kind === "helm") {
         const result = await applyHelmAddon(helmContext, desired, addon, run.fleetDir, run.env);
         return `${result.outcome}, release revision ${result.revision}`;
       }
       const result = await applyKustomizeAddon(kustomizeContext, desired, addon, run.fleetDir);
-      return `${result.outcome}: ${result.objects.length} objects${result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : ""}`;
+      return `${result.outcome}: ${result.objects.length} objects`;
+    }
+    case "addon.prune": {
+      const addon = addonOf(step.addon);
+      if (addon.source.kind !== "kustomize") throw new InternalError(`${step.id}: only Kustomize add-ons are pruned by bosun (Helm prunes its own)`);
+      const result = await pruneKustomizeAddon(kustomizeContext, desired, addon, run.fleetDir);
+      return result.outcome === "unchanged" ? "nothing left the overlay" : `pruned ${result.pruned.length} objects: ${result.pruned.join(", ")}`;
     }
     case "addon.uninstall": {
       if (step.addonKind === "helm") {
@@ -196,18 +230,18 @@ async function runStep(run: ClusterRun, kubeconfig: string, step: Step): Promise
  * `KubeRest`, so the requests have its deadline: a cluster that stops answering fails the step as
  * unreachable instead of hanging the run.
  */
-async function backupSchedule(run: ClusterRun, action: "create" | "update" | "delete"): Promise<string> {
+async function backupSchedule(run: ClusterRun, rest: KubeRest, action: "create" | "update" | "delete"): Promise<string> {
   const etcd = run.desired.backup.etcd;
   const path = `/apis/batch/v1/namespaces/${ETCD_BACKUP_CRONJOB.namespace}/cronjobs/${ETCD_BACKUP_CRONJOB.name}`;
   if (action === "delete" || etcd === null) {
     try {
-      await run.rest.call({ method: "DELETE", path }, `delete CronJob ${ETCD_BACKUP_CRONJOB.namespace}/${ETCD_BACKUP_CRONJOB.name}`);
+      await rest.call({ method: "DELETE", path }, `delete CronJob ${ETCD_BACKUP_CRONJOB.namespace}/${ETCD_BACKUP_CRONJOB.name}`);
     } catch (error) {
       if (!(error instanceof KubeApiError && error.status === 404)) throw error;
     }
     return "deleted the etcd backup CronJob";
   }
-  await run.rest.call(
+  await rest.call(
     {
       method: "PATCH",
       path,
@@ -227,6 +261,6 @@ async function backupSchedule(run: ClusterRun, action: "create" | "update" | "de
 async function writeKubeconfig(run: ClusterRun): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-apply-"));
   const file = path.join(dir, "kubeconfig");
-  await fs.writeFile(file, run.clients.kc.exportConfig(), { mode: 0o600 });
+  await fs.writeFile(file, run.rest.kubeConfig.exportConfig(), { mode: 0o600 });
   return file;
 }

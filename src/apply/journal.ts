@@ -46,11 +46,10 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { BOSUN_NAMESPACE, JOURNAL_FORMAT_ANNOTATION } from "../constants.js";
-import { ensureStateConfigMap } from "../kube/system.js";
+import { ensureStateConfigMap, stateConfigMapPath } from "../kube/system.js";
 import { BosunError } from "../errors.js";
-import type { KubeClients } from "../kube/config.js";
-import { httpStatus, retryOnConflict } from "../kube/errors.js";
-import { withRequestTimeout } from "../kube/deadline.js";
+import { kubeFailure, retryOnConflict } from "../kube/errors.js";
+import type { KubeRest } from "../kube/rest.js";
 import {
   DEFAULT_KEEP_RUNS,
   DEFAULT_MAX_BYTES,
@@ -72,7 +71,6 @@ import {
   type RunOutcome,
   type StepRecordState,
 } from "./journal-state.js";
-import { kubeFailure } from "./kube-failure.js";
 
 /** How to open a journal. */
 export interface JournalOptions {
@@ -124,9 +122,10 @@ export interface Journal {
  * Opens a cluster's journal for one run. No request is made until the first call; the ConfigMap is created
  * on the first write.
  */
-export function openJournal(clients: Pick<KubeClients, "core">, cluster: string, options: JournalOptions): Journal {
-  // Bounded requests: a journal write to a cluster that stopped answering fails (unreachable), never hangs.
-  const core = withRequestTimeout(clients.core);
+export function openJournal(rest: KubeRest, cluster: string, options: JournalOptions): Journal {
+  // Through KubeRest: a journal write to a cluster that stopped answering fails (unreachable), never hangs,
+  // and a write after the run's signal aborted (a lost lock) is never sent.
+  const core = rest;
   const now = options.now ?? ((): Date => new Date());
   const policy: RetentionPolicy = { keepRuns: options.keepRuns ?? DEFAULT_KEEP_RUNS, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES };
   const { runId, planRevision } = options;
@@ -159,9 +158,9 @@ export function openJournal(clients: Pick<KubeClients, "core">, cluster: string,
           metadata.annotations = { ...metadata.annotations, [JOURNAL_FORMAT_ANNOTATION]: JOURNAL_FORMAT };
           configMap.metadata = metadata;
           // The resourceVersion from the read makes this a compare-and-swap: a concurrent write is a 409.
-          await core.replaceNamespacedConfigMap({ name: JOURNAL_NAME, namespace: BOSUN_NAMESPACE, body: configMap });
+          await core.replace(stateConfigMapPath(JOURNAL_NAME), configMap, `write ${BOSUN_NAMESPACE}/${JOURNAL_NAME}`);
           return result;
-        });
+        }, 10, core.signal);
       } catch (error) {
         throw kubeFailure(cluster, `write ${BOSUN_NAMESPACE}/${JOURNAL_NAME}`, error);
       }
@@ -192,16 +191,15 @@ export function openJournal(clients: Pick<KubeClients, "core">, cluster: string,
   };
 }
 
-async function readConfigMap(core: k8s.CoreV1Api, cluster: string): Promise<k8s.V1ConfigMap | null> {
+async function readConfigMap(core: KubeRest, cluster: string): Promise<k8s.V1ConfigMap | null> {
   try {
-    return await core.readNamespacedConfigMap({ name: JOURNAL_NAME, namespace: BOSUN_NAMESPACE });
+    return await core.get<k8s.V1ConfigMap>(stateConfigMapPath(JOURNAL_NAME));
   } catch (error) {
-    if (httpStatus(error) === 404) return null;
     throw kubeFailure(cluster, `read ${BOSUN_NAMESPACE}/${JOURNAL_NAME}`, error);
   }
 }
 
-async function ensureJournal(core: k8s.CoreV1Api, cluster: string): Promise<void> {
+async function ensureJournal(core: KubeRest, cluster: string): Promise<void> {
   try {
     await ensureStateConfigMap(core, JOURNAL_NAME, { [JOURNAL_FORMAT_ANNOTATION]: JOURNAL_FORMAT });
   } catch (error) {

@@ -20,6 +20,11 @@ export const LOCK_NAME = "bosun-lock";
 /** Attempts at acquiring (and releasing) before giving up on a Lease that changes under every attempt. */
 export const ACQUIRE_ATTEMPTS = 5;
 
+/** The API path of `bosun-system`'s Leases. */
+export const LEASES_PATH = `/apis/coordination.k8s.io/v1/namespaces/${BOSUN_NAMESPACE}/leases`;
+/** The API path of the lock Lease. */
+export const LEASE_PATH = `${LEASES_PATH}/${LOCK_NAME}`;
+
 /** Another run holds the cluster's lock and its lease has not expired. Retryable: it frees up. */
 export class ClusterLockedError extends BosunError {
   readonly cluster: string;

@@ -28,8 +28,10 @@
  *
  * The pure Lease logic lives in `lease.ts`, the renewal and release in `renewer.ts`.
  *
- * Every request has a deadline ({@link withRequestTimeout}): a cluster that stops answering makes acquire
- * fail as unreachable and a renewal count as not renewed, instead of hanging the run.
+ * Every request goes through `KubeRest` (its deadline, its User-Agent `bosun`): a cluster that stops
+ * answering makes acquire fail as unreachable and a renewal count as not renewed, instead of hanging the
+ * run. While a renewal is in flight, {@link ClusterLock.fence} holds the run's writes back, so a write is
+ * never sent while the renewal that would reveal a takeover is still out.
  *
  * Expiry compares the holder's `renewTime` (its clock) with the taker's clock, so the machines' clocks
  * must roughly agree (NTP); the lease duration should be far larger than any plausible skew.
@@ -38,15 +40,13 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { V1Lease } from "@kubernetes/client-node";
 import { BosunError, InvalidInputError } from "../errors.js";
-import { withRequestTimeout } from "../kube/deadline.js";
 import { BOSUN_NAMESPACE, HOLDER_PROCESS_ANNOTATION } from "../constants.js";
 import { ensureBosunNamespace } from "../kube/system.js";
-import type { KubeClients } from "../kube/config.js";
-import { httpStatus } from "../kube/errors.js";
+import { httpStatus, kubeFailure } from "../kube/errors.js";
+import type { KubeRest } from "../kube/rest.js";
 import { processStartTime, processState, processToken } from "../process-identity.js";
-import { kubeFailure } from "./kube-failure.js";
-import { ACQUIRE_ATTEMPTS, ClusterLockedError, LOCK_NAME, leaseStatus, lockIdentity, newLease, takeSpec } from "./lease.js";
-import { startRenewing } from "./renewer.js";
+import { ACQUIRE_ATTEMPTS, ClusterLockedError, LEASES_PATH, LEASE_PATH, LOCK_NAME, leaseStatus, lockIdentity, newLease, takeSpec } from "./lease.js";
+import { readLease, startRenewing } from "./renewer.js";
 
 /** How to acquire a cluster's lock. */
 export interface ClusterLockOptions {
@@ -74,6 +74,11 @@ export interface ClusterLock {
   readonly lost: AbortSignal;
   /** Stops renewing and deletes the Lease if this run still holds it. Safe to call more than once. */
   release(): Promise<void>;
+  /**
+   * Resolves once no renewal is in flight. The run's writes await it (`KubeRest`'s `beforeWrite`), so none
+   * is sent while a renewal may be finding that another process took the lock; they then check `lost`.
+   */
+  fence(): Promise<void>;
 }
 
 /** A random id for one apply run, shared by its lock holder identity and its journal entries. */
@@ -106,7 +111,7 @@ export function holderIsGone(holderProcess: string | undefined, self: string | n
  * Takes the cluster's lock or throws {@link ClusterLockedError} naming who holds it. Creates `bosun-system`
  * when missing. The returned lock renews itself until released; see the module comment for the protocol.
  */
-export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "coordination">, options: ClusterLockOptions): Promise<ClusterLock> {
+export async function acquireClusterLock(rest: KubeRest, options: ClusterLockOptions): Promise<ClusterLock> {
   const { cluster, holder, leaseSeconds } = options;
   const renewEverySeconds = options.renewEverySeconds ?? leaseSeconds / 3;
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) {
@@ -117,29 +122,21 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     throw new InvalidInputError(`lock renewal interval must be positive and shorter than the lease (${leaseSeconds} s), got ${renewEverySeconds} s`);
   }
   const now = options.now ?? ((): Date => new Date());
-  const api = withRequestTimeout(clients.coordination);
 
-  await ensureBosunNamespace(withRequestTimeout(clients.core)).catch(
-    (error: unknown) => {
-      throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
-    },
-  );
+  await ensureBosunNamespace(rest).catch((error: unknown) => {
+    throw kubeFailure(cluster, `create namespace ${BOSUN_NAMESPACE}`, error);
+  });
 
   for (let attempt = 1; attempt <= ACQUIRE_ATTEMPTS; attempt += 1) {
     const at = now();
     try {
-      const created = await api.createNamespacedLease({ namespace: BOSUN_NAMESPACE, body: newLease(holder, leaseSeconds, at, withHolderProcess(undefined)) });
-      return startRenewing(clients, options, renewEverySeconds, now, created, at);
+      const created = await rest.create<V1Lease>(LEASES_PATH, newLease(holder, leaseSeconds, at, withHolderProcess(undefined)), `create Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`);
+      return startRenewing(rest, options, renewEverySeconds, now, created, at);
     } catch (error) {
       if (httpStatus(error) !== 409) throw kubeFailure(cluster, `create Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
     }
-    let existing: V1Lease;
-    try {
-      existing = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-    } catch (error) {
-      if (httpStatus(error) === 404) continue; // released between our create and our read: create again
-      throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
-    }
+    const existing = await readLease(rest);
+    if (existing === null) continue; // released between our create and our read: create again
     const status = leaseStatus(existing.spec, holder, at);
     // A holder on this machine whose process is gone crashed (SIGKILL, OOM, a reboot of the runner): its
     // lease would only block the run that resumes its work until it expires, so it is taken over now.
@@ -154,8 +151,8 @@ export async function acquireClusterLock(clients: Pick<KubeClients, "core" | "co
     metadata.annotations = withHolderProcess(metadata.annotations);
     const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata, spec };
     try {
-      const taken = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
-      return startRenewing(clients, options, renewEverySeconds, now, taken, at);
+      const taken = await rest.replace<V1Lease>(LEASE_PATH, body, `take over Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`);
+      return startRenewing(rest, options, renewEverySeconds, now, taken, at);
     } catch (error) {
       // 409: another taker won; 404: deleted meanwhile. Either way look again: the next read names the winner.
       const code = httpStatus(error);

@@ -6,24 +6,14 @@
  */
 import type { V1Lease } from "@kubernetes/client-node";
 import { BOSUN_NAMESPACE } from "../constants.js";
-import type { KubeClients } from "../kube/config.js";
-import { withRequestTimeout } from "../kube/deadline.js";
-import { httpStatus } from "../kube/errors.js";
-import { ACQUIRE_ATTEMPTS, LOCK_NAME, LockLostError, formatUtc, microTime } from "./lease.js";
-import { kubeFailure } from "./kube-failure.js";
+import { httpStatus, kubeFailure } from "../kube/errors.js";
+import type { KubeRest } from "../kube/rest.js";
+import { ACQUIRE_ATTEMPTS, LEASE_PATH, LOCK_NAME, LockLostError, formatUtc, microTime } from "./lease.js";
 import type { ClusterLock, ClusterLockOptions } from "./lock.js";
 
 /** Starts renewing the Lease `held` (taken at `acquiredAt`) and returns the lock the executor holds. */
-export function startRenewing(
-  clients: Pick<KubeClients, "coordination">,
-  options: ClusterLockOptions,
-  renewEverySeconds: number,
-  now: () => Date,
-  held: V1Lease,
-  acquiredAt: Date,
-): ClusterLock {
+export function startRenewing(rest: KubeRest, options: ClusterLockOptions, renewEverySeconds: number, now: () => Date, held: V1Lease, acquiredAt: Date): ClusterLock {
   const { cluster, holder, leaseSeconds } = options;
-  const api = withRequestTimeout(clients.coordination);
   const controller = new AbortController();
   let current = held;
   let lastRenewed = acquiredAt;
@@ -58,7 +48,7 @@ export function startRenewing(
       spec.renewTime = microTime(at);
       const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: current.metadata ?? { name: LOCK_NAME }, spec };
       try {
-        current = await api.replaceNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body });
+        current = await rest.replace<V1Lease>(LEASE_PATH, body, `renew Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`);
         lastRenewed = at;
         armExpiry();
         return;
@@ -70,15 +60,17 @@ export function startRenewing(
         }
         if (code !== 409) break;
       }
+      let fresh: V1Lease | null;
       try {
-        current = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-      } catch (error) {
-        if (httpStatus(error) === 404) {
-          lose("someone deleted it");
-          return;
-        }
+        fresh = await readLease(rest);
+      } catch {
         break;
       }
+      if (fresh === null) {
+        lose("someone deleted it");
+        return;
+      }
+      current = fresh;
       const other = current.spec?.holderIdentity ?? "";
       if (other !== holder) {
         lose(other === "" ? "someone released it" : `${other} took it over`);
@@ -118,24 +110,18 @@ export function startRenewing(
     await inflight;
     if (controller.signal.aborted) return; // someone else holds it now: not ours to delete
     for (let attempt = 1; ; attempt += 1) {
-      let lease: V1Lease;
-      try {
-        lease = await api.readNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE });
-      } catch (error) {
-        if (httpStatus(error) === 404) return;
+      const lease = await readLease(rest).catch((error: unknown) => {
         throw kubeFailure(cluster, `read Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
-      }
-      if (lease.spec?.holderIdentity !== holder) return;
+      });
+      if (lease === null || lease.spec?.holderIdentity !== holder) return;
       const uid = lease.metadata?.uid;
       const resourceVersion = lease.metadata?.resourceVersion;
       try {
         // The preconditions make the delete fail (409) if the Lease changed since the read — a takeover.
-        await api.deleteNamespacedLease({ name: LOCK_NAME, namespace: BOSUN_NAMESPACE, body: { preconditions: { uid, resourceVersion } } });
+        await rest.remove(LEASE_PATH, { preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) }, what: `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}` });
         return;
       } catch (error) {
-        const code = httpStatus(error);
-        if (code === 404) return;
-        if (code !== 409 || attempt >= ACQUIRE_ATTEMPTS) throw kubeFailure(cluster, `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
+        if (httpStatus(error) !== 409 || attempt >= ACQUIRE_ATTEMPTS) throw kubeFailure(cluster, `delete Lease ${BOSUN_NAMESPACE}/${LOCK_NAME}`, error);
       }
     }
   };
@@ -144,5 +130,13 @@ export function startRenewing(
     holder,
     lost: controller.signal,
     release: () => (released ??= release()),
+    fence: async () => {
+      await inflight;
+    },
   };
+}
+
+/** The lock Lease as stored; null when there is none. */
+export async function readLease(rest: KubeRest): Promise<V1Lease | null> {
+  return rest.get<V1Lease>(LEASE_PATH);
 }

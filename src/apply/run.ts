@@ -3,14 +3,13 @@
  * then the wave schedule with maintenance windows, each cluster through `executeCluster`.
  */
 import type { DesiredFleet, WindowOperation } from "../spec/types.js";
-import { clientsFor } from "../kube/config.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
 import { driverFor } from "../drivers/index.js";
 import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster } from "./execute.js";
-import { withRequestTimeout } from "../kube/deadline.js";
+import { RunGuard } from "./guard.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "../plan/windows.js";
@@ -34,13 +33,15 @@ export interface ApplyFleetOptions {
   skipSoak?: boolean;
   /** The operator's allowances for chart repositories, checked again before helm fetches (default: public only). */
   repoPolicy?: RepoPolicy;
+  /** Stops every cluster's run at its next request (SIGTERM): writes are refused, waits and tools end. */
+  signal?: AbortSignal;
 }
 
 /** Runs the plan's clusters wave by wave; returns each cluster's outcome. */
 export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResults> {
   const { plan, fleet } = options;
   const runId = newRunId();
-  const base = (() => {
+  const baseConfig = (() => {
     let kc: ReturnType<typeof defaultKubeConfig> | undefined;
     return () => (kc ??= defaultKubeConfig(options.env));
   })();
@@ -62,27 +63,23 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       let kc;
       try {
         // Add-ons and backups live in the cluster itself, whichever driver upgrades it.
-        kc = kubeConfigFor(cluster.name, desired.connection, options.env, base, options.kubeconfigs);
+        kc = kubeConfigFor(cluster.name, desired.connection, options.env, baseConfig, options.kubeconfigs);
       } catch (error) {
         return { kind: "deferred", reason: (error as Error).message };
       }
-      // Every call of the generated clients gets KubeRest's deadline: they have none of their own, and a
-      // frozen API server must fail its cluster, not hang the run.
-      const generated = clientsFor(kc);
-      const clients = {
-        ...generated,
-        core: withRequestTimeout(generated.core),
-        apps: withRequestTimeout(generated.apps),
-        batch: withRequestTimeout(generated.batch),
-        coordination: withRequestTimeout(generated.coordination),
-      };
-      const rest = new KubeRest(kc, { cluster: cluster.name });
+      // One road to the API: every request of the run goes through KubeRest. The lock uses `base`; the add-on
+      // verbs, the journal and the drivers use clients the run's guard derives from it, so a lost lock or
+      // SIGTERM refuses their next write.
+      const guard = new RunGuard(options.signal);
+      const base = new KubeRest(kc, { cluster: cluster.name });
+      const rest = guard.guard(base);
       let upgrader: Upgrader;
       try {
         // A driver that works through another cluster (Cluster API's management cluster) connects to it
-        // here; a context missing from the kubeconfig defers the cluster.
+        // here, through the run's guard like every other client; a context missing from the kubeconfig
+        // defers the cluster.
         const connect = (context: string): KubeRest =>
-          new KubeRest(contextOf(cluster.name, base(), context), { cluster: `${cluster.name} (management cluster ${context})` });
+          guard.guard(new KubeRest(contextOf(cluster.name, baseConfig(), context), { cluster: `${cluster.name} (management cluster ${context})` }));
         upgrader = driverFor(desired).upgrader({ rest, connect }, { runId, fleetDir: options.fleetDir, log: options.log, planned: cluster.versions });
       } catch (error) {
         return { kind: "deferred", reason: (error as Error).message };
@@ -91,8 +88,8 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
         {
           desired,
           plan: cluster,
-          clients,
-          rest,
+          rest: base,
+          guard,
           upgrader,
           fleetDir: options.fleetDir,
           env: options.env,

@@ -7,6 +7,7 @@
  * What running one cluster means is a parameter (`runCluster`), so this module is only the schedule: the
  * executor passes the function that takes the lock, replays the journal and runs the steps.
  */
+import type { FailurePhase } from "../errors.js";
 import { BosunError } from "../errors.js";
 import type { ClusterPlan, Plan } from "../plan/types.js";
 
@@ -16,8 +17,8 @@ export type ClusterOutcome =
   | { kind: "converged"; steps: number; versions?: string }
   /** Nothing to do. */
   | { kind: "in-sync" }
-  /** A step failed: halts later waves. */
-  | { kind: "failed"; step: string; reason: string; versions?: string }
+  /** A step failed (in `phase`, when it says): halts later waves. */
+  | { kind: "failed"; step: string; reason: string; phase?: FailurePhase; versions?: string }
   /** The cluster could not be reached (before or during the run); does not halt later waves. */
   | { kind: "unreachable"; reason: string }
   /** Not run now: outside its maintenance window, or the plan has a blocked step or an invalid cluster. */

@@ -48,7 +48,7 @@ export async function takeSnapshot(rest: KubeRest, options: SnapshotOptions): Pr
     throw new BosunError(
       `the pre-upgrade etcd snapshot failed${where} (${outcome.reason}${said ? `; ${said}` : ""}); no control-plane step was started. ` +
         `See \`kubectl -n ${namespace} logs job/${name}\`, fix the cause and run bosun apply again`,
-      { reason: "ApplyFailed", identity: identity({ cluster: options.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) },
+      { reason: "ApplyFailed", phase: "snapshot", identity: identity({ cluster: options.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) },
     );
   }
   const file = outcome.pod?.message ?? null;

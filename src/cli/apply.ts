@@ -16,6 +16,7 @@ import { fleetSelection, useColor, withFleetFlags, type FleetFlags, type FleetSe
 import { print, printError, printRendered } from "./output.js";
 import { trustSelection, withTrustFlags, type TrustFlags, type TrustSelection } from "./trust-flags.js";
 import { renderInvalid } from "./validate.js";
+import { RunStoppedError } from "../apply/guard.js";
 
 /** The largest plan file `--plan` reads: a plan of hundreds of clusters with their diffs is far smaller. */
 export const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
@@ -106,7 +107,15 @@ async function apply(flags: ApplyFlags, selection: ApplySelection): Promise<numb
   if (flags.ignoreWindows) print("warning: --ignore-windows: maintenance windows (allow and deny) are not enforced in this run\n");
   if (flags.skipSoak) print("warning: --skip-soak: waves start without waiting their soak time\n");
   const started = Date.now();
+  // SIGTERM (a CI job cancelled, a pod stopped) stops every cluster's run at its next request; a second
+  // SIGTERM kills the process as usual.
+  const stop = new AbortController();
+  const onTerm = (): void => {
+    stop.abort(new RunStoppedError("SIGTERM"));
+  };
+  process.once("SIGTERM", onTerm);
   const outcomes = await run.applyFleet({
+    signal: stop.signal,
     plan,
     fleet: result.fleet,
     fleetDir: result.dir,
@@ -123,11 +132,12 @@ async function apply(flags: ApplyFlags, selection: ApplySelection): Promise<numb
       if (event.kind === "soak") print(`wave ${event.wave} done; soaking ${event.seconds} s before the next wave\n`);
       if (event.kind === "halt") print(`wave ${event.wave} failed: ${event.cause}; later waves do not start\n`);
       if (event.kind === "cluster-end" && event.outcome.kind === "failed") {
-        print(`  ${event.cluster}: failed at ${event.outcome.step}: ${event.outcome.reason}\n`);
+        print(`  ${event.cluster}: failed at ${event.outcome.step}${event.outcome.phase ? ` (${event.outcome.phase})` : ""}: ${event.outcome.reason}\n`);
       }
       if (event.kind === "cluster-end" && event.outcome.kind === "unreachable") print(`  ${event.cluster}: unreachable: ${event.outcome.reason}\n`);
     },
   });
+  process.removeListener("SIGTERM", onTerm);
   print(`\nsummary (${((Date.now() - started) / 1000).toFixed(1)} s):\n`);
   const width = Math.max(...plan.clusters.map((c) => c.name.length));
   let ok = true;
@@ -138,7 +148,7 @@ async function apply(flags: ApplyFlags, selection: ApplySelection): Promise<numb
       const [line = "", ...rest] = reason.split("\n");
       return rest.length > 0 ? `${line} …` : line;
     };
-    const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}: ${firstLine(outcome.reason)}` : `${outcome.kind}: ${firstLine(outcome.reason)}`;
+    const text = outcome === undefined ? "not run" : outcome.kind === "converged" ? `converged (${outcome.steps} steps)` : outcome.kind === "in-sync" ? "in sync" : outcome.kind === "failed" ? `failed at ${outcome.step}${outcome.phase ? ` (${outcome.phase})` : ""}: ${firstLine(outcome.reason)}` : `${outcome.kind}: ${firstLine(outcome.reason)}`;
     if (outcome?.kind !== "converged" && outcome?.kind !== "in-sync") ok = false;
     print(`  ${cluster.name.padEnd(width)}  ${text}\n`);
     if ((outcome?.kind === "converged" || outcome?.kind === "failed") && outcome.versions) {

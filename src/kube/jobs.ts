@@ -6,7 +6,8 @@
 import { GROUPS, identity } from "../identity.js";
 import { BosunError } from "../errors.js";
 import { KubeApiError, type KubeObject, type KubeRest } from "./rest.js";
-import { abortableSleep, withRetry, type RetryOptions } from "./retry.js";
+import { pollUntil } from "../poll.js";
+import { withRetry, type RetryOptions } from "./retry.js";
 
 /** A Job as far as bosun reads it. */
 export interface JobObject {
@@ -83,14 +84,13 @@ export async function deleteJob(rest: KubeRest, namespace: string, name: string,
       if (!(error instanceof KubeApiError && error.status === 404)) throw error;
     }
   }, options);
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  while ((await readJob(rest, namespace, name, options)) !== null) {
-    options.signal?.throwIfAborted();
-    if (Date.now() > deadline) {
-      throw new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`, { reason: "ApplyFailed", identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) });
-    }
-    await abortableSleep(500, options.signal);
-  }
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  await pollUntil(async () => ((await readJob(rest, namespace, name, options)) === null ? { done: true, value: undefined } : { done: false }), {
+    deadline: Date.now() + timeoutMs,
+    backoff: { initialMs: 500, maxMs: 500 },
+    ...(options.signal ? { signal: options.signal } : {}),
+    onTimeout: () => new BosunError(`Job ${namespace}/${name} was not deleted within ${Math.round(timeoutMs / 1000)} s`, { reason: "ApplyFailed", phase: "job", identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) }),
+  });
 }
 
 interface PodObject {
@@ -150,29 +150,30 @@ export async function waitForJob(
   name: string,
   options: RetryOptions & { timeoutMs: number },
 ): Promise<JobOutcome> {
-  const deadline = Date.now() + options.timeoutMs;
-  let delay = 500;
-  for (;;) {
-    const job = await readJob(rest, namespace, name, options);
-    if (job === null) return { kind: "failed", reason: "the Job was deleted before it finished", pod: null };
-    const state = jobState(job);
-    // One LIST per poll serves both: the report of a finished Job, and a pod that cannot even start
-    // (which never finishes: say so now rather than at the deadline).
-    const pods = await jobPods(rest, namespace, name, options);
-    if (state === "succeeded") return { kind: "succeeded", pod: reportOf(pods) };
-    if (state !== "running") return { kind: "failed", reason: state.failed, pod: reportOf(pods) };
-    const stuck = stuckReason(pods);
-    if (stuck) return { kind: "failed", reason: stuck, pod: reportOf(pods) };
-    if (Date.now() > deadline) {
-      throw new BosunError(`Job ${namespace}/${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, {
-        reason: "HealthTimeout",
-        identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }),
-      });
-    }
-    if (options.signal?.aborted) {
-      throw new BosunError(`stopped waiting for Job ${namespace}/${name}: the run is stopping`, { reason: "ApplyFailed", identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }) });
-    }
-    await abortableSleep(delay, options.signal);
-    delay = Math.min(delay * 2, 3_000);
-  }
+  return pollUntil<JobOutcome>(
+    async () => {
+      const job = await readJob(rest, namespace, name, options);
+      if (job === null) return { done: true, value: { kind: "failed", reason: "the Job was deleted before it finished", pod: null } };
+      const state = jobState(job);
+      // One LIST per poll serves both: the report of a finished Job, and a pod that cannot even start
+      // (which never finishes: say so now rather than at the deadline).
+      const pods = await jobPods(rest, namespace, name, options);
+      if (state === "succeeded") return { done: true, value: { kind: "succeeded", pod: reportOf(pods) } };
+      if (state !== "running") return { done: true, value: { kind: "failed", reason: state.failed, pod: reportOf(pods) } };
+      const stuck = stuckReason(pods);
+      if (stuck) return { done: true, value: { kind: "failed", reason: stuck, pod: reportOf(pods) } };
+      return { done: false };
+    },
+    {
+      deadline: Date.now() + options.timeoutMs,
+      backoff: { initialMs: 500, maxMs: 3_000 },
+      ...(options.signal ? { signal: options.signal } : {}),
+      onTimeout: () =>
+        new BosunError(`Job ${namespace}/${name} did not finish within ${Math.round(options.timeoutMs / 1000)} s`, {
+          reason: "HealthTimeout",
+          phase: "job",
+          identity: identity({ cluster: rest.cluster, group: GROUPS.batch, kind: "Job", namespace, name }),
+        }),
+    },
+  );
 }

@@ -51,8 +51,16 @@ export interface KubeRestOptions {
   cluster: string;
   /** Time one request may take. */
   timeoutMs?: number;
-  /** Aborts every request in flight and every later one (the per-cluster deadline). */
+  /**
+   * Aborts every request in flight and every later one: the per-cluster deadline, or the run's signal (a
+   * lost lock, SIGTERM). When its reason is a `BosunError` (a `LockLostError`), that is what requests throw.
+   */
   signal?: AbortSignal;
+  /**
+   * Awaited before every write (any method but GET) is sent: the cluster lock holds writes back while it
+   * is renewing, so a write is never sent while the lock may already be someone else's.
+   */
+  beforeWrite?: () => Promise<void>;
 }
 
 /** One request: method, path and optional query, body and content type. */
@@ -62,6 +70,8 @@ export interface KubeRequest {
   query?: Record<string, string | undefined>;
   body?: string;
   contentType?: string;
+  /** Aborts this request (in addition to the client's own signal). */
+  signal?: AbortSignal;
 }
 
 /** The minimal shape of any Kubernetes object. */
@@ -100,26 +110,85 @@ export class KubeRest {
   requests = 0;
   readonly cluster: string;
   private readonly timeoutMs: number;
-  private readonly signal: AbortSignal | undefined;
-  private readonly discovery = new Map<string, Promise<Map<string, ApiResource>>>();
+  /** The client's signal: every request stops when it aborts. */
+  readonly signal: AbortSignal | undefined;
+  private readonly beforeWrite: (() => Promise<void>) | undefined;
+  private readonly discovery: Map<string, Promise<Map<string, ApiResource>>>;
   // Keep-alive: an observation makes tens of requests to one server, and a TLS handshake per request
   // costs more than the request. Idle sockets are unref'd by Node, so they never keep the process alive.
-  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly agent: https.Agent;
   // What this connection sends as credentials, scrubbed from every server message (a server may echo them).
   private secrets: string[] = [];
 
   constructor(
     private readonly kc: k8s.KubeConfig,
     options: KubeRestOptions,
+    shared?: { agent: https.Agent; discovery: Map<string, Promise<Map<string, ApiResource>>> },
   ) {
     this.cluster = options.cluster;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.signal = options.signal;
+    this.beforeWrite = options.beforeWrite;
+    this.agent = shared?.agent ?? new https.Agent({ keepAlive: true, maxSockets: 8 });
+    this.discovery = shared?.discovery ?? new Map<string, Promise<Map<string, ApiResource>>>();
+  }
+
+  /**
+   * A client for the same cluster (sharing connections and discovery) whose requests also stop when
+   * `signal` aborts, and whose writes first await `beforeWrite` (both in addition to this client's own).
+   * The executor derives the client a run writes with from it, bound to the run's lock.
+   */
+  derive(options: { signal?: AbortSignal; beforeWrite?: () => Promise<void> }): KubeRest {
+    const signals = [this.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+    const gates = [this.beforeWrite, options.beforeWrite].filter((g): g is () => Promise<void> => g !== undefined);
+    const derived: KubeRestOptions = { cluster: this.cluster, timeoutMs: this.timeoutMs };
+    if (signals.length > 0) derived.signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    if (gates.length > 0) {
+      derived.beforeWrite = async () => {
+        for (const gate of gates) await gate();
+      };
+    }
+    return new KubeRest(this.kc, derived, { agent: this.agent, discovery: this.discovery });
+  }
+
+  /** The kubeconfig this client talks through (helm is handed the same cluster). */
+  get kubeConfig(): k8s.KubeConfig {
+    return this.kc;
   }
 
   /** Closes the kept-alive connections (the instance must not be used afterwards). */
   close(): void {
     this.agent.destroy();
+  }
+
+  /** Creates an object at `collection` (a POST); the API server's 409 (already exists) is a `KubeApiError`. */
+  async create<T>(collection: string, body: unknown, what = `create ${collection}`, signal?: AbortSignal): Promise<T> {
+    return this.call<T>({ method: "POST", path: collection, body: JSON.stringify(body), contentType: "application/json", ...(signal ? { signal } : {}) }, what);
+  }
+
+  /**
+   * Replaces an object (a PUT). The body's `metadata.resourceVersion` makes it a compare-and-swap: a write
+   * racing another is refused with 409 (`KubeApiError`, `statusReason` Conflict).
+   */
+  async replace<T>(path: string, body: unknown, what = `replace ${path}`, signal?: AbortSignal): Promise<T> {
+    return this.call<T>({ method: "PUT", path, body: JSON.stringify(body), contentType: "application/json", ...(signal ? { signal } : {}) }, what);
+  }
+
+  /**
+   * Deletes an object; `false` when it was already gone (404). `preconditions` (uid, resourceVersion) make
+   * the delete fail with 409 when the object changed since it was read.
+   */
+  async remove(path: string, options: { preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: string; what?: string; signal?: AbortSignal } = {}): Promise<boolean> {
+    const body = {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+      ...(options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : {}),
+      ...(options.preconditions ? { preconditions: options.preconditions } : {}),
+    };
+    const response = await this.send({ method: "DELETE", path, body: JSON.stringify(body), contentType: "application/json", ...(options.signal ? { signal: options.signal } : {}) });
+    if (response.status === 404) return false;
+    this.parse(response, options.what ?? `DELETE ${path}`);
+    return true;
   }
 
   /** GETs one object or resource; `null` when it does not exist (404). */
@@ -223,7 +292,13 @@ export class KubeRest {
   async send(request: KubeRequest): Promise<{ status: number; body: string }> {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new InvalidInputError(`cluster ${this.cluster}: the kubeconfig context has no cluster server`);
-    if (this.signal?.aborted) throw this.unreachable(`${request.method} ${request.path}: cancelled (cluster deadline passed)`);
+    const signal = request.signal && this.signal ? AbortSignal.any([this.signal, request.signal]) : (request.signal ?? this.signal);
+    this.refuseIfAborted(signal, request);
+    if (request.method !== "GET" && this.beforeWrite) {
+      await this.beforeWrite();
+      // The gate may have ended with the lock lost: this write must not be sent then.
+      this.refuseIfAborted(signal, request);
+    }
     // The server URL may carry a path (a cluster behind Rancher or an API gateway): keep it.
     const url = new URL(server);
     url.pathname = `${url.pathname.replace(/\/$/, "")}${request.path}`;
@@ -233,7 +308,7 @@ export class KubeRest {
     const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
     if (request.contentType) headers["Content-Type"] = request.contentType;
     const options: https.RequestOptions = { method: request.method, headers, timeout: this.timeoutMs, agent: this.agent };
-    if (this.signal) options.signal = this.signal;
+    if (signal) options.signal = signal;
     try {
       await this.kc.applyToHTTPSOptions(options);
     } catch (error) {
@@ -266,7 +341,8 @@ export class KubeRest {
       req.on("error", reject);
       req.end(request.body);
     }).catch((error: unknown) => {
-      const reason = this.signal?.aborted ? "cancelled (cluster deadline passed)" : describeNetworkError(error);
+      if (signal?.aborted && signal.reason instanceof BosunError) throw signal.reason;
+      const reason = signal?.aborted ? "cancelled (cluster deadline passed)" : describeNetworkError(error);
       throw this.unreachable(`${what}: ${reason}`, error);
     });
     // A refused read means bosun cannot observe the cluster; a refused write (a dry-run apply) is about
@@ -296,6 +372,16 @@ export class KubeRest {
     // It can also echo the request's credentials (a hostile or buggy server): they are scrubbed.
     const detail = sensitive ? (status.reason ?? "error") : (status.message ?? status.reason ?? scrubSecrets(response.body, this.secrets).slice(0, 200));
     throw new KubeApiError(`cluster ${this.cluster}: ${what}: HTTP ${response.status}: ${scrubSecrets(detail, this.secrets)}`, response.status, status.reason, `${this.cluster}:`);
+  }
+
+  /**
+   * Throws when `signal` aborted: its reason when that is a `BosunError` (the lock was lost), else an
+   * unreachable "cancelled". Nothing is sent after an abort.
+   */
+  private refuseIfAborted(signal: AbortSignal | undefined, request: KubeRequest): void {
+    if (!signal?.aborted) return;
+    if (signal.reason instanceof BosunError) throw signal.reason;
+    throw this.unreachable(`${request.method} ${request.path}: cancelled (cluster deadline passed)`);
   }
 
   private unreachable(message: string, cause?: unknown): UnreachableError {

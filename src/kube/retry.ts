@@ -5,6 +5,7 @@
  * only wrap writes that are idempotent (patches, creates that tolerate "already exists").
  */
 import { BosunError } from "../errors.js";
+import { abortableSleep } from "../poll.js";
 import { KubeApiError, UnreachableError } from "./rest.js";
 
 /** How long a cluster may stay unreachable before the operation gives up. */
@@ -55,16 +56,5 @@ export async function withRetry<T>(operation: () => Promise<T>, options: RetryOp
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+/** Resolves after `ms`, or at once when `signal` aborts (the one sleep lives in `src/poll.ts`). */
+export { abortableSleep } from "../poll.js";

@@ -25,6 +25,8 @@ export interface HelmOptions {
   /** The helm executable; defaults to {@link resolveTool}'s lookup (BOSUN_HELM, PATH, bosun's binary cache). */
   helm?: string;
   timeoutMs?: number;
+  /** Stops the program when it aborts (see `RunOptions.signal`). */
+  signal?: AbortSignal;
 }
 
 const resolved = new Map<string, Promise<string>>();
@@ -80,6 +82,7 @@ async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, m
     args,
     timeoutMs: options.timeoutMs ?? timeoutMs,
     ...(maxBuffer === undefined ? {} : { maxBuffer }),
+    ...(options.signal ? { signal: options.signal } : {}),
     notFoundHint: HELM_HINT,
   });
 }

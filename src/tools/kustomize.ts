@@ -14,6 +14,8 @@ export interface KustomizeOptions {
   /** The kustomize executable; defaults to {@link resolveTool}'s lookup. */
   kustomize?: string;
   timeoutMs?: number;
+  /** Stops the program when it aborts (see `RunOptions.signal`). */
+  signal?: AbortSignal;
 }
 
 /** Largest rendered output accepted from `kustomize build`. */
@@ -45,6 +47,7 @@ export async function kustomizeBuild(dir: string, options: KustomizeOptions = {}
     timeoutMs: options.timeoutMs ?? 60_000,
     maxBuffer: BUILD_MAX_BUFFER,
     notFoundHint: KUSTOMIZE_HINT,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   return stdout;
 }

@@ -4,7 +4,7 @@
  * in bosun runs a shell string.
  */
 import { execa, type ExecaError } from "execa";
-import { ProcessError, ToolNotFoundError } from "../errors.js";
+import { BosunError, ProcessError, ToolNotFoundError } from "../errors.js";
 
 /** How to run one external program. */
 export interface RunOptions {
@@ -25,6 +25,12 @@ export interface RunOptions {
   onStderrLine?: (line: string) => void;
   /** What to tell the user when the executable is missing. */
   notFoundHint: string;
+  /**
+   * Stops the program (SIGTERM, then SIGKILL after 5 s) when it aborts — a lost lock or SIGTERM must stop
+   * a helm that is writing, not only the next request. Then the signal's reason is thrown when it is a
+   * `BosunError`, else a `ProcessError`.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a finished program printed. */
@@ -43,7 +49,9 @@ const WITHHELD_ENV = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_USERNAME", "BOSUN_GIT_PASSWO
 
 /** Runs a program to completion; a non-zero exit, a signal or a timeout becomes a `ProcessError`. */
 export async function runProcess(options: RunOptions): Promise<RunResult> {
+  options.signal?.throwIfAborted();
   const child = execa(options.file, [...options.args], {
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
     cwd: options.cwd,
     // An undefined value removes the variable from the environment the child inherits.
     env: { ...Object.fromEntries(WITHHELD_ENV.map((name) => [name, undefined])), ...options.env },
@@ -71,6 +79,8 @@ export async function runProcess(options: RunOptions): Promise<RunResult> {
   const result = await child;
   if (result.failed) {
     const error = result as unknown as ExecaError;
+    const reason: unknown = options.signal?.reason;
+    if (options.signal?.aborted && reason instanceof BosunError) throw reason;
     if ((error.cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT" || error.code === "ENOENT") {
       throw new ToolNotFoundError(options.tool, options.notFoundHint);
     }

@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { AddonApplyError, HealthTimeoutError } from "../../src/addons/health.js";
 import { applyHelmAddon, uninstallHelmAddon, type HelmApplyContext } from "../../src/addons/helm-apply.js";
 import { readInventoryEntries, removeInventoryEntry, type InventoryEntry } from "../../src/addons/inventory.js";
-import { applyKustomizeAddon, deleteKustomizeAddon, type KustomizeApplyContext } from "../../src/addons/kustomize-apply.js";
+import { applyKustomizeAddon, deleteKustomizeAddon, pruneKustomizeAddon, type KustomizeApplyContext } from "../../src/addons/kustomize-apply.js";
 import { observeAddons } from "../../src/addons/observe.js";
 import { KubeRest } from "../../src/kube/rest.js";
 import { loadFleet } from "../../src/spec/load.js";
@@ -76,7 +76,7 @@ function variant(addon: DesiredAddon, values: Record<string, unknown>, more: Par
 function context(helm: string, log: string[] = []): HelmApplyContext & KustomizeApplyContext {
   // pendingGraceSeconds 0: the releases these tests leave pending-* were left by a helm they killed
   // themselves (killHelmMidway), so none is still at work on them: recover at once.
-  return { rest: newRest(), core: clients.core, target: target(), helm, kustomize: tools().kustomize, log: (line) => log.push(line), pendingGraceSeconds: 0 };
+  return { rest: newRest(), target: target(), helm, kustomize: tools().kustomize, log: (line) => log.push(line), pendingGraceSeconds: 0 };
 }
 
 /** The release's records (every revision), as `{revision: status}`. */
@@ -133,7 +133,7 @@ afterAll(async () => {
     await clients.objects.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name } }).catch(() => undefined);
   }
   for (const release of cleanup.releases) await helmUninstall(target(), release.name, release.namespace, { helm: release.helm }, { ignoreNotFound: true }).catch(() => undefined);
-  for (const name of cleanup.addons) await removeInventoryEntry(clients.core, name).catch(() => undefined);
+  for (const name of cleanup.addons) await removeInventoryEntry(newRest(), name).catch(() => undefined);
   for (const name of cleanup.crds) await clients.objects.delete({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } }).catch(() => undefined);
   for (const name of cleanup.namespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
   for (const dir of cleanup.dirs) await fs.rm(dir, { recursive: true, force: true });
@@ -309,10 +309,8 @@ describe("Kustomize add-ons", () => {
         { id: `ConfigMap/${ns}/config-extra`, action: "created" },
         { id: `ConfigMap/${ns}/config-settings`, action: "created" },
         { id: `Secret/${ns}/config-credentials`, action: "created" },
-        { id: `Deployment/${ns}/config-agent`, action: "created" },
+        { id: `Deployment.apps/${ns}/config-agent`, action: "created" },
       ],
-      pruned: [],
-      released: [],
     });
     // Health: the Deployment was ready when apply returned.
     expect(await deploymentReplicas(ns, "config-agent")).toEqual({ spec: 2, ready: 2 });
@@ -324,7 +322,7 @@ describe("Kustomize add-ons", () => {
       objects: [
         { id: `ConfigMap/${ns}/config-extra`, apiVersion: "v1" },
         { id: `ConfigMap/${ns}/config-settings`, apiVersion: "v1" },
-        { id: `Deployment/${ns}/config-agent`, apiVersion: "apps/v1" },
+        { id: `Deployment.apps/${ns}/config-agent`, apiVersion: "apps/v1" },
         { id: `Namespace/${ns}`, apiVersion: "v1" },
         { id: `Secret/${ns}/config-credentials`, apiVersion: "v1" },
       ],
@@ -374,7 +372,11 @@ describe("Kustomize add-ons", () => {
       (await newRest().send({ method: "DELETE", path: `/api/v1/namespaces/${ns}/configmaps/config-extra`, query: { dryRun: "All" } })).status;
     await eventually("the delete-protection policy is in force", async () => ((await dryRunDelete()) === 422 ? true : undefined), 30_000);
 
-    const error = await applyKustomizeAddon(context(tools().helm), cluster, config, dir).then(
+    // The apply step applies and prunes nothing; the prune step deletes and applies nothing.
+    const applied = await applyKustomizeAddon(context(tools().helm), cluster, config, dir);
+    expect(applied.objects.every((o) => o.action === "unchanged")).toBe(true);
+    expect((await inventoryEntry(config.name))?.objects.map((o) => o.id)).toContain(`ConfigMap/${ns}/config-extra`);
+    const error = await pruneKustomizeAddon(context(tools().helm), cluster, config, dir).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -388,15 +390,13 @@ describe("Kustomize add-ons", () => {
     await clients.objects.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: policy } });
     await clients.objects.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name: policy } });
     await eventually("the delete-protection policy is gone", async () => ((await dryRunDelete()) === 200 ? true : undefined), 30_000);
-    const result = await applyKustomizeAddon(context(tools().helm), cluster, config, dir);
-    expect(result.pruned).toEqual([`ConfigMap/${ns}/config-extra`]);
-    expect(result.objects.every((o) => o.action === "unchanged")).toBe(true);
-    expect(result.outcome).toBe("applied");
+    const result = await pruneKustomizeAddon(context(tools().helm), cluster, config, dir);
+    expect(result).toEqual({ outcome: "pruned", pruned: [`ConfigMap/${ns}/config-extra`], released: [] });
     await expect(clients.core.readNamespacedConfigMap({ name: "config-extra", namespace: ns })).rejects.toMatchObject({ code: 404 });
     expect(await uids()).toEqual(before);
     expect((await inventoryEntry(config.name))?.objects.map((o) => o.id)).toEqual([
       `ConfigMap/${ns}/config-settings`,
-      `Deployment/${ns}/config-agent`,
+      `Deployment.apps/${ns}/config-agent`,
       `Namespace/${ns}`,
       `Secret/${ns}/config-credentials`,
     ]);
@@ -420,7 +420,7 @@ describe("Kustomize add-ons", () => {
 
     await fs.writeFile(file, original);
     const result = await applyKustomizeAddon(context(tools().helm), cluster, config, dir);
-    expect(result.objects.filter((o) => o.action !== "unchanged")).toEqual([{ id: `Deployment/${ns}/config-agent`, action: "configured" }]);
+    expect(result.objects.filter((o) => o.action !== "unchanged")).toEqual([{ id: `Deployment.apps/${ns}/config-agent`, action: "configured" }]);
     expect(await deploymentReplicas(ns, "config-agent")).toEqual({ spec: 2, ready: 2 });
     await expectInSync([config], dir);
   });
@@ -430,9 +430,9 @@ describe("Kustomize add-ons", () => {
     const result = await applyKustomizeAddon(context(tools().helm), cluster, widgets, dir);
     const ms = performance.now() - started;
     expect(result.objects).toEqual([
-      { id: `CustomResourceDefinition/widgets.w${RUN}.bosun.test`, action: "created" },
+      { id: `CustomResourceDefinition.apiextensions.k8s.io/widgets.w${RUN}.bosun.test`, action: "created" },
       { id: `Namespace/wid-${RUN}`, action: "created" },
-      { id: `Widget/wid-${RUN}/sample`, action: "created" },
+      { id: `Widget.w${RUN}.bosun.test/wid-${RUN}/sample`, action: "created" },
     ]);
     const widget = await newRest().get<{ spec?: { size?: number } }>(`/apis/w${RUN}.bosun.test/v1/namespaces/wid-${RUN}/widgets/sample`);
     expect(widget?.spec?.size).toBe(3);
@@ -460,7 +460,7 @@ describe("Kustomize add-ons", () => {
     const log: string[] = [];
     expect(await deleteKustomizeAddon(context(tools().helm, log), cluster, widgets.name)).toEqual({
       outcome: "deleted",
-      deleted: [`Widget/wid-${RUN}/sample`, `Namespace/wid-${RUN}`, `CustomResourceDefinition/widgets.w${RUN}.bosun.test`],
+      deleted: [`Widget.w${RUN}.bosun.test/wid-${RUN}/sample`, `Namespace/wid-${RUN}`, `CustomResourceDefinition.apiextensions.k8s.io/widgets.w${RUN}.bosun.test`],
       released: [],
     });
     expect(await deleteKustomizeAddon(context(tools().helm), cluster, config.name)).toMatchObject({ outcome: "deleted" });

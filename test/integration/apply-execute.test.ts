@@ -20,7 +20,7 @@ import type { ClusterPlan } from "../../src/plan/types.js";
 import { loadFleet } from "../../src/spec/load.js";
 import type { DesiredCluster } from "../../src/spec/types.js";
 import { helmUninstall } from "../../src/tools/helm.js";
-import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { bosun, deleteNamespaces, sandboxCluster, sandboxRest, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
 const TOKEN_ENV = "BOSUN_SECRET_PLAN_GREETER_TOKEN";
@@ -40,12 +40,10 @@ async function planOf(name: string): Promise<{ plan: ClusterPlan; desired: Desir
 }
 
 function runOf(plan: ClusterPlan, desired: DesiredCluster, runId = newRunId()): ClusterRun {
-  const clients = sandboxCluster(plan.name);
   return {
     desired,
     plan,
-    clients,
-    rest: new KubeRest(clients.kc, { cluster: plan.name }),
+    rest: sandboxRest(plan.name),
     fleetDir,
     env,
     runId,
@@ -70,7 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
   await helmUninstall(target, "greeter", "plan-greeter", { helm: sharedSandbox().binaries.helm ?? "helm" }).catch(() => undefined);
-  for (const name of ["greeter", "web"]) await removeInventoryEntry(gamma.core, name).catch(() => undefined);
+  for (const name of ["greeter", "web"]) await removeInventoryEntry(sandboxRest("gamma"), name).catch(() => undefined);
   await deleteNamespaces(gamma.core, ["plan-web", "plan-greeter"]);
   await gamma.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB }).catch(() => undefined);
   await gamma.core.deleteNamespacedConfigMap({ name: "bosun-journal", namespace: "bosun-system" }).catch(() => undefined);
@@ -86,7 +84,7 @@ describe("executing one cluster's plan", () => {
     expect(outcome, lines.join("\n")).toEqual({ kind: "converged", steps: 3 });
     const after = await planOf("gamma");
     expect(after.plan.status).toBe("in-sync");
-    const entries = await openJournal(gamma, "gamma", { runId: newRunId(), planRevision: null }).entries();
+    const entries = await openJournal(sandboxRest("gamma"), "gamma", { runId: newRunId(), planRevision: null }).entries();
     expect(entries.filter((e) => e.runId === runId).map((e) => [e.stepId, e.state]).sort()).toEqual([
       ["gamma/addon.install/greeter", "succeeded"],
       ["gamma/addon.install/web", "succeeded"],
@@ -98,7 +96,7 @@ describe("executing one cluster's plan", () => {
     await gamma.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB });
     const { plan, desired } = await planOf("gamma");
     expect(plan.steps.map((s) => s.kind)).toEqual(["backup.schedule"]);
-    const other = await acquireClusterLock(gamma, { cluster: "gamma", holder: holderIdentity("other-run"), leaseSeconds: 30 });
+    const other = await acquireClusterLock(sandboxRest("gamma"), { cluster: "gamma", holder: holderIdentity("other-run"), leaseSeconds: 30 });
     try {
       const outcome = await executeCluster(runOf(plan, desired), new AbortController().signal);
       expect(outcome.kind).toBe("failed");

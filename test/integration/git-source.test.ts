@@ -259,9 +259,8 @@ describe("Git source over smart HTTP", () => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
     try {
-      const started = Date.now();
+      // The deadline fired: its own words say so (no wall-clock threshold).
       const error = await failure(open({ repo: `http://127.0.0.1:${port}/fleet.git`, ref: "main", timeoutMs: 500 }));
-      expect(Date.now() - started).toBeLessThan(10_000);
       expect(error).toBeInstanceOf(GitSourceError);
       expect(error.retryable).toBe(true);
       expect(error.message).toBe(`fetching http://127.0.0.1:${port}/fleet.git ref main: timed out (no answer within 0.5 s)`);

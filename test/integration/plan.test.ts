@@ -22,7 +22,7 @@ import { loadFleet } from "../../src/spec/load.js";
 import type { DesiredCluster } from "../../src/spec/types.js";
 import { helmUninstall, helmUpgradeInstall } from "../../src/tools/helm.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { bosun, deleteNamespaces, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { bosun, deleteNamespaces, eventually, sandboxCluster, sandboxRest, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/plan");
 const KUSTOMIZE_CANARY = `kustomize-canary-${randomBytes(8).toString("hex")}`;
@@ -69,12 +69,12 @@ async function converge(): Promise<void> {
         { release: addon.name, namespace: addon.namespace ?? addon.name, chart: path.join(fleetDir, addon.source.chart.kind === "local" ? addon.source.chart.path : ""), values: helm.values, createNamespace: true, wait: true, helmTimeout: "3m" },
         { helm: tools().helm },
       );
-      await writeInventoryEntry(gamma.core, { name: addon.name, kind: "helm", namespace: addon.namespace, objects: [], secretPaths: addon.source.secretValues.map((s) => s.path) });
+      await writeInventoryEntry(sandboxRest("gamma"), { name: addon.name, kind: "helm", namespace: addon.namespace, objects: [], secretPaths: addon.source.secretValues.map((s) => s.path) });
     } else {
       for (const object of rendered.objects) {
         await gamma.objects.patch(object, undefined, undefined, "bosun", true, PatchStrategy.ServerSideApply);
       }
-      await writeInventoryEntry(gamma.core, { name: addon.name, kind: "kustomize", namespace: addon.namespace, objects: rendered.objects });
+      await writeInventoryEntry(sandboxRest("gamma"), { name: addon.name, kind: "kustomize", namespace: addon.namespace, objects: rendered.objects });
     }
   }
   const etcd = cluster.backup.etcd;
@@ -111,7 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
   await helmUninstall(target, "greeter", "plan-greeter", { helm: tools().helm }).catch(() => undefined);
-  for (const name of ["greeter", "web"]) await removeInventoryEntry(gamma.core, name).catch(() => undefined);
+  for (const name of ["greeter", "web"]) await removeInventoryEntry(sandboxRest("gamma"), name).catch(() => undefined);
   await deleteNamespaces(gamma.core, ["plan-web", "plan-greeter"]);
   await gamma.batch.deleteNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB }).catch(() => undefined);
   await fs.rm(fleetDir, { recursive: true, force: true });

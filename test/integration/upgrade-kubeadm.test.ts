@@ -182,6 +182,8 @@ describe("kubeadm upgrades through bosun apply", () => {
     expect(result.exitCode).toBe(1);
     const job = await delta.batch.readNamespacedJob({ name: "bosun-upgrade-delta-cp-1-cp-v1-36-2", namespace: "kube-system" });
     expect(job.spec?.template.spec?.containers[0]?.command).toEqual(["chroot", "/host", "/bin/sh", "-c", script]);
+    // The failure carries its phase into the output (and the journal), not one generic reason.
+    expect(result.stdout).toMatch(/failed at \S+ \(drain\): /);
     expect(result.stdout).toMatch(/delta-worker-1: kubelet upgrade to 1\.36\.2 failed at drain: draining node delta-worker-1 timed out after 15 s with 1 pod left: upgrade-pdb\/guarded-[a-z0-9-]+ \(.*disruption budget.*\)/i);
     expect(result.stdout).toMatch(/The node is left cordoned/);
     const worker = await delta.core.readNode({ name: "delta-worker-1" });
@@ -200,6 +202,7 @@ describe("kubeadm upgrades through bosun apply", () => {
     const dir = await fleet("1.36.2", { backup: false });
     const failed = await apply(dir);
     expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toMatch(/failed at \S+ \(job\): /);
     expect(failed.stdout).toMatch(/delta-cp-2: control-plane upgrade to 1\.36\.2 failed at upgrade Job: Job bosun-upgrade-delta-cp-2-cp-v1-36-2 failed .*fail-upgrade/);
     expect(failed.stdout).toMatch(/kubectl -n kube-system logs job\/bosun-upgrade-delta-cp-2-cp-v1-36-2/);
     const first = await readUpgradeRecords(delta.core);
@@ -222,6 +225,7 @@ describe("kubeadm upgrades through bosun apply", () => {
     try {
       const result = await apply(await fleet("1.36.2"));
       expect(result.exitCode).toBe(1);
+      expect(result.stdout).toMatch(/failed at \S+ \(snapshot\): /);
       expect(result.stdout).toMatch(/the pre-upgrade etcd snapshot failed on node delta-cp-\d .*no control-plane step was started/);
       expect(await readUpgradeRecords(delta.core)).toEqual([]);
       expect((await delta.batch.listNamespacedJob({ namespace: "kube-system", labelSelector: NODE_UPGRADE_LABEL })).items).toEqual([]);

@@ -6,6 +6,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { inject } from "vitest";
 import { clientsFor, loadKubeConfig, type KubeClients } from "../../src/kube/config.js";
+import { KubeRest } from "../../src/kube/rest.js";
 import type { SharedSandbox } from "./global-setup.js";
 
 /** The shared sandbox started by the global setup. */
@@ -16,6 +17,14 @@ export function sharedSandbox(): SharedSandbox {
 /** API clients for one cluster of the shared sandbox. */
 export function sandboxCluster(cluster: string, kubeconfig = sharedSandbox().kubeconfig): KubeClients {
   return clientsFor(loadKubeConfig(kubeconfig, cluster));
+}
+
+/**
+ * bosun's REST client for one cluster of the shared sandbox (its requests carry User-Agent `bosun`, so the
+ * audit log counts them as bosun's: use it for what bosun itself would do).
+ */
+export function sandboxRest(cluster: string, kubeconfig = sharedSandbox().kubeconfig): KubeRest {
+  return new KubeRest(loadKubeConfig(kubeconfig, cluster), { cluster });
 }
 
 /** Path of the built CLI. */

@@ -19,7 +19,8 @@ import { FIELD_MANAGER } from "../../constants.js";
 import { identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
-import { abortableSleep, isTransient, withRetry } from "../../kube/retry.js";
+import { isTransient, withRetry } from "../../kube/retry.js";
+import { pollUntil } from "../../poll.js";
 import type { ControlPlaneUpgradeStep, TopologyScaleStep, WorkersUpgradeStep } from "../../plan/types.js";
 import {
   CAPI,
@@ -360,35 +361,45 @@ class StepRun {
    * deadline; then the step fails naming the object, what it waited for and the last thing it saw.
    */
   async waitUntil(id: string, what: string, progress: () => Promise<Progress>): Promise<void> {
-    let delay = POLL_MIN_MS;
     let lastSeen = "nothing yet";
     let outage: string | undefined;
-    for (;;) {
+    this.throwIfStopped(`waiting for ${id}`);
+    try {
+      await pollUntil<undefined>(
+        async () => {
+          try {
+            const now = await progress();
+            if (outage !== undefined) this.ctx.log(`${this.ctx.cluster}: ${id}: the management cluster answers again (${this.elapsed()})`);
+            outage = undefined;
+            if (now.converged) {
+              this.ctx.log(`${this.ctx.cluster}: ${id}: converged: ${now.seen} (${this.elapsed()})`);
+              return { done: true, value: undefined };
+            }
+            if (now.seen === lastSeen) return { done: false };
+            this.ctx.log(`${this.ctx.cluster}: ${id}: ${now.seen} (${this.elapsed()})`);
+            lastSeen = now.seen;
+            return { done: false, progressed: true };
+          } catch (error) {
+            if (!isTransient(error)) throw error;
+            if (outage === undefined) this.ctx.log(`${this.ctx.cluster}: ${id}: ${firstLine(error.message)}; retrying until the step's timeout (${this.elapsed()})`);
+            outage = firstLine(error.message);
+            return { done: false };
+          }
+        },
+        {
+          deadline: this.deadline,
+          backoff: { initialMs: POLL_MIN_MS, maxMs: POLL_MAX_MS, factor: 1.5 },
+          signal: this.ctx.signal,
+          onTimeout: () => {
+            const last = outage === undefined ? lastSeen : `${lastSeen}; since then the management cluster does not answer: ${outage}`;
+            return new ClusterAPIStepError("wait", `${id}: timed out after ${this.timeout()} waiting for ${what}; last seen: ${last}`, { identity: id, timeout: true });
+          },
+        },
+      );
+    } catch (error) {
+      // An abort ends the wait at once; it is reported as this step being stopped.
       this.throwIfStopped(`waiting for ${id}`);
-      try {
-        const now = await progress();
-        if (outage !== undefined) this.ctx.log(`${this.ctx.cluster}: ${id}: the management cluster answers again (${this.elapsed()})`);
-        outage = undefined;
-        if (now.converged) {
-          this.ctx.log(`${this.ctx.cluster}: ${id}: converged: ${now.seen} (${this.elapsed()})`);
-          return;
-        }
-        if (now.seen !== lastSeen) {
-          this.ctx.log(`${this.ctx.cluster}: ${id}: ${now.seen} (${this.elapsed()})`);
-          lastSeen = now.seen;
-          delay = POLL_MIN_MS;
-        }
-      } catch (error) {
-        if (!isTransient(error)) throw error;
-        if (outage === undefined) this.ctx.log(`${this.ctx.cluster}: ${id}: ${firstLine(error.message)}; retrying until the step's timeout (${this.elapsed()})`);
-        outage = firstLine(error.message);
-      }
-      if (Date.now() >= this.deadline) {
-        const last = outage === undefined ? lastSeen : `${lastSeen}; since then the management cluster does not answer: ${outage}`;
-        throw new ClusterAPIStepError("wait", `${id}: timed out after ${this.timeout()} waiting for ${what}; last seen: ${last}`, { identity: id, timeout: true });
-      }
-      await abortableSleep(Math.min(delay, Math.max(0, this.deadline - Date.now())), this.ctx.signal);
-      delay = Math.min(Math.round(delay * 1.5), POLL_MAX_MS);
+      throw error;
     }
   }
 

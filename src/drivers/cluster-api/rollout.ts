@@ -76,10 +76,11 @@ export type ClusterAPIStepPhase = "guard" | "patch" | "wait";
  * (`HealthTimeout`, retryable: the rollout may still finish) or the run stopped while waiting.
  */
 export class ClusterAPIStepError extends BosunError {
-  readonly phase: ClusterAPIStepPhase;
+  override readonly phase: ClusterAPIStepPhase;
   constructor(phase: ClusterAPIStepPhase, message: string, options: { identity: string; cause?: unknown; retryable?: boolean; timeout?: boolean }) {
     super(message, {
       reason: options.timeout === true ? "HealthTimeout" : "ApplyFailed",
+      phase,
       identity: options.identity,
       ...(options.cause === undefined ? {} : { cause: options.cause }),
       retryable: options.retryable ?? options.timeout === true,

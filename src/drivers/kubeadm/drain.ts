@@ -12,7 +12,8 @@ import { CORDONED_BY_ANNOTATION } from "../../constants.js";
 import { GROUPS, identity } from "../../identity.js";
 import { BosunError } from "../../errors.js";
 import { KubeApiError, type KubeRest } from "../../kube/rest.js";
-import { abortableSleep, withRetry } from "../../kube/retry.js";
+import { withRetry } from "../../kube/retry.js";
+import { pollUntil, type PollResult } from "../../poll.js";
 import { MIRROR_POD_ANNOTATION } from "./parse.js";
 
 
@@ -61,8 +62,8 @@ export async function uncordon(rest: KubeRest, node: string, options: NodeOpOpti
 
 /** Why a drain did not finish. */
 export class DrainError extends BosunError {
-  constructor(message: string, identity: string) {
-    super(message, { reason: "ApplyFailed", identity });
+  constructor(message: string, identity: string, phase: "cordon" | "drain" = "drain") {
+    super(message, { reason: "ApplyFailed", phase, identity });
   }
 }
 
@@ -80,13 +81,12 @@ export function mustEvict(pod: PodObject): boolean {
  * what refused them when the time is up.
  */
 export async function drain(rest: KubeRest, node: string, timeoutMs: number, options: NodeOpOptions = {}): Promise<{ evicted: number }> {
-  const deadline = Date.now() + timeoutMs;
   const evicted = new Set<string>();
   const refusals = new Map<string, string>();
-  let delay = 1_000;
-  for (;;) {
-    const pods = (await withRetry(() => rest.list<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${node}` }), options)).filter(mustEvict);
-    if (pods.length === 0) return { evicted: evicted.size };
+  let pods: PodObject[] = [];
+  const check = async (): Promise<PollResult<{ evicted: number }>> => {
+    pods = (await withRetry(() => rest.list<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${node}` }), options)).filter(mustEvict);
+    if (pods.length === 0) return { done: true, value: { evicted: evicted.size } };
     // Like kubectl drain: only a controller recreates a pod elsewhere; a pod already being deleted is
     // simply waited for.
     const bare = pods.filter((pod) => !pod.metadata.deletionTimestamp && !pod.metadata.ownerReferences?.some((o) => o.controller === true));
@@ -108,17 +108,18 @@ export async function drain(rest: KubeRest, node: string, timeoutMs: number, opt
         refusals.set(podName(pod), refusal);
       }
     }
-    if (Date.now() >= deadline) {
+    return { done: false };
+  };
+  // An abort (the lock lost, SIGTERM) ends the wait with the signal's reason.
+  return pollUntil(check, {
+    deadline: Date.now() + timeoutMs,
+    backoff: { initialMs: 1_000, maxMs: 5_000 },
+    ...(options.signal ? { signal: options.signal } : {}),
+    onTimeout: () => {
       const left = pods.map((pod) => `${podName(pod)}${refusals.has(podName(pod)) ? ` (${refusals.get(podName(pod)) ?? ""})` : " (still terminating)"}`);
-      throw new DrainError(
-        `draining node ${node} timed out after ${Math.round(timeoutMs / 1000)} s with ${left.length} pod${left.length === 1 ? "" : "s"} left: ${left.join("; ")}`,
-        identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }),
-      );
-    }
-    if (options.signal?.aborted) throw new DrainError(`draining node ${node} was interrupted`, identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }));
-    await abortableSleep(Math.min(delay, Math.max(0, deadline - Date.now())), options.signal);
-    delay = Math.min(delay * 2, 5_000);
-  }
+      return new DrainError(`draining node ${node} timed out after ${Math.round(timeoutMs / 1000)} s with ${left.length} pod${left.length === 1 ? "" : "s"} left: ${left.join("; ")}`, identity({ cluster: rest.cluster, group: GROUPS.core, kind: "Node", name: node }));
+    },
+  });
 }
 
 /** Evicts one pod; undefined when it was evicted (or is gone), else what refused it. */

@@ -16,11 +16,12 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { GROUPS, identity } from "../../identity.js";
-import { BosunError } from "../../errors.js";
+import { BosunError, type ErrorReason, type FailurePhase } from "../../errors.js";
 import { snapshotStep } from "../../backup/snapshot.js";
 import { createJob, deleteJob, jobState, readJob, waitForJob } from "../../kube/jobs.js";
 import type { KubeRest } from "../../kube/rest.js";
-import { abortableSleep, withRetry, type RetryOptions } from "../../kube/retry.js";
+import { withRetry, type RetryOptions } from "../../kube/retry.js";
+import { pollUntil } from "../../poll.js";
 import { moveProblems, type NodeMove } from "../../plan/move-guard.js";
 import type { ObservedKubeadm } from "../../plan/observed.js";
 import { versionRanges, versionState } from "../../plan/observed-versions.js";
@@ -203,12 +204,14 @@ async function upgradeNode(
   };
   await withRetry(() => ctx.record(id, "started"), retryOptions(ctx));
   let stage = "cordon";
+  let failurePhase: FailurePhase = "cordon";
   const job = upgradeJobName(node, phase, to);
   try {
     if (work.drain) {
       const cordoned = await timed("cordon", () => cordon(ctx.rest, node, ctx.runId, retryOptions(ctx)));
       ctx.log(`${prefix}: ${cordoned === "already-by-someone-else" ? "was already cordoned (by someone else; it stays cordoned afterwards)" : "cordoned"}`);
       stage = "drain";
+      failurePhase = "drain";
       const drained = await timed("drain", () =>
         drain(ctx.rest, node, ctx.desired.upgrade.drainTimeoutSeconds * 1000, { ...retryOptions(ctx), log: (line) => {
           ctx.log(`${prefix}: ${line}`);
@@ -217,23 +220,27 @@ async function upgradeNode(
       ctx.log(`${prefix}: drained (${drained.evicted} pod${drained.evicted === 1 ? "" : "s"} evicted)`);
     }
     stage = "upgrade Job";
+    failurePhase = "job";
     throwIfStopping(ctx);
     await timed("upgrade", () => runJob(ctx, work, job));
     stage = "waiting for the new versions";
+    failurePhase = "node-wait";
     await timed("ready", () => waitForNode(ctx, work));
     if (work.drain) {
       stage = "uncordon";
+      failurePhase = "cordon";
       const released = await timed("uncordon", () => uncordon(ctx.rest, node, retryOptions(ctx)));
       if (released) ctx.log(`${prefix}: uncordoned`);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await ctx.record(id, "failed", `${stage}: ${message}`).catch(() => undefined);
+    await ctx.record(id, "failed", `${failurePhase}: ${message}`).catch(() => undefined);
     const cordonNote = work.drain ? "The node is left cordoned. " : "";
     const look = stage === "upgrade Job" || stage === "waiting for the new versions" ? `Look at \`kubectl -n ${UPGRADE_NAMESPACE} logs job/${job}\` and the node, fix the cause, ` : "Fix the cause, ";
     throw new BosunError(
       `${node}: ${phase === "control-plane" ? "control-plane" : "kubelet"} upgrade to ${to} failed at ${stage}: ${message}. ${cordonNote}${look}then run bosun apply again: it resumes at this node.`,
-      { reason: "ApplyFailed", identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: node }), cause: error },
+      // The phase says where; a timeout or a lost lock keeps its own reason (not one generic failure).
+      { reason: nodeFailureReason(error), phase: failurePhase, identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: node }), cause: error, retryable: error instanceof BosunError && error.retryable },
     );
   }
   const summary = `${phase === "control-plane" ? "control plane" : "kubelet"} at ${to} in ${seconds(started)} (${timings.join(", ")})`;
@@ -293,36 +300,38 @@ async function runJob(
   });
   if (outcome.kind === "failed") {
     const said = outcome.pod?.message ?? outcome.pod?.failure;
-    throw new BosunError(`Job ${name} failed (${outcome.reason}${said ? `; ${said}` : ""})`, { reason: "ApplyFailed", identity: identity({ cluster: ctx.cluster, group: GROUPS.batch, kind: "Job", namespace: UPGRADE_NAMESPACE, name }) });
+    throw new BosunError(`Job ${name} failed (${outcome.reason}${said ? `; ${said}` : ""})`, { reason: "ApplyFailed", phase: "job", identity: identity({ cluster: ctx.cluster, group: GROUPS.batch, kind: "Job", namespace: UPGRADE_NAMESPACE, name }) });
   }
 }
 
 /** Waits until the node shows the phase's new versions: its static pods (Ready) or its kubelet (Ready). */
 async function waitForNode(ctx: KubeadmContext, work: { node: string; phase: UpgradePhase; to: string }, timeout?: number): Promise<void> {
   const timeoutMs = timeout ?? ctx.readyTimeoutMs ?? 10 * 60_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let last: string;
-    const observed = await observe(ctx);
-    const node = observed.nodes.find((n) => n.name === work.node);
-    if (!node) throw new BosunError(`node ${work.node} left the cluster during its upgrade`, { reason: "ApplyFailed", identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: work.node }) });
-    if (work.phase === "control-plane") {
-      const pods = observed.controlPlane.find((n) => n.node === work.node);
-      if (staticPodsAt(observed, work.node, work.to) && pods?.ready) return;
-      last = `static pods at ${pods?.apiserver ?? "?"}/${pods?.controllerManager ?? "?"}/${pods?.scheduler ?? "?"}${pods?.ready ? "" : ", not Ready"}`;
-    } else {
-      if (kubeletAt(observed, work.node, work.to) && node.ready) return;
-      last = `kubelet ${node.kubelet}${node.ready ? "" : ", node not Ready"}`;
-    }
-    if (Date.now() > deadline) {
-      throw new BosunError(`the upgrade Job succeeded but node ${work.node} does not show ${work.to} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`, {
-        reason: "HealthTimeout",
-        identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: work.node }),
-      });
-    }
-    await abortableSleep(1_000, ctx.signal);
-    if (ctx.signal.aborted) throw new BosunError(`stopped waiting for node ${work.node}: the run is stopping`, { reason: "ApplyFailed" });
-  }
+  await pollUntil<undefined>(
+    async () => {
+      const observed = await observe(ctx);
+      const node = observed.nodes.find((n) => n.name === work.node);
+      if (!node) throw new BosunError(`node ${work.node} left the cluster during its upgrade`, { reason: "ApplyFailed", phase: "node-wait", identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: work.node }) });
+      if (work.phase === "control-plane") {
+        const pods = observed.controlPlane.find((n) => n.node === work.node);
+        if (staticPodsAt(observed, work.node, work.to) && pods?.ready) return { done: true, value: undefined };
+        return { done: false, pending: `static pods at ${pods?.apiserver ?? "?"}/${pods?.controllerManager ?? "?"}/${pods?.scheduler ?? "?"}${pods?.ready ? "" : ", not Ready"}` };
+      }
+      if (kubeletAt(observed, work.node, work.to) && node.ready) return { done: true, value: undefined };
+      return { done: false, pending: `kubelet ${node.kubelet}${node.ready ? "" : ", node not Ready"}` };
+    },
+    {
+      deadline: Date.now() + timeoutMs,
+      backoff: { initialMs: 1_000, maxMs: 1_000 },
+      signal: ctx.signal,
+      onTimeout: (last) =>
+        new BosunError(`the upgrade Job succeeded but node ${work.node} does not show ${work.to} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last ?? "nothing"})`, {
+          reason: "HealthTimeout",
+          phase: "node-wait",
+          identity: identity({ cluster: ctx.cluster, group: GROUPS.core, kind: "Node", name: work.node }),
+        }),
+    },
+  );
 }
 
 /** Waits for the node's Job of this phase and version if one of an interrupted run is still running. */
@@ -332,6 +341,11 @@ async function finishRunningJob(ctx: KubeadmContext, node: string, phase: Upgrad
   if (existing === null || jobState(existing) !== "running") return;
   ctx.log(`${ctx.cluster}: ${node}: Job ${name} of an earlier run is still running; waiting for it before going on`);
   await waitForJob(ctx.rest, UPGRADE_NAMESPACE, name, { ...retryOptions(ctx), timeoutMs: ctx.jobTimeoutMs ?? (DEFAULT_UPGRADE_DEADLINE_SECONDS + 60) * 1000 });
+}
+
+/** The reason of a failed node: a timeout and a lost lock keep theirs; anything else is ApplyFailed. */
+function nodeFailureReason(error: unknown): ErrorReason {
+  return error instanceof BosunError && (error.reason === "HealthTimeout" || error.reason === "Locked" || error.reason === "ProcessTimeout") ? error.reason : "ApplyFailed";
 }
 
 /** Throws when the run must stop (its lock was lost): checked before every change bosun makes. */
@@ -353,7 +367,7 @@ async function nodeOrder(ctx: KubeadmContext, role: "control-plane" | "worker", 
 function guard(ctx: KubeadmContext, observed: ObservedKubeadm, move: NodeMove, stepId: string): void {
   const problems = moveProblems(observed, move);
   if (problems.length === 0) return;
-  throw new BosunError(`${stepId}: refused before touching anything: ${problems.join("; ")}`, { reason: "ApplyFailed", identity: `${ctx.cluster}:` });
+  throw new BosunError(`${stepId}: refused before touching anything: ${problems.join("; ")}`, { reason: "ApplyFailed", phase: "guard", identity: `${ctx.cluster}:` });
 }
 
 async function observe(ctx: KubeadmContext): Promise<ObservedKubeadm> {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { recoveryFor, rollbackTarget } from "../../../src/addons/helm-apply.js";
-import { pruneList } from "../../../src/addons/inventory.js";
+import { inventoryId, migrateObject, pruneList } from "../../../src/addons/inventory.js";
 import { applyStages, deleteOrder, parseObjectId } from "../../../src/addons/kustomize-apply.js";
 import { sortForApply } from "../../../src/addons/render.js";
 import type { KubeObject } from "../../../src/kube/rest.js";
@@ -85,11 +85,35 @@ describe("delete order", () => {
 
 describe("inventory ids", () => {
   it.each([
-    { id: "Deployment/shop/web", parts: { kind: "Deployment", namespace: "shop", name: "web" } },
-    { id: "ClusterRole/reader", parts: { kind: "ClusterRole", namespace: undefined, name: "reader" } },
-    { id: "CustomResourceDefinition/widgets.example.com", parts: { kind: "CustomResourceDefinition", namespace: undefined, name: "widgets.example.com" } },
+    { id: "Deployment.apps/shop/web", parts: { kind: "Deployment", group: "apps", namespace: "shop", name: "web" } },
+    { id: "ConfigMap/shop/settings", parts: { kind: "ConfigMap", group: "", namespace: "shop", name: "settings" } },
+    { id: "ClusterRole.rbac.authorization.k8s.io/reader", parts: { kind: "ClusterRole", group: "rbac.authorization.k8s.io", namespace: undefined, name: "reader" } },
+    {
+      id: "CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com",
+      parts: { kind: "CustomResourceDefinition", group: "apiextensions.k8s.io", namespace: undefined, name: "widgets.example.com" },
+    },
   ])("$id", ({ id, parts }) => {
     expect(parseObjectId(id)).toEqual(parts);
+  });
+
+  it("two Kinds of the same name in different groups get different ids (the core group left out)", () => {
+    const a = object("a.example.com/v1", "Widget", "w", "shop");
+    const b = object("b.example.com/v1", "Widget", "w", "shop");
+    expect(inventoryId(a)).toBe("Widget.a.example.com/shop/w");
+    expect(inventoryId(b)).toBe("Widget.b.example.com/shop/w");
+    expect(inventoryId(configMap)).toBe("ConfigMap/shop/settings");
+    expect(inventoryId(crd)).toBe("CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com");
+    // Only the one that left the render is pruned.
+    expect(pruneList([inventoryId(a), inventoryId(b)], [inventoryId(b)])).toEqual(["Widget.a.example.com/shop/w"]);
+  });
+
+  it.each([
+    { old: { id: "Deployment/shop/web", apiVersion: "apps/v1" }, migrated: "Deployment.apps/shop/web" },
+    { old: { id: "ConfigMap/shop/settings", apiVersion: "v1" }, migrated: "ConfigMap/shop/settings" },
+    { old: { id: "Widget/shop/w", apiVersion: "a.example.com/v1" }, migrated: "Widget.a.example.com/shop/w" },
+    { old: { id: "Widget.a.example.com/shop/w", apiVersion: "a.example.com/v1" }, migrated: "Widget.a.example.com/shop/w" },
+  ])("a format-1 id $old.id is read as $migrated", ({ old, migrated }) => {
+    expect(migrateObject(old)).toEqual({ id: migrated, apiVersion: old.apiVersion });
   });
 
   it("an id of another shape is a bug", () => {

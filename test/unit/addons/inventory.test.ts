@@ -45,7 +45,8 @@ describe("inventory entries", () => {
     expect(entries[0]).toEqual({ name: "web", kind: "helm", namespace: "web", seq: 1, objects: [], secretPaths: [["auth", "token"]] });
     expect(entries.map(toInstalledAddon)).toEqual([
       { name: "web", kind: "helm", namespace: "web", objects: [] },
-      { name: "config", kind: "kustomize", namespace: "config", objects: ["ConfigMap/config/settings", "Deployment/config/agent"] },
+      // Format 1 is read with every id qualified by its apiVersion's group.
+      { name: "config", kind: "kustomize", namespace: "config", objects: ["ConfigMap/config/settings", "Deployment.apps/config/agent"] },
       { name: "late", kind: "kustomize", namespace: null, objects: ["Namespace/x"] },
     ]);
   });
@@ -66,8 +67,8 @@ describe("inventory entries", () => {
   });
 
   it("refuses a format it does not know", () => {
-    expect(() => decodeInventory({ metadata: { annotations: { [INVENTORY_FORMAT_ANNOTATION]: "2" } }, data: {} }, "alpha")).toThrow(
-      "inventory format 2 is not one this bosun reads (1); upgrade bosun",
+    expect(() => decodeInventory({ metadata: { annotations: { [INVENTORY_FORMAT_ANNOTATION]: "3" } }, data: {} }, "alpha")).toThrow(
+      "inventory format 3 is not one this bosun reads (1, 2); upgrade bosun",
     );
   });
 });

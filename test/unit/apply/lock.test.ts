@@ -5,7 +5,7 @@
 import os from "node:os";
 import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { kubeFailure } from "../../../src/apply/kube-failure.js";
+import { kubeFailure } from "../../../src/kube/errors.js";
 import { ClusterLockedError, formatUtc, leaseExpiry, leaseStatus, leaseTime, lockedMessage, microTime } from "../../../src/apply/lease.js";
 import { holderIdentity, newRunId } from "../../../src/apply/lock.js";
 import { KubeApiError, UnreachableError } from "../../../src/kube/rest.js";

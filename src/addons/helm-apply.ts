@@ -33,7 +33,6 @@
  * (`failureMessage`): for an add-on with secret values helm's own words are withheld and the failed
  * process is not kept as the cause.
  */
-import type * as k8s from "@kubernetes/client-node";
 import { GROUPS, identity } from "../identity.js";
 import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../errors.js";
 import { httpStatus } from "../kube/errors.js";

@@ -3,7 +3,6 @@
  * ConfigMaps that hold its state there (the add-on inventory, the apply journal). Written through
  * `KubeRest`, like every other request.
  */
-import type * as k8s from "@kubernetes/client-node";
 import { BOSUN_NAMESPACE, MANAGED_BY_BOSUN as MANAGED_BY } from "../constants.js";
 import { createIfAbsent } from "./errors.js";
 import type { KubeRest } from "./rest.js";

@@ -14,7 +14,6 @@ import { executeCluster, type ClusterRun } from "../../src/apply/execute.js";
 import { openJournal } from "../../src/apply/journal.js";
 import { acquireClusterLock, holderIdentity, newRunId } from "../../src/apply/lock.js";
 import { ETCD_BACKUP_CRONJOB } from "../../src/backup/template.js";
-import { KubeRest } from "../../src/kube/rest.js";
 import { planFleet } from "../../src/observe/plan-fleet.js";
 import type { ClusterPlan } from "../../src/plan/types.js";
 import { loadFleet } from "../../src/spec/load.js";

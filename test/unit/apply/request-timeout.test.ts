@@ -6,7 +6,6 @@
 import net from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubeFailure } from "../../../src/kube/errors.js";
 import { InvalidInputError } from "../../../src/errors.js";
 import { KubeRest, UnreachableError } from "../../../src/kube/rest.js";
 import { ensureBosunNamespace } from "../../../src/kube/system.js";

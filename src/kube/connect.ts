@@ -14,6 +14,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { readRegularFileSync } from "../bounded-file.js";
+import { parseSingleYaml } from "../bounded-yaml.js";
 import { InvalidInputError } from "../errors.js";
 import type { Connection } from "../spec/types.js";
 
@@ -140,6 +142,16 @@ function withServerUrl(cluster: string, kc: k8s.KubeConfig, where: string): k8s.
 
 const DEFAULT_KUBECONFIG = "the default kubeconfig ($KUBECONFIG or ~/.kube/config)";
 
+/** Largest kubeconfig file a spec may name: real ones are a few KiB, with embedded certificates tens. */
+export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
+
+const KUBECONFIG_READ_PROBLEMS = {
+  missing: "no such file",
+  "not-regular": "not a regular file (a pipe, device, socket or symlink)",
+  "too-large": `larger than ${MAX_KUBECONFIG_BYTES / 1024 / 1024} MiB`,
+  unreadable: "it cannot be read",
+} as const;
+
 /** Loads a kubeconfig file the spec named, if the policy allows it; `what` names it in messages. */
 function fromSpecFile(cluster: string, file: string, what: string, context: string | null, policy: KubeconfigPolicy): k8s.KubeConfig {
   let real: string;
@@ -155,10 +167,16 @@ function fromSpecFile(cluster: string, file: string, what: string, context: stri
         "a kubeconfig must come from outside the fleet repository and bosun's cache",
     );
   }
+  // The real path that was checked (not followed again, so a symlink swapped meanwhile cannot redirect the
+  // read); a regular file only (a named pipe would hang, a device never end), within its size, and YAML
+  // within the limits every file bosun parses has, before the client's own parser sees it.
+  const read = readRegularFileSync(real, MAX_KUBECONFIG_BYTES, { noFollow: true });
+  if (!read.ok) throw new InvalidInputError(`cluster ${cluster}: cannot read ${what}: ${KUBECONFIG_READ_PROBLEMS[read.problem]}`);
+  const bounded = parseSingleYaml(read.text, { version: "1.1" });
+  if (!bounded.ok) throw new InvalidInputError(`cluster ${cluster}: cannot read ${what}: it is not valid YAML within bosun's limits (line ${bounded.problem.line})`);
   const kc = new k8s.KubeConfig();
   try {
-    // The real path that was checked, so a symlink swapped meanwhile cannot redirect the read.
-    kc.loadFromFile(real);
+    kc.loadFromString(read.text);
   } catch (error) {
     throw new InvalidInputError(`cluster ${cluster}: cannot read ${what}: ${kubeconfigProblem(error)}`);
   }

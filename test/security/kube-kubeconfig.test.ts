@@ -7,6 +7,7 @@
  * (or BOSUN_ALLOW_EXEC_PLUGINS), and those of the operator's own $KUBECONFIG run by default.
  */
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -173,5 +174,33 @@ describe("the operator decides about plugins outside the repository", () => {
     const result = await runHostile(["plan", "--fleet", repo.dir, "--cluster", "a"], canaries, { env: { BOSUN_ALLOW_EXEC_PLUGINS: "maybe" } });
     await expectSafe(repo, canaries, result, { exitCodes: [2], mentions: ["BOSUN_ALLOW_EXEC_PLUGINS"] });
     expect(await ranPlugin()).toBe(false);
+  });
+});
+
+describe("a kubeconfig path the spec names cannot hang or flood the plan", () => {
+  it.each([
+    ["/dev/zero", "a device that never ends", "not a regular file"],
+    ["fifo", "a named pipe nobody writes", "not a regular file"],
+    ["big", "a file past the size limit", "larger than 1 MiB"],
+    ["bomb", "YAML that expands a billion times", "not valid YAML within bosun's limits"],
+  ])("%s (%s)", async (name, _what, message) => {
+    const outside = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-kubeconfig-"));
+    cleanups.push(() => fs.rm(outside, { recursive: true, force: true }));
+    let file = name;
+    if (name === "fifo") {
+      file = path.join(outside, "kubeconfig");
+      await execa("mkfifo", [file]);
+    } else if (name === "big") {
+      file = path.join(outside, "kubeconfig");
+      await fs.writeFile(file, `# ${"x".repeat(2 * 1024 * 1024)}\n`);
+    } else if (name === "bomb") {
+      file = path.join(outside, "kubeconfig");
+      const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+      for (let i = 1; i < 9; i += 1) levels.push(`${"abcdefghij"[i] ?? ""}: &${"abcdefghij"[i] ?? ""} [*${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}, *${"abcdefghij"[i - 1] ?? ""}]`);
+      await fs.writeFile(file, `${levels.join("\n")}\n`);
+    }
+    const repo = await repoWith({ "clusters/a.yaml": clusterWith("a", `{ kubeconfig: { path: ${file} } }`) });
+    const result = await runHostile(["plan", "--fleet", repo.dir], canaries);
+    await expectSafe(repo, canaries, result, { mentions: [message, "connection.kubeconfig.path"] });
   });
 });

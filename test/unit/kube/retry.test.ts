@@ -3,20 +3,8 @@ import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../src/errors.js";
 import { KubeApiError, UnreachableError } from "../../../src/kube/rest.js";
 import { isTransient, withRetry } from "../../../src/kube/retry.js";
+import { fakeClock as clock } from "../../support/fake-clock.js";
 
-function clock(): { now: () => number; sleep: (ms: number) => Promise<void>; slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    now: () => t,
-    sleep: (ms) => {
-      slept.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-    slept,
-  };
-}
 
 describe("withRetry", () => {
   it("retries an unreachable cluster with doubling delays until it answers", async () => {

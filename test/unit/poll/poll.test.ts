@@ -1,21 +1,10 @@
 /** pollUntil: the deadline fires, an abort stops the wait at once, the backoff grows — on a fake clock. */
 import { describe, expect, it } from "vitest";
 import { pollUntil, type PollResult } from "../../../src/poll.js";
+import { fakeClock as startClock } from "../../support/fake-clock.js";
 
-/** A clock that only moves when the poll sleeps; records every sleep. */
-function fakeClock(): { now: () => number; sleep: (ms: number, signal?: AbortSignal) => Promise<void>; slept: number[] } {
-  let t = 1_000;
-  const slept: number[] = [];
-  return {
-    now: () => t,
-    sleep: (ms) => {
-      slept.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-    slept,
-  };
-}
+/** The poll tests' clock starts at 1 s, so a deadline of 0 is in the past. */
+const fakeClock = (): ReturnType<typeof startClock> => startClock(1_000);
 
 const never = (): Promise<PollResult<never>> => Promise.resolve({ done: false, pending: "still waiting" });
 

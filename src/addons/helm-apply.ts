@@ -47,7 +47,7 @@ import { inventoryEntryOfKind, removeInventoryEntry, writeInventoryEntry, type I
 import { diffValues, failureMessage, HELM_FIELD_MANAGER, readCapabilities } from "./observe.js";
 import { decodeReleaseSecret, latestReleaseSecrets, type HelmReleaseRecord, type ReleaseSecret } from "./releases.js";
 import { ADDON_LABEL } from "../constants.js";
-import { AddonRenderError, helmChartRef, helmNamespace, renderAddon, type RenderedHelmAddon } from "./render.js";
+import { AddonRenderError, helmChartRef, helmNamespace, ownString, renderAddon, type RenderedHelmAddon } from "./render.js";
 
 /** What the Helm verbs need: the cluster's REST client, and how helm reaches the cluster. */
 export interface HelmApplyContext {
@@ -179,7 +179,7 @@ export async function applyHelmAddon(
   if (source.kind !== "helm") throw new InternalError(`applyHelmAddon called for the Kustomize add-on ${addon.name}`);
   const namespace = helmNamespace(addon);
   const log = (line: string): void => ctx.log?.(`${cluster.name}: add-on ${addon.name}: ${line}`);
-  const knownSecrets = source.secretValues.map((s) => env[s.env]).filter((v): v is string => v !== undefined);
+  const knownSecrets = source.secretValues.map((s) => ownString(env, s.env)).filter((v): v is string => v !== undefined);
   const fail = failWith(addon, knownSecrets);
 
   const entry = await inventoryEntryOfKind(ctx.rest, addon.name, "helm");

@@ -266,7 +266,8 @@ export function resolveSecretValues(
   env: Readonly<Record<string, string | undefined>>,
 ): ResolvedSecretValue[] {
   return source.secretValues.map((secret) => {
-    const value = env[secret.env];
+    // Own properties only: a name such as `constructor` must not find Object.prototype's.
+    const value = ownString(env, secret.env);
     if (value === undefined) {
       throw new AddonRenderError(
         addon,
@@ -500,4 +501,10 @@ function isMap(value: unknown): value is Record<string, unknown> {
 /** `{key: value}` when `object[key]` is defined, else `{}` (for optional options). */
 function pick<T extends object, K extends keyof T>(object: T, key: K): Partial<Pick<T, K>> {
   return object[key] === undefined ? {} : ({ [key]: object[key] } as unknown as Partial<Pick<T, K>>);
+}
+
+/** `env[name]` when it is the environment's own string entry (never an inherited property). */
+export function ownString(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value: unknown = Object.hasOwn(env, name) ? env[name] : undefined;
+  return typeof value === "string" ? value : undefined;
 }

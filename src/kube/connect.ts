@@ -177,6 +177,9 @@ function fromSpecFile(cluster: string, file: string, what: string, context: stri
   const kc = new k8s.KubeConfig();
   try {
     kc.loadFromString(read.text);
+    // Relative certificate and key paths belong to the kubeconfig's own directory (as loadFromFile does),
+    // never to the working directory — which may be the fleet checkout a pull request wrote.
+    kc.makePathsAbsolute(path.dirname(real));
   } catch (error) {
     throw new InvalidInputError(`cluster ${cluster}: cannot read ${what}: ${kubeconfigProblem(error)}`);
   }

@@ -204,3 +204,21 @@ describe("a kubeconfig path the spec names cannot hang or flood the plan", () =>
     await expectSafe(repo, canaries, result, { mentions: [message, "connection.kubeconfig.path"] });
   });
 });
+
+describe("a kubeconfig the spec names keeps its relative paths to itself", () => {
+  it("a relative certificate-authority is read beside the kubeconfig, not from the working directory", async () => {
+    const outside = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-kubeconfig-"));
+    cleanups.push(() => fs.rm(outside, { recursive: true, force: true }));
+    const access = gammaAccess();
+    await fs.writeFile(path.join(outside, "ca.crt"), Buffer.from(access.caData, "base64"));
+    const text = kubeconfigYaml(access, { token: access.token }).replace(`certificate-authority-data: ${access.caData}`, "certificate-authority: ca.crt");
+    expect(text).toContain("certificate-authority: ca.crt");
+    await fs.writeFile(path.join(outside, "kubeconfig"), text);
+    const repo = await repoWith({ "clusters/a.yaml": clusterWith("a", `{ kubeconfig: { path: ${path.join(outside, "kubeconfig")} } }`) });
+    // A ca.crt of the pull request's own in the working directory must not be the one trusted.
+    await repo.write("ca.crt", "not a certificate\n");
+    const result = await runHostile(["plan", "--fleet", ".", "--cluster", "a"], canaries, { cwd: repo.dir });
+    await expectSafe(repo, canaries, result, { exitCodes: [0] });
+    expect(result.stdout).not.toMatch(/unreachable|invalid/);
+  });
+});

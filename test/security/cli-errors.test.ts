@@ -6,6 +6,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { DEFAULT_YAML_LIMITS } from "../../src/bounded-yaml.js";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { sharedSandbox } from "../support/sandbox.js";
 import { clusterYaml, expectSafe, hostileRepo, makeCanaries, runHostile, type HostileRepo } from "./support.js";
@@ -84,8 +85,8 @@ describe("hostile fleet content", () => {
     return repo;
   };
 
-  it.each(["validate", "plan"])("%s: a Chart.yaml with more than 10 aliases is refused, naming the chart", async (command) => {
-    const aliases = `anchor: &x v\nkeywords: [${Array.from({ length: 12 }, () => "*x").join(", ")}]\n`;
+  it.each(["validate", "plan"])("%s: a Chart.yaml with more aliases than the YAML limit is refused, naming the chart", async (command) => {
+    const aliases = `anchor: &x v\nkeywords: [${Array.from({ length: DEFAULT_YAML_LIMITS.maxAliases + 1 }, () => "*x").join(", ")}]\n`;
     const repo = await repoWith({
       ...chartFiles("charts/c", aliases),
       "clusters/a.yaml": clusterYaml("a", "  addons:\n    - name: c\n      helm: { chart: charts/c }\n"),

@@ -106,7 +106,7 @@ describe("a value read from the environment is never quoted", () => {
     const result = await runHostile(["plan", "--fleet", repo.dir, "-o", output], canaries, { env });
     // Text output summarises a new object; markdown and JSON show its lines, so the leaky ones must be there, scrubbed.
     const shown = output === "text" ? [] : ["b64b64", "(masked)"];
-    await expectSafe(repo, canaries, result, { exitCodes: [0], mentions: ["hostile-leak", ...shown], dryRunsAllowed: true });
+    await expectSafe(repo, canaries, result, { exitCodes: [0], mentions: ["hostile-leak", ...shown] });
     expectNoUrlForms(`${result.stdout}\n${result.stderr}`);
   });
 });

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { expect } from "vitest";
-import { auditMark, bosunWrites, type AuditEvent } from "../support/audit.js";
+import { auditMark, bosunRequests, isDryRun, type AuditEvent } from "../support/audit.js";
 import { BOSUN_CLI, sharedSandbox } from "../support/sandbox.js";
 
 /** Canary secrets put into the environment of every hostile run; none may ever be printed. */
@@ -101,8 +101,10 @@ export interface HostileResult {
   stderr: string;
   /** True when the harness had to kill the run: a hang, which is always a failure. */
   timedOut: boolean;
-  /** bosun's writes the sandbox's API servers recorded during the run. */
+  /** bosun's writes the sandbox's API servers recorded during the run (server-side dry-runs are not writes). */
   writes: AuditEvent[];
+  /** bosun's server-side dry-runs (`?dryRun=All`) during the run: how a plan computes its diffs. */
+  dryRuns: AuditEvent[];
 }
 
 /** Generous bound on one hostile run; a run that needs it has hung. */
@@ -133,8 +135,10 @@ export async function runHostile(
     timeout: HOSTILE_RUN_LIMIT_MS,
     stdin: "ignore",
   });
-  const writes = bosunWrites((await Promise.all(marks.map((m) => m()))).flat());
-  return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut, writes };
+  const requests = bosunRequests((await Promise.all(marks.map((m) => m()))).flat());
+  const writes = requests.filter((e) => !isDryRun(e));
+  const dryRuns = requests.filter(isDryRun);
+  return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut, writes, dryRuns };
 }
 
 /** What a hostile run must show besides the common assertions. */
@@ -143,11 +147,6 @@ export interface SafeExpectation {
   exitCodes?: readonly number[];
   /** Text the output must contain: the clear error naming the file, flag or field. */
   mentions?: readonly (string | RegExp)[];
-  /**
-   * Server-side dry-runs (`dryRun=All`) by bosun or helm are not counted as writes: the API server persists
-   * nothing for them, and a plan of a fleet with add-ons makes one per rendered object. Default false.
-   */
-  dryRunsAllowed?: boolean;
 }
 
 /** The four assertions every hostile case makes, plus its own. */
@@ -160,8 +159,7 @@ export async function expectSafe(repo: HostileRepo, canaries: Canaries, result: 
     for (const variant of encodings(canary)) expect(output.includes(variant), `encoded canary printed:\n${output}`).toBe(false);
   }
   expect(output, "an internal error or stack trace").not.toMatch(/internal error|bug in bosun|\n\s+at .+\(.*:\d+:\d+\)/i);
-  const writes = expectation.dryRunsAllowed === true ? result.writes.filter((w) => !isDryRun(w.requestURI)) : result.writes;
-  expect(writes.map((w) => `${w.verb} ${w.requestURI}`), "bosun wrote to a cluster").toEqual([]);
+  expect(result.writes.map((w) => `${w.verb} ${w.requestURI}`), "bosun wrote to a cluster").toEqual([]);
   expect(expectation.exitCodes ?? [1], output).toContain(result.exitCode);
   for (const m of expectation.mentions ?? []) expect(output).toMatch(typeof m === "string" ? new RegExp(escapeRegExp(m)) : m);
 }
@@ -171,11 +169,6 @@ export function encodings(secret: string): string[] {
   const b64 = Buffer.from(secret).toString("base64");
   // URL-encoding leaves the canaries' letters, digits and dashes as they are, so it adds no variant here.
   return [b64, Buffer.from(b64).toString("base64"), Buffer.from(secret).toString("hex")];
-}
-
-/** True for a request URI carrying `dryRun=All`. */
-function isDryRun(requestURI: string): boolean {
-  return new URL(requestURI, "https://api.invalid").searchParams.getAll("dryRun").includes("All");
 }
 
 function escapeRegExp(text: string): string {

@@ -42,7 +42,12 @@ export async function auditEvents(cluster: string, file = auditLogPath(cluster))
  * `helm-v4.3.1/…` for a cached helm).
  */
 export function bosunWrites(events: readonly AuditEvent[]): AuditEvent[] {
-  return events.filter((e) => (e.userAgent === "bosun" || /^helm\b/i.test(e.userAgent ?? "")) && !isDryRun(e));
+  return bosunRequests(events).filter((e) => !isDryRun(e));
+}
+
+/** Every write request bosun or its helm sent, server-side dry-runs included. */
+export function bosunRequests(events: readonly AuditEvent[]): AuditEvent[] {
+  return events.filter((e) => e.userAgent === "bosun" || /^helm\b/i.test(e.userAgent ?? ""));
 }
 
 /**

@@ -22,6 +22,9 @@ export type ErrorReason =
   | "ApplyFailed"
   | "HealthTimeout"
   | "Locked"
+  | "StateConflict"
+  | "InvalidState"
+  | "Unauthorized"
   | "Internal";
 
 /**

@@ -63,6 +63,29 @@ export interface ClusterRun {
   /** The cluster's upgrade driver; without one, a plan with upgrade steps is deferred. */
   upgrader?: Upgrader;
   log: (line: string) => void;
+  /**
+   * Told when a step starts, succeeds or fails (the daemon's Kubernetes Events and logs). Synchronous and
+   * never allowed to fail the run: a listener that does I/O handles its own errors.
+   */
+  onStep?: (event: StepEvent) => void;
+}
+
+/** A step starting, succeeding or failing in one cluster's run. */
+export interface StepEvent {
+  cluster: string;
+  step: Pick<Step, "id" | "kind" | "summary">;
+  phase: "started" | "succeeded" | "failed";
+  runId: string;
+  revision: string | null;
+  /** What the step did (succeeded) or why it failed (failed). */
+  detail?: string;
+  /** Seconds since the step started (succeeded, failed). */
+  seconds?: number;
+  /**
+   * The run's guarded client for this cluster (its writes stop when the lock is lost), for a listener
+   * that records the event in the cluster itself.
+   */
+  rest: KubeRest;
 }
 
 /** Runs one cluster's steps; `stop` aborts between steps (another cluster of the wave failed). */
@@ -97,6 +120,23 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
       await journal.record(id, state, detail === undefined ? {} : { detail });
     },
   };
+  const notify = (step: Step, phase: StepEvent["phase"], detail?: string, started?: number): void => {
+    if (!run.onStep) return;
+    try {
+      run.onStep({
+        cluster: name,
+        step: { id: step.id, kind: step.kind, summary: step.summary },
+        phase,
+        runId: run.runId,
+        revision: run.planRevision,
+        rest: work,
+        ...(detail === undefined ? {} : { detail }),
+        ...(started === undefined ? {} : { seconds: (performance.now() - started) / 1000 }),
+      });
+    } catch {
+      // A listener's failure is its own (see ClusterRun.onStep).
+    }
+  };
   let outcome: ClusterOutcome | undefined;
   let done = 0;
   let upgraded = false;
@@ -117,7 +157,8 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
         break;
       }
       if (stop.aborted) {
-        outcome = { kind: "halted", reason: "another cluster of the wave failed; stopped after the step in progress", steps: done };
+        const why = stop.reason instanceof Error ? stop.reason.message : "another cluster of the wave failed";
+        outcome = { kind: "halted", reason: `${why}; stopped after the step in progress`, steps: done };
         break;
       }
       if (step.state === "blocked") {
@@ -139,11 +180,13 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
         }
         await journal.record(step.id, "started", { fingerprint });
         run.log(`${name}: ${step.id}: ${step.summary}`);
+        notify(step, "started");
         if (isUpgradeStep(step)) upgraded = true;
         const detail = isUpgradeStep(step) && run.upgrader ? await run.upgrader.run(step, session) : await runStep(run, work, kubeconfig, step);
         // A long step must not be reported failed for one dropped connection while recording its success.
         await withRetry(() => journal.record(step.id, "succeeded", { fingerprint, detail }), { signal: guard.signal });
         run.log(`${name}: ${step.id}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+        notify(step, "succeeded", detail, started);
         done += 1;
       } catch (error) {
         const message = asError(error).message;
@@ -151,6 +194,7 @@ export async function executeCluster(run: ClusterRun, stop: AbortSignal): Promis
         const phase = error instanceof BosunError ? error.phase : undefined;
         const why = error instanceof BosunError ? error.reason : "error";
         await journal.record(step.id, "failed", { fingerprint, detail: phase === undefined ? why : `${phase}: ${why}` }).catch(() => undefined);
+        notify(step, "failed", message, started);
         outcome = error instanceof UnreachableError ? { kind: "unreachable", reason: message } : { kind: "failed", step: step.id, reason: message, ...(phase === undefined ? {} : { phase }) };
         break;
       }

@@ -8,7 +8,7 @@ import { KubeRest } from "../kube/rest.js";
 import type { ClusterPlan, Plan, Step } from "../plan/types.js";
 import { driverFor } from "../drivers/index.js";
 import type { Upgrader } from "../drivers/upgrader.js";
-import { executeCluster } from "./execute.js";
+import { executeCluster, type StepEvent } from "./execute.js";
 import { RunGuard } from "./guard.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
@@ -35,12 +35,18 @@ export interface ApplyFleetOptions {
   repoPolicy?: RepoPolicy;
   /** Stops every cluster's run at its next request (SIGTERM): writes are refused, waits and tools end. */
   signal?: AbortSignal;
+  /** Stops every cluster after the step in progress, halting nothing (see RunWavesOptions.stop). */
+  stopBetweenSteps?: AbortSignal;
+  /** Told of every step started, succeeded or failed (see ClusterRun.onStep). */
+  onStep?: (event: StepEvent) => void;
+  /** The run's id in locks and journals; a new one when absent. */
+  runId?: string;
 }
 
 /** Runs the plan's clusters wave by wave; returns each cluster's outcome. */
 export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResults> {
   const { plan, fleet } = options;
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const baseConfig = (() => {
     let kc: ReturnType<typeof defaultKubeConfig> | undefined;
     return () => (kc ??= defaultKubeConfig(options.env));
@@ -49,6 +55,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
     waves: options.skipSoak ? fleet.waves.map((wave) => ({ ...wave, soakSeconds: 0 })) : fleet.waves,
     sleep: options.sleep,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.stopBetweenSteps ? { stop: options.stopBetweenSteps } : {}),
     deferral: (cluster) => {
       if (options.ignoreWindows) return undefined;
       for (const operation of operationsOf(cluster)) {
@@ -102,6 +109,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
           ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
           ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
           log: options.log,
+          ...(options.onStep ? { onStep: options.onStep } : {}),
         },
         stop,
       );

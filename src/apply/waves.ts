@@ -54,6 +54,11 @@ export interface RunWavesOptions {
   /** Waits between waves; injected so tests do not sleep. */
   sleep: (seconds: number) => Promise<void>;
   onEvent?: (event: WaveEvent) => void;
+  /**
+   * Stops every cluster after the step it is in, as a failed cluster does to its wave, but halts nothing:
+   * the daemon's closing maintenance window and graceful shutdown. Its reason (an Error) says why.
+   */
+  stop?: AbortSignal;
 }
 
 /** Outcomes per cluster name, in plan order. */
@@ -99,13 +104,15 @@ async function runWave(
   options: RunWavesOptions,
   results: WaveResults,
 ): Promise<string | undefined> {
-  const stop = new AbortController();
+  const halt = new AbortController();
+  const stop = { signal: options.stop ? AbortSignal.any([halt.signal, options.stop]) : halt.signal, abort: () => { halt.abort(); } };
   let failure: string | undefined;
   const queue = [...clusters];
   const worker = async (): Promise<void> => {
     for (let cluster = queue.shift(); cluster !== undefined; cluster = queue.shift()) {
       if (stop.signal.aborted) {
-        results.set(cluster.name, { kind: "halted", reason: `not started: ${failure ?? "another cluster failed"}`, steps: 0 });
+        const why = failure ?? (options.stop?.reason instanceof Error ? options.stop.reason.message : "another cluster failed");
+        results.set(cluster.name, { kind: "halted", reason: `not started: ${why}`, steps: 0 });
         continue;
       }
       const outcome = await runOne(wave, cluster, options, stop.signal);

@@ -39,6 +39,10 @@ export interface PlanRunOptions {
   policy?: RepoPolicy;
   /** Run credential plugins of kubeconfig files the spec names (`--allow-exec-plugins`); default off. */
   allowExecPlugins?: boolean;
+  /** A source already opened from `source` (the daemon fetched it): planned as it is, not opened again. */
+  opened?: OpenedFleetSource;
+  /** A fleet already loaded from `opened` (the daemon loaded it to check the revision): not loaded again. */
+  loaded?: DesiredFleet;
 }
 
 /** A computed plan with what it was computed from, or the spec's errors. */
@@ -48,8 +52,8 @@ export type PlanRunResult =
 
 /** Runs source → spec → observe → plan. */
 export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult> {
-  const opened = await openFleetSource({ ...options.source, env: options.env });
-  const loaded = await loadFleet(opened.dir, options.policy ? { policy: options.policy } : {});
+  const opened = options.opened ?? (await openFleetSource({ ...options.source, env: options.env }));
+  const loaded = options.loaded && options.opened ? { ok: true as const, value: options.loaded } : await loadFleet(opened.dir, options.policy ? { policy: options.policy } : {});
   if (!loaded.ok) return { ok: false, dir: opened.dir, errors: loaded.errors, warnings: loaded.warnings };
   const fleet = loaded.value;
   const known = new Set(fleet.clusters.map((c) => c.name));

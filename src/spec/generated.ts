@@ -33,6 +33,8 @@ export interface FleetSpec {
 export interface Rollout {
   /** Waves in order. Each cluster belongs to the first wave whose selector matches its labels; every cluster must be in a wave. A failed wave halts every wave after it. Without rollout, all clusters form one wave named default. */
   waves: Wave[];
+  /** When true, the daemon (bosun run) starts no new step on any cluster until this is false again; a running step finishes. Plans are still computed and drift is still reported. Default false. */
+  paused?: boolean;
 }
 
 /** One rollout wave. */
@@ -44,6 +46,9 @@ export interface Wave {
   maxConcurrent?: number;
   /** How long the wave must stay healthy after its last change before the next wave starts, as a duration. Default 0s. */
   soak?: string;
+  /** How the daemon (bosun run) applies a new revision to this wave: auto (the merged pull request is the approval) or manual (it waits for bosun approve of that revision for this wave). bosun apply from a terminal is not affected. Default auto. */
+  apply?: "auto" | "manual";
+  drift?: DriftPolicy;
 }
 
 /** A label selector over cluster labels, as in Kubernetes. An empty selector ({}) selects every cluster. */
@@ -125,8 +130,15 @@ export interface ClusterSpec {
   upgrade?: UpgradePolicy;
   topology?: Topology;
   backup?: BackupPolicy;
+  drift?: DriftPolicy;
   /** Add-ons installed in the cluster, Helm charts or Kustomize overlays. Merged with the defaults by name: an entry replaces the default of the same name, and enabled: false removes it. */
   addons?: Addon[];
+}
+
+/** What the daemon (bosun run) does when a cluster that had converged at the current revision no longer matches it (a hand edit): it always records and reports the drift with its diff; with correct: true it also applies the plan that reverts it. Set on a cluster (or in spec.defaults) or on a rollout wave; the cluster's setting wins. */
+export interface DriftPolicy {
+  /** Revert drift by applying the plan (in the cluster's maintenance windows, like any change). Default false: report only. */
+  correct?: boolean;
 }
 
 /** How bosun reaches the cluster's API server: exactly one of context or kubeconfig. Credentials never live in the fleet repository. */

@@ -117,6 +117,7 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
           origin: { file: cluster.doc.file, line: cluster.nameAt.line },
           wave: resolved.waveOf.get(cluster) ?? "",
           windows: resolved.windowsOf.get(cluster) ?? [],
+          waveDrift: fleet.value.spec.rollout?.waves.find((w) => w.name === resolved.waveOf.get(cluster))?.drift?.correct ?? false,
         },
         spec,
         charts,
@@ -335,8 +336,10 @@ function buildFleet(fleet: FleetDocument, clusters: DesiredCluster[]): DesiredFl
       name: w.name,
       maxConcurrent: w.maxConcurrent ?? 1,
       soakSeconds: durationSeconds(w.soak ?? "0s"),
+      apply: w.apply ?? "auto",
       clusters: inWave(w.name),
     })),
+    paused: spec.rollout?.paused ?? false,
     windows: (spec.windows ?? []).map((w) => ({
       name: w.name,
       kind: w.kind,

@@ -31,13 +31,17 @@ export interface ClusterContext {
   origin: SpecOrigin;
   wave: string;
   windows: string[];
+  /** The cluster's wave's `drift.correct` (used when the cluster's spec does not say). */
+  waveDrift: boolean;
 }
 
 /** Builds the normalized cluster. The spec must have passed every rule (version, connection and provider set). */
 export function normalizeCluster(context: ClusterContext, spec: ClusterSpec, charts: ChartMetaByPath): DesiredCluster {
   const etcdBackup = spec.backup?.etcd;
+  const { waveDrift, ...resolved } = context;
   return {
-    ...context,
+    ...resolved,
+    drift: { correct: spec.drift?.correct ?? waveDrift },
     connection: normalizeConnection(spec.connection),
     provider: normalizeProvider(spec.provider),
     kubernetes: { version: spec.kubernetes?.version ?? "" },

@@ -14,6 +14,8 @@ export interface DesiredFleet {
   name: string;
   /** Waves in rollout order, each with the names of its clusters (sorted). */
   waves: DesiredWave[];
+  /** `rollout.paused`: the daemon starts no new step anywhere while true. */
+  paused: boolean;
   windows: DesiredWindow[];
   alerting: { webhooks: DesiredWebhook[] };
   /** Clusters sorted by name. */
@@ -27,6 +29,8 @@ export interface DesiredWave {
   maxConcurrent: number;
   /** How long the wave must stay healthy before the next one starts. */
   soakSeconds: number;
+  /** How the daemon applies a new revision to the wave: at once, or after `bosun approve`. */
+  apply: "auto" | "manual";
   clusters: string[];
 }
 
@@ -77,6 +81,8 @@ export interface DesiredCluster {
   upgrade: UpgradePolicy;
   topology: Topology;
   backup: { etcd: EtcdBackup | null };
+  /** What the daemon does about drift: always report it; revert it only when `correct` (cluster, else wave, else off). */
+  drift: { correct: boolean };
   /** Enabled add-ons, in dependency order (an add-on after everything it depends on; ties in written order). */
   addons: DesiredAddon[];
 }

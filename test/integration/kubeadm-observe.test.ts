@@ -176,6 +176,7 @@ describe("observeBackup on the shared sandbox", () => {
     origin: { file: "clusters/alpha.yaml", line: 1 },
     wave: "default",
     windows: [],
+    drift: { correct: false },
     connection: { kind: "context", context: "alpha" },
     provider: { kind: "kubeadm", packageManager: "apt", upgradeScript: null },
     kubernetes: { version: "1.34.4" },

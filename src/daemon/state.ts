@@ -146,11 +146,6 @@ export function checkFormat(key: string, value: unknown): void {
   if (format !== STATE_FORMAT) throw new StateFormatError(key, `format ${JSON.stringify(format)}, this bosun reads format ${STATE_FORMAT}`);
 }
 
-function stored<T>(key: string, value: unknown): T {
-  checkFormat(key, value);
-  return value as T;
-}
-
 /**
  * Reads `key`, applies `change` and writes the result, reading again and re-applying on a conflict (another
  * replica wrote in between). `change` must be a pure function of the document it is given.
@@ -158,7 +153,8 @@ function stored<T>(key: string, value: unknown): T {
 export async function updateState<T extends { format: number }>(store: StateStore, key: string, initial: () => T, change: (current: T) => T, attempts = 8): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     const current = await store.read(key);
-    const value = current === null ? initial() : stored<T>(key, current.value);
+    if (current !== null) checkFormat(key, current.value);
+    const value = current === null ? initial() : (current.value as T);
     const next = change(structuredClone(value));
     try {
       await store.write(key, next, current?.version ?? null);
@@ -172,5 +168,7 @@ export async function updateState<T extends { format: number }>(store: StateStor
 /** Reads `key` as a document of type T, or `initial()` when none was written. */
 export async function readState<T extends { format: number }>(store: StateStore, key: string, initial: () => T): Promise<T> {
   const current = await store.read(key);
-  return current === null ? initial() : stored<T>(key, current.value);
+  if (current === null) return initial();
+  checkFormat(key, current.value);
+  return current.value as T;
 }

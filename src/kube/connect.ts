@@ -80,6 +80,17 @@ export function defaultKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
 }
 
 /**
+ * The configuration of the cluster this process runs in (a pod's service account), for the daemon's state
+ * cluster when no context is named. Refused clearly outside a pod.
+ */
+export function inClusterKubeConfig(env: NodeJS.ProcessEnv): k8s.KubeConfig {
+  if (!env.KUBERNETES_SERVICE_HOST) throw new InvalidInputError("--state kubernetes without --state-context needs in-cluster configuration, and this process is not in a pod (KUBERNETES_SERVICE_HOST is not set): give --state-context");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromCluster();
+  return kc;
+}
+
+/**
  * The kubeconfig for one connection, with its context selected. `base` is the default kubeconfig, read
  * once per run (used for `context:` connections). Errors name the cluster and what is missing.
  */

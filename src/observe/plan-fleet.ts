@@ -41,6 +41,8 @@ export interface PlanRunOptions {
   allowExecPlugins?: boolean;
   /** A source already opened from `source` (the daemon fetched it): planned as it is, not opened again. */
   opened?: OpenedFleetSource;
+  /** Told when each cluster has been observed, with how long it took (the daemon's metrics). */
+  onObserved?: (observed: ObservedCluster, ms: number) => void;
   /** A fleet already loaded from `opened` (the daemon loaded it to check the revision): not loaded again. */
   loaded?: DesiredFleet;
 }
@@ -72,7 +74,10 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
     requestTimeoutMs: Math.min(DEFAULT_REQUEST_TIMEOUT_MS, options.clusterTimeoutMs),
     concurrency: 8,
     ...(options.policy ? { repoPolicy: options.policy } : {}),
-    onCluster: (o, ms) => options.progress?.(`  ${o.name}: ${o.status === "observed" ? `observed (${o.requests.observe} + ${o.requests.diff} requests)` : `${o.status}: ${o.reason}`} in ${(ms / 1000).toFixed(1)} s`),
+    onCluster: (o, ms) => {
+      options.onObserved?.(o, ms);
+      options.progress?.(`  ${o.name}: ${o.status === "observed" ? `observed (${o.requests.observe} + ${o.requests.diff} requests)` : `${o.status}: ${o.reason}`} in ${(ms / 1000).toFixed(1)} s`);
+    },
   });
   const plan = computePlan(fleet, observed, { source: opened.source, revision: opened.revision, now: options.now.toISOString() });
   return { ok: true, plan, observed, dir: opened.dir, fleet, kubeconfigs };
@@ -83,7 +88,7 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
  * the Git work tree around it, the local repository a `--repo` path names, and bosun's cache (which holds
  * the checkout of every commit ever planned, a hostile one included).
  */
-async function untrustedDirs(opened: OpenedFleetSource): Promise<UntrustedDir[]> {
+export async function untrustedDirs(opened: OpenedFleetSource): Promise<UntrustedDir[]> {
   const dirs: UntrustedDir[] = [{ dir: opened.dir, what: "the fleet repository" }];
   if (opened.source.kind === "local") {
     const root = await workTreeRoot(opened.dir).catch(() => null);

@@ -75,3 +75,39 @@ function formatMinutes(minutes: number): string {
   if (minutes % 60 === 0) return `${minutes / 60}h`;
   return minutes > 60 ? `${Math.floor(minutes / 60)}h${minutes % 60}m` : `${minutes}m`;
 }
+
+/** How far ahead {@link nextWindowChange} looks: past a weekly schedule, with room for a two-week freeze. */
+export const WINDOW_HORIZON_MINUTES = 15 * 24 * 60;
+
+/**
+ * The first minute after `now` at which the verdict for `operations` on `cluster` changes (every operation
+ * allowed ↔ not), computed from the windows' fire times, or null when it does not change within `horizon`
+ * minutes. The daemon schedules its next look at a deferred cluster for that moment (when its window
+ * opens) and stops starting steps at the moment a window closes.
+ */
+export function nextWindowChange(windows: readonly DesiredWindow[], cluster: string, operations: readonly WindowOperation[], now: Date, horizon = WINDOW_HORIZON_MINUTES): Date | null {
+  const relevant = windows.filter((w) => w.clusters.includes(cluster) && w.operations.some((o) => operations.includes(o)));
+  if (relevant.length === 0) return null;
+  const allowed = (at: Date): boolean => operations.every((o) => windowVerdict(relevant, cluster, o, at).allowed);
+  const start = Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS;
+  // Candidate moments: every fire (a window opens) and every fire + duration (it closes) in the horizon.
+  const candidates = new Set<number>();
+  for (const window of relevant) {
+    const parsed = parseCron(window.schedule);
+    if (!("schedule" in parsed)) continue;
+    const local = localClock(window.timeZone);
+    const minutes = Math.ceil(window.durationSeconds / 60);
+    for (let i = -minutes; i <= horizon; i += 1) {
+      const at = start + i * MINUTE_MS;
+      if (!cronMatches(parsed.schedule, local(new Date(at)))) continue;
+      if (at > now.getTime()) candidates.add(at);
+      const end = at + minutes * MINUTE_MS;
+      if (end > now.getTime()) candidates.add(end);
+    }
+  }
+  const current = allowed(now);
+  for (const at of [...candidates].sort((a, b) => a - b)) {
+    if (allowed(new Date(at)) !== current) return new Date(at);
+  }
+  return null;
+}

@@ -1,0 +1,723 @@
+/**
+ * `bosun run`: the reconciler (DESIGN section 1, loops 2 and 3). One work queue (`./triggers.ts`) runs two
+ * kinds of work, one at a time:
+ *
+ * - **reconcile**: fetch the fleet repository; a new revision that loads becomes the target (an invalid
+ *   one is shown with its errors and changes nothing); then, wave by wave (`./gate.ts`), plan the clusters
+ *   this replica owns that have not converged at the target and apply those whose wave may change. Every
+ *   result goes to the state store, so a restart resumes instead of repeating.
+ * - **drift**: plan the owned clusters that converged at the target; a non-empty plan is drift, recorded
+ *   with its masked diff, and corrected only where the spec says `drift.correct`.
+ *
+ * Reasons to reconcile are the interval, a push webhook, an approval, a resume, a window opening or a soak
+ * ending (timed requests computed from the spec, never a blind poll), a change of the live replicas, and a
+ * retry after a failed fetch (with backoff). A failed iteration is logged and the loop goes on.
+ */
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import { applyFleet, operationsOf } from "../apply/run.js";
+import { RunStoppedError } from "../apply/guard.js";
+import { newRunId } from "../apply/lock.js";
+import type { StepEvent } from "../apply/execute.js";
+import type { ClusterOutcome } from "../apply/waves.js";
+import { asError } from "../errors.js";
+import { planFleet, untrustedDirs } from "../observe/plan-fleet.js";
+import type { ClusterPlan, Plan } from "../plan/types.js";
+import { nextWindowChange } from "../plan/windows.js";
+import { visibleLine } from "../report/format.js";
+import { scrubSecrets } from "../scrub.js";
+import { kubeconfigPolicy, type KubeconfigPolicy } from "../kube/connect.js";
+import { openFleetSource, type OpenedFleetSource } from "../source/index.js";
+import type { SpecIssue } from "../spec/issues.js";
+import { loadFleet } from "../spec/load.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
+import type { DesiredFleet } from "../spec/types.js";
+import { ControlError, type Actor, type ClusterPhase, type ClusterStatus, type DaemonControl, type DaemonStatus, type RevisionError, type WaveStatus } from "./control.js";
+import { waveGates, type WaveGate } from "./gate.js";
+import type { Membership } from "./membership.js";
+import type { DaemonMetrics } from "./metrics.js";
+import {
+  FLEET_KEY,
+  clusterKey,
+  emptyClusterState,
+  emptyFleetState,
+  readState,
+  updateState,
+  type Approval,
+  type ClusterState,
+  type FleetState,
+  type Pause,
+  type StateStore,
+} from "./state.js";
+import { TriggerQueue, type WorkItem } from "./triggers.js";
+
+/** Where the daemon reads the fleet from. */
+export type DaemonSource = { repo: string; ref: string } | { fleet: string };
+
+/** Everything the daemon needs; the CLI builds it from flags and the environment. */
+export interface DaemonOptions {
+  source: DaemonSource;
+  intervalMs: number;
+  driftIntervalMs: number;
+  /** Deadline for observing one cluster. */
+  clusterTimeoutMs: number;
+  store: StateStore;
+  membership: Membership;
+  metrics: DaemonMetrics;
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+  /** The operator's trust settings (never the fleet's). */
+  policy: RepoPolicy;
+  allowExecPlugins: boolean;
+  /** Told of every step started, succeeded or failed (Kubernetes Events). */
+  onStep?: (event: StepEvent) => void;
+  now?: () => Date;
+}
+
+/** The daemon's own secrets in its environment: never in a log line, a state document or a page. */
+const SECRET_SETTINGS = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_PASSWORD", "BOSUN_API_TOKEN", "BOSUN_WEBHOOK_SECRET", "BOSUN_WEBHOOK_GITLAB_TOKEN", "BOSUN_WEBHOOK_TOKEN"];
+
+/** Approvals kept in the state (the newest); older revisions' approvals are of no use. */
+const MAX_APPROVALS = 100;
+/** The longest wait between two attempts to fetch after failures. */
+const MAX_FETCH_BACKOFF_MS = 5 * 60_000;
+
+interface Target {
+  opened: OpenedFleetSource;
+  fleet: DesiredFleet;
+  revision: string;
+}
+
+interface PlannedCluster {
+  plan: ClusterPlan;
+  revision: string;
+  at: string;
+}
+
+/** The daemon: start it, let it run, stop it. Implements what the HTTP surface may ask. */
+export class Daemon implements DaemonControl {
+  private readonly queue: TriggerQueue;
+  private readonly now: () => Date;
+  private readonly startedAt: Date;
+  private target: Target | null = null;
+  private latestRevision: string | null = null;
+  private invalid: { revision: string; errors: RevisionError[] } | null = null;
+  private lastFetchAt: Date | null = null;
+  private lastFetchError: string | null = null;
+  private fetchFailures = 0;
+  private stateLoaded = false;
+  private fleetState: FleetState = emptyFleetState();
+  private readonly states = new Map<string, ClusterState>();
+  private readonly plans = new Map<string, PlannedCluster>();
+  private readonly applying = new Set<string>();
+  /** Clusters outside their window at a revision, and when the window next opens. */
+  private readonly deferred = new Map<string, { revision: string; until: Date | null; reason: string }>();
+  private gates: WaveGate[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  /** Aborted on SIGTERM: clusters stop after the step in progress. */
+  private readonly draining = new AbortController();
+  /** Aborted when the shutdown timeout is near: every request stops. */
+  private readonly hardStop = new AbortController();
+  private stopped = false;
+  private readonly secrets: string[];
+
+  constructor(private readonly options: DaemonOptions) {
+    this.secrets = Object.entries(options.env)
+      .filter(([name, value]) => value !== undefined && value !== "" && (name.startsWith("BOSUN_SECRET_") || SECRET_SETTINGS.includes(name)))
+      .map(([, value]) => value ?? "");
+    this.now = options.now ?? (() => new Date());
+    this.startedAt = this.now();
+    this.queue = new TriggerQueue({
+      run: async (item) => this.work(item),
+      onError: (item, error) => {
+        options.log.error({ loop: item.kind, err: this.scrub(asError(error).message) }, `${item.kind} iteration failed; the loop goes on`);
+      },
+      onDepth: (depth) => {
+        options.metrics.setQueueDepth(depth);
+      },
+    });
+  }
+
+  /** Joins the replicas, then starts the loops; the first reconcile begins at once. */
+  async start(): Promise<void> {
+    await this.options.membership.start();
+    this.options.membership.onChange(() => {
+      this.options.log.info({ replicas: this.options.membership.replicas() }, "replicas changed");
+      this.queue.request("reconcile", "replicas changed");
+    });
+    this.queue.request("reconcile", "start");
+    const every = (ms: number, fn: () => void): void => {
+      const timer = setInterval(fn, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.intervalMs, () => {
+      this.queue.request("reconcile", "interval");
+    });
+    every(this.options.driftIntervalMs, () => {
+      this.queue.request("drift", "drift interval");
+    });
+  }
+
+  /**
+   * Stops taking work; the cluster in progress stops after its current step (the next safe point) and its
+   * lock is released; after `timeoutMs` less a margin every request is aborted. Leaves the replicas.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.draining.abort(new RunStoppedError("SIGTERM"));
+    const margin = Math.min(5_000, timeoutMs / 4);
+    const hard = setTimeout(() => {
+      this.hardStop.abort(new RunStoppedError("the shutdown timeout"));
+    }, Math.max(0, timeoutMs - margin));
+    hard.unref();
+    try {
+      await this.queue.close();
+    } finally {
+      clearTimeout(hard);
+      await this.options.membership.stop().catch((error: unknown) => {
+        this.options.log.warn({ err: asError(error).message }, "could not release this replica's lease");
+      });
+    }
+  }
+
+  /** Resolves when no work runs or waits (tests and the demo). */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+  }
+
+  trigger(reason: string): void {
+    this.queue.request("reconcile", reason);
+  }
+
+  /** Runs a drift check now (the API, tests). */
+  checkDrift(reason: string): void {
+    this.queue.request("drift", reason);
+  }
+
+  private async work(item: WorkItem): Promise<void> {
+    this.options.metrics.countTick(item.kind);
+    const log = this.options.log.child({ loop: item.kind });
+    log.debug({ reasons: item.reasons }, `${item.kind} started`);
+    if (item.kind === "reconcile") await this.reconcile(log);
+    else await this.drift(log);
+  }
+
+  // ---- source ---------------------------------------------------------------------------------------
+
+  private async reconcile(log: Logger): Promise<void> {
+    await this.loadFleetState();
+    const fetched = await this.fetch(log);
+    if (fetched) await this.adopt(fetched, log);
+    if (this.target === null) return;
+    await this.rollOut(this.target, log);
+  }
+
+  private async loadFleetState(): Promise<void> {
+    this.fleetState = await readState(this.options.store, FLEET_KEY, emptyFleetState);
+    this.stateLoaded = true;
+  }
+
+  private async fetch(log: Logger): Promise<OpenedFleetSource | null> {
+    try {
+      const opened = await openFleetSource({ ...this.options.source, env: this.options.env });
+      this.lastFetchAt = this.now();
+      this.lastFetchError = null;
+      this.fetchFailures = 0;
+      return opened;
+    } catch (error) {
+      this.fetchFailures += 1;
+      this.lastFetchError = this.scrub(asError(error).message);
+      this.options.metrics.countFetch("error");
+      const backoff = Math.min(MAX_FETCH_BACKOFF_MS, this.options.intervalMs, 2_000 * 2 ** Math.min(this.fetchFailures, 10));
+      log.warn({ err: this.lastFetchError, retryInSeconds: backoff / 1000 }, "fetching the fleet repository failed");
+      this.queue.requestAt("reconcile", new Date(this.now().getTime() + backoff), "retry after a failed fetch");
+      return null;
+    }
+  }
+
+  /** Makes a fetched revision the target when it loads; records its errors when it does not. */
+  private async adopt(opened: OpenedFleetSource, log: Logger): Promise<void> {
+    if (opened.revision !== null && opened.revision === this.target?.revision && this.target.opened.dir === opened.dir) {
+      this.latestRevision = opened.revision;
+      this.options.metrics.countFetch("unchanged");
+      return;
+    }
+    const loaded = await loadFleet(opened.dir, { policy: this.options.policy });
+    if (!loaded.ok) {
+      const revision = opened.revision ?? "(local directory)";
+      if (this.invalid?.revision !== revision) log.warn({ revision, errors: loaded.errors.length }, "the new revision does not load: nothing applied, the target stays");
+      this.latestRevision = revision;
+      this.invalid = { revision, errors: loaded.errors.map(revisionError) };
+      this.options.metrics.countFetch("invalid");
+      this.options.metrics.setRevisionState(true);
+      if (this.target === null) await this.recoverLastGood(log);
+      return;
+    }
+    const revision = opened.revision ?? `dir-${createHash("sha256").update(JSON.stringify(loaded.value)).digest("hex").slice(0, 16)}`;
+    this.latestRevision = revision;
+    this.invalid = null;
+    this.options.metrics.setRevisionState(false);
+    if (revision === this.target?.revision) {
+      this.options.metrics.countFetch("unchanged");
+      this.target = { opened, fleet: loaded.value, revision };
+      return;
+    }
+    this.options.metrics.countFetch("new");
+    log.info({ revision, previous: this.target?.revision ?? null }, "new target revision");
+    this.target = { opened, fleet: loaded.value, revision };
+    this.deferred.clear();
+    if (this.fleetState.lastGoodRevision !== revision) {
+      this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) => ({ ...state, lastGoodRevision: revision }));
+    }
+  }
+
+  /**
+   * After a restart whose first fetch is invalid, the last good revision from the state is the target
+   * again (a Git source only: a local directory has no history to go back to).
+   */
+  private async recoverLastGood(log: Logger): Promise<void> {
+    const good = this.fleetState.lastGoodRevision;
+    if (good === null || !("repo" in this.options.source)) return;
+    try {
+      const opened = await openFleetSource({ repo: this.options.source.repo, ref: good, env: this.options.env });
+      const loaded = await loadFleet(opened.dir, { policy: this.options.policy });
+      if (loaded.ok) {
+        this.target = { opened, fleet: loaded.value, revision: good };
+        log.info({ revision: good }, "the last good revision is the target again");
+      }
+    } catch (error) {
+      log.warn({ revision: good, err: this.scrub(asError(error).message) }, "the last good revision could not be opened");
+    }
+  }
+
+  // ---- rollout --------------------------------------------------------------------------------------
+
+  private async readClusterStates(fleet: DesiredFleet): Promise<void> {
+    await Promise.all(
+      fleet.clusters.map(async (cluster) => {
+        // Owned clusters are written only here: the copy in memory is the latest once read.
+        if (this.options.membership.owns(cluster.name) && this.states.has(cluster.name)) return;
+        this.states.set(cluster.name, await readState(this.options.store, clusterKey(cluster.name), () => emptyClusterState(cluster.name)));
+      }),
+    );
+  }
+
+  private async rollOut(target: Target, log: Logger): Promise<void> {
+    const { fleet, revision } = target;
+    const names = fleet.clusters.map((c) => c.name);
+    this.options.metrics.setOwnership(names, (name) => this.options.membership.owns(name));
+    await this.readClusterStates(fleet);
+    for (;;) {
+      this.gates = this.computeGates(target);
+      const index = this.gates.findIndex((g) => g.plan && !g.done);
+      this.scheduleSoakEnd();
+      if (index === -1) return;
+      const wave = fleet.waves[index];
+      const gate = this.gates[index];
+      if (!wave || !gate || this.stopped) return;
+      const progressed = await this.runWave(target, wave.name, gate, log.child({ wave: wave.name, revision }));
+      if (!progressed) return;
+    }
+  }
+
+  private computeGates(target: Target): WaveGate[] {
+    return waveGates({ waves: target.fleet.waves, revision: target.revision, fleet: this.fleetState, clusters: this.states, rolloutPaused: target.fleet.paused, now: this.now() });
+  }
+
+  private scheduleSoakEnd(): void {
+    const soak = this.gates.find((g) => g.soakUntil !== null)?.soakUntil;
+    if (soak) this.queue.requestAt("reconcile", soak, "a soak ended");
+  }
+
+  /**
+   * Plans the wave's owned clusters that are not done and applies what may be applied; returns whether
+   * the wave is now done (so the next wave may start in this same iteration).
+   */
+  private async runWave(target: Target, waveName: string, gate: WaveGate, log: Logger): Promise<boolean> {
+    const { fleet, revision } = target;
+    const wave = fleet.waves.find((w) => w.name === waveName);
+    if (!wave) return false;
+    const now = this.now();
+    const candidates = wave.clusters.filter((name) => {
+      if (!this.options.membership.owns(name)) return false;
+      const state = this.states.get(name);
+      if (state?.convergedRevision === revision) return false;
+      const deferred = this.deferred.get(name);
+      if (deferred?.revision === revision && (deferred.until === null || deferred.until.getTime() > now.getTime())) return false;
+      // A cluster that may not change now is planned once per revision (for the status page), not every tick.
+      const waiting = !gate.apply || this.clusterPause(name) !== null;
+      if (waiting && this.plans.get(name)?.revision === revision) return false;
+      return true;
+    });
+    if (candidates.length === 0) return false;
+    const plan = await this.plan(target, candidates, "reconcile", log);
+    if (!plan) return false;
+    const work: ClusterPlan[] = [];
+    for (const cluster of plan.clusters) {
+      if (cluster.status === "in-sync") {
+        await this.recordOutcome(cluster.name, revision, { kind: "in-sync" }, 0);
+        continue;
+      }
+      if (cluster.status === "unreachable" || cluster.status === "invalid") {
+        await this.recordAttempt(cluster.name, revision, cluster.status, cluster.reason ?? cluster.status);
+        continue;
+      }
+      if (gate.apply && this.clusterPause(cluster.name) === null) work.push(cluster);
+    }
+    if (work.length > 0) await this.apply(target, plan, work, waveName, log);
+    this.gates = this.computeGates(target);
+    return this.gates.find((g) => g.wave === waveName)?.done ?? false;
+  }
+
+  private clusterPause(name: string): Pause | null {
+    return this.fleetState.pauses.find((p) => p.scope === "cluster" && p.name === name) ?? null;
+  }
+
+  private async plan(target: Target, clusters: readonly string[], loop: "reconcile" | "drift", log: Logger): Promise<Plan | null> {
+    const result = await planFleet({
+      source: "repo" in this.options.source ? { repo: this.options.source.repo, ref: target.revision } : { fleet: this.options.source.fleet },
+      opened: target.opened,
+      loaded: target.fleet,
+      clusters,
+      env: this.options.env,
+      clusterTimeoutMs: this.options.clusterTimeoutMs,
+      now: this.now(),
+      policy: this.options.policy,
+      allowExecPlugins: this.options.allowExecPlugins,
+      onObserved: (observed, ms) => {
+        const requests = observed.status === "observed" ? observed.requests.observe + observed.requests.diff : 0;
+        this.options.metrics.observePlan(observed.name, loop, ms / 1000, requests);
+      },
+    });
+    if (!result.ok) {
+      log.error({ errors: result.errors.length }, "the target revision no longer loads");
+      return null;
+    }
+    const at = this.now().toISOString();
+    for (const cluster of result.plan.clusters) {
+      this.plans.set(cluster.name, { plan: cluster, revision: target.revision, at });
+      this.options.metrics.setPendingSteps(cluster.name, cluster.steps.length);
+    }
+    return result.plan;
+  }
+
+  /** Applies `work` (clusters of one wave, planned in `plan`) and records every outcome. */
+  private async apply(target: Target, plan: Plan, work: readonly ClusterPlan[], waveName: string, log: Logger): Promise<Map<string, ClusterOutcome>> {
+    const { fleet, revision } = target;
+    const names = work.map((c) => c.name);
+    const subPlan: Plan = { ...plan, waves: [{ name: waveName, clusters: names }], clusters: [...work] };
+    // No step starts once a maintenance window closes: stop at the first close among these clusters.
+    const windowClosed = new AbortController();
+    const closes = work
+      .map((cluster) => nextWindowChange(fleet.windows, cluster.name, operationsOf(cluster), this.now()))
+      .filter((d): d is Date => d !== null)
+      .map((d) => d.getTime());
+    const closeTimer = closes.length > 0 ? setTimeout(() => { windowClosed.abort(new Error("a maintenance window closed")); }, Math.max(0, Math.min(...closes) - this.now().getTime())) : undefined;
+    closeTimer?.unref();
+    const runId = newRunId();
+    const started = new Map<string, number>();
+    for (const name of names) this.applying.add(name);
+    log.info({ clusters: names, runId }, "applying");
+    try {
+      const outcomes = await applyFleet({
+        plan: subPlan,
+        fleet,
+        fleetDir: target.opened.dir,
+        env: this.options.env,
+        kubeconfigs: (await this.kubeconfigs(target)),
+        now: this.now,
+        sleep: () => Promise.resolve(),
+        skipSoak: true,
+        repoPolicy: this.options.policy,
+        signal: this.hardStop.signal,
+        stopBetweenSteps: AbortSignal.any([this.draining.signal, windowClosed.signal]),
+        runId,
+        log: (line) => {
+          log.info({ cluster: line.split(":", 1)[0] }, visibleLine(line));
+        },
+        onEvent: (event) => {
+          if (event.kind === "cluster-start") started.set(event.cluster, performance.now());
+        },
+        onStep: (event) => {
+          const stepLog = { cluster: event.cluster, wave: waveName, step: event.step.id, revision };
+          if (event.phase === "failed") log.warn({ ...stepLog, detail: event.detail }, `step failed: ${event.step.id}`);
+          else log.info({ ...stepLog, ...(event.detail ? { detail: event.detail } : {}) }, `step ${event.phase}: ${event.step.id}`);
+          this.options.onStep?.(event);
+        },
+      });
+      for (const [name, outcome] of outcomes) {
+        const seconds = (performance.now() - (started.get(name) ?? performance.now())) / 1000;
+        this.options.metrics.observeReconcile(name, seconds, outcome.kind);
+        await this.recordOutcome(name, revision, outcome, outcome.kind === "converged" ? outcome.steps : 0);
+        if (outcome.kind === "deferred") this.deferCluster(target, work.find((c) => c.name === name), outcome.reason);
+        if (outcome.kind === "failed") await this.haltWave(waveName, revision, `${name} failed at ${outcome.step}`, log);
+      }
+      return outcomes;
+    } finally {
+      if (closeTimer) clearTimeout(closeTimer);
+      for (const name of names) this.applying.delete(name);
+    }
+  }
+
+  private async kubeconfigs(target: Target): Promise<KubeconfigPolicy> {
+    // The plan run computed the same policy; recomputing it here keeps apply's refusals identical.
+    return kubeconfigPolicy(await untrustedDirs(target.opened), this.options.allowExecPlugins);
+  }
+
+  /** Removes every secret the daemon holds (Git, API and webhook tokens, BOSUN_SECRET_* values) from text. */
+  private scrub(text: string): string {
+    return scrubSecrets(text, this.secrets);
+  }
+
+  private deferCluster(target: Target, cluster: ClusterPlan | undefined, reason: string): void {
+    if (!cluster) return;
+    const until = nextWindowChange(target.fleet.windows, cluster.name, operationsOf(cluster), this.now());
+    this.deferred.set(cluster.name, { revision: target.revision, until, reason });
+    if (until) this.queue.requestAt("reconcile", until, `the maintenance window of ${cluster.name} opens`);
+  }
+
+  private async haltWave(wave: string, revision: string, cause: string, log: Logger): Promise<void> {
+    log.warn({ wave, revision, cause }, "wave halted");
+    const at = this.now().toISOString();
+    this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) =>
+      state.halts.some((h) => h.wave === wave && h.revision === revision) ? state : { ...state, halts: [...state.halts.filter((h) => h.wave !== wave), { wave, revision, cause, at }] },
+    );
+  }
+
+  private async recordAttempt(name: string, revision: string, outcome: string, reason: string): Promise<void> {
+    await this.writeCluster(name, (state) => ({ ...state, lastAttempt: { revision, at: this.now().toISOString(), outcome, reason: this.scrub(reason) } }));
+  }
+
+  private async recordOutcome(name: string, revision: string, outcome: ClusterOutcome, steps: number): Promise<void> {
+    const at = this.now().toISOString();
+    const reason = "reason" in outcome ? this.scrub(outcome.reason) : undefined;
+    await this.writeCluster(name, (state) => {
+      const next: ClusterState = { ...state, lastAttempt: { revision, at, outcome: outcome.kind, steps, ...(reason === undefined ? {} : { reason }) } };
+      if (outcome.kind === "converged" || outcome.kind === "in-sync") {
+        next.convergedRevision = revision;
+        next.convergedAt = at;
+      }
+      if (outcome.kind === "converged" && steps > 0) next.lastAppliedAt = at;
+      return next;
+    });
+    if (outcome.kind === "converged" && steps > 0) this.options.metrics.setLastApply(name, new Date(at));
+  }
+
+  private async writeCluster(name: string, change: (state: ClusterState) => ClusterState): Promise<void> {
+    const next = await updateState(this.options.store, clusterKey(name), () => emptyClusterState(name), change);
+    this.states.set(name, next);
+  }
+
+  // ---- drift ----------------------------------------------------------------------------------------
+
+  private async drift(log: Logger): Promise<void> {
+    const target = this.target;
+    if (target === null) return;
+    await this.loadFleetState();
+    await this.readClusterStates(target.fleet);
+    const { revision } = target;
+    const converged = target.fleet.clusters
+      .filter((c) => this.options.membership.owns(c.name) && this.states.get(c.name)?.convergedRevision === revision && !this.applying.has(c.name))
+      .map((c) => c.name);
+    if (converged.length === 0) return;
+    const plan = await this.plan(target, converged, "drift", log);
+    if (!plan) return;
+    this.gates = this.computeGates(target);
+    for (const cluster of plan.clusters) {
+      const state = this.states.get(cluster.name);
+      if (!state) continue;
+      if (cluster.status === "unreachable" || cluster.status === "invalid") continue;
+      if (cluster.status === "in-sync") {
+        if (state.drift) {
+          log.info({ cluster: cluster.name, revision }, "drift resolved");
+          const resolvedAt = this.now().toISOString();
+          await this.writeCluster(cluster.name, (s) => ({ ...s, drift: null, resolvedDrift: s.drift ? { ...s.drift, resolvedAt } : s.resolvedDrift }));
+        }
+        this.options.metrics.setDrift(cluster.name, false, false);
+        continue;
+      }
+      const fingerprint = driftFingerprint(cluster);
+      const fresh = state.drift?.fingerprint !== fingerprint;
+      if (fresh) {
+        log.warn({ cluster: cluster.name, wave: cluster.wave, revision, steps: cluster.steps.length }, "drift detected");
+        const detectedAt = this.now().toISOString();
+        await this.writeCluster(cluster.name, (s) => ({ ...s, drift: { revision, fingerprint, detectedAt, steps: cluster.steps.length, diff: driftDiff(cluster) } }));
+      }
+      this.options.metrics.setDrift(cluster.name, true, fresh);
+      const desired = target.fleet.clusters.find((c) => c.name === cluster.name);
+      const gate = this.gates.find((g) => g.wave === cluster.wave);
+      if (desired?.drift.correct && gate && !gate.halt && !gate.pause && !target.fleet.paused && this.clusterPause(cluster.name) === null) {
+        log.info({ cluster: cluster.name, revision }, "correcting drift (drift.correct)");
+        const outcomes = await this.apply(target, plan, [cluster], cluster.wave, log);
+        if (outcomes.get(cluster.name)?.kind === "converged") {
+          const correctedAt = this.now().toISOString();
+          await this.writeCluster(cluster.name, (s) => ({ ...s, drift: s.drift ? { ...s.drift, correctedAt } : null }));
+        }
+      }
+    }
+  }
+
+  // ---- control --------------------------------------------------------------------------------------
+
+  async approve(wave: string, revision: string, actor: Actor): Promise<Approval> {
+    const target = this.requireTarget();
+    const desired = target.fleet.waves.find((w) => w.name === wave);
+    if (!desired) throw new ControlError(404, `wave ${wave} is not in fleet ${target.fleet.name}`);
+    if (desired.apply !== "manual") throw new ControlError(400, `wave ${wave} applies automatically; nothing to approve`);
+    const full = [target.revision, this.latestRevision].find((r) => r !== null && revisionMatches(r, revision));
+    if (full === undefined || full === null) throw new ControlError(409, `revision ${revision} is not the target revision (${target.revision.slice(0, 12)}); approve the revision the daemon reconciles`);
+    if (full !== target.revision) throw new ControlError(409, `revision ${revision} did not load (see the status page); it cannot be approved`);
+    const approval: Approval = { wave, revision: full, by: actorText(actor), at: this.now().toISOString() };
+    this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) => ({ ...state, approvals: [...state.approvals, approval].slice(-MAX_APPROVALS) }));
+    this.options.log.info({ wave, revision: full, by: approval.by }, "wave approved");
+    this.trigger(`approval of wave ${wave}`);
+    return approval;
+  }
+
+  async pause(scope: Pause["scope"], name: string, actor: Actor, reason?: string): Promise<Pause> {
+    this.checkScope(scope, name);
+    const pause: Pause = { scope, name, by: actorText(actor), at: this.now().toISOString(), ...(reason ? { reason: reason.slice(0, 500) } : {}) };
+    this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) => ({ ...state, pauses: [...state.pauses.filter((p) => !(p.scope === scope && p.name === name)), pause] }));
+    this.options.log.info({ scope, name, by: pause.by }, "paused");
+    return pause;
+  }
+
+  async resume(scope: Pause["scope"], name: string, actor: Actor): Promise<void> {
+    this.checkScope(scope, name);
+    this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) => ({
+      ...state,
+      pauses: state.pauses.filter((p) => !(p.scope === scope && p.name === name)),
+      // Resuming a wave also lifts its halt: the operator has looked at the failure.
+      halts: scope === "wave" ? state.halts.filter((h) => h.wave !== name) : state.halts,
+    }));
+    this.options.log.info({ scope, name, by: actorText(actor) }, "resumed");
+    this.trigger(`resume of ${scope} ${name}`);
+  }
+
+  private requireTarget(): Target {
+    if (this.target === null) throw new ControlError(409, "no revision has loaded yet");
+    return this.target;
+  }
+
+  private checkScope(scope: Pause["scope"], name: string): void {
+    const target = this.requireTarget();
+    const known = scope === "wave" ? target.fleet.waves.map((w) => w.name) : target.fleet.clusters.map((c) => c.name);
+    if (!known.includes(name)) throw new ControlError(404, `${scope} ${name} is not in fleet ${target.fleet.name}`);
+  }
+
+  clusterPlan(name: string): ClusterPlan | undefined {
+    return this.plans.get(name)?.plan;
+  }
+
+  status(): DaemonStatus {
+    const target = this.target;
+    const membership = this.options.membership;
+    const fleet = target?.fleet;
+    const gates = new Map(this.gates.map((g) => [g.wave, g]));
+    const waves: WaveStatus[] = (fleet?.waves ?? []).map((wave) => {
+      const gate = gates.get(wave.name);
+      return {
+        name: wave.name,
+        apply: wave.apply,
+        clusters: wave.clusters,
+        paused: gate?.pause ?? null,
+        halted: gate?.halt ?? null,
+        awaitingApproval: gate?.waiting === "awaiting-approval" && wave.clusters.some((c) => (this.plans.get(c)?.plan.steps.length ?? 0) > 0),
+        approvals: target ? this.fleetState.approvals.filter((a) => a.wave === wave.name && a.revision === target.revision) : [],
+        soakUntil: gate?.soakUntil?.toISOString() ?? null,
+      };
+    });
+    const clusters: ClusterStatus[] = (fleet?.clusters ?? []).map((c) => this.clusterStatus(c.name, c.wave, gates.get(c.wave)));
+    return {
+      fleet: fleet?.name ?? null,
+      source: "repo" in this.options.source ? { location: this.options.source.repo, ref: this.options.source.ref } : { location: this.options.source.fleet, ref: null },
+      ready: this.stateLoaded && target !== null,
+      notReadyReason: !this.stateLoaded ? "the state has not loaded yet" : target === null ? (this.lastFetchError ?? this.invalid ? `no revision has loaded${this.lastFetchError ? `: ${this.lastFetchError}` : " (the latest is invalid)"}` : "fetching the fleet repository") : null,
+      targetRevision: target?.revision ?? null,
+      latestRevision: this.latestRevision,
+      invalidRevision: this.invalid,
+      lastFetchAt: this.lastFetchAt?.toISOString() ?? null,
+      lastFetchError: this.lastFetchError,
+      rolloutPaused: fleet?.paused ?? false,
+      waves,
+      clusters,
+      replica: { self: membership.self, replicas: membership.replicas(), owned: (fleet?.clusters ?? []).filter((c) => membership.owns(c.name)).map((c) => c.name) },
+      queueDepth: this.queue.depth(),
+      startedAt: this.startedAt.toISOString(),
+    };
+  }
+
+  private clusterStatus(name: string, wave: string, gate: WaveGate | undefined): ClusterStatus {
+    const state = this.states.get(name);
+    const planned = this.plans.get(name);
+    const revision = this.target?.revision ?? null;
+    const deferred = this.deferred.get(name);
+    const attempt = state?.lastAttempt ?? null;
+    const atTarget = revision !== null && attempt?.revision === revision;
+    let phase: ClusterPhase;
+    let lastError: string | null = null;
+    if (this.applying.has(name)) phase = "applying";
+    else if (revision !== null && state?.convergedRevision === revision) phase = state.drift ? "drifted" : "in-sync";
+    else if (atTarget && attempt.outcome === "failed") phase = gate?.halt ? "halted" : "failed";
+    else if (atTarget && attempt.outcome === "unreachable") phase = "unreachable";
+    else if (planned?.revision === revision && planned.plan.status === "unreachable") phase = "unreachable";
+    else if (planned?.revision === revision && (planned.plan.status === "blocked" || planned.plan.status === "invalid")) phase = "blocked";
+    else if (gate?.halt) phase = "halted";
+    else if (deferred?.revision === revision) phase = "deferred";
+    else if (this.clusterPause(name) !== null || gate?.waiting === "paused") phase = "paused";
+    else if (gate?.waiting === "awaiting-approval" && (planned?.plan.steps.length ?? 0) > 0) phase = "awaiting-approval";
+    else if (state === undefined && !this.options.membership.owns(name)) phase = "elsewhere";
+    else if (planned === undefined && state?.convergedRevision == null) phase = "unknown";
+    else phase = "pending";
+    if (phase === "failed" || phase === "halted" || phase === "unreachable") lastError = attempt?.reason ?? planned?.plan.reason ?? gate?.halt?.cause ?? null;
+    else if (phase === "blocked") lastError = planned?.plan.reason ?? planned?.plan.steps.find((s) => s.state === "blocked")?.reason ?? null;
+    else if (phase === "deferred") lastError = deferred?.reason ?? null;
+    else if (phase === "paused" || phase === "awaiting-approval") lastError = this.clusterPause(name) ? `paused by ${this.clusterPause(name)?.by ?? ""}` : gate?.reason ?? null;
+    const owner = this.options.membership.replicas().length === 1 ? this.options.membership.self : this.options.membership.owns(name) ? this.options.membership.self : null;
+    return {
+      name,
+      wave,
+      phase,
+      revision: state?.convergedRevision ?? null,
+      pendingSteps: phase === "in-sync" ? 0 : (planned?.plan.steps.length ?? 0),
+      lastError,
+      drift: state?.drift ?? null,
+      nextWindow: deferred?.until?.toISOString() ?? null,
+      lastAppliedAt: state?.lastAppliedAt ?? null,
+      plannedAt: planned?.at ?? null,
+      owner,
+    };
+  }
+}
+
+/** A full commit id matches itself and its prefixes of 7 characters or more. */
+function revisionMatches(full: string, given: string): boolean {
+  return given.length >= 7 && /^[0-9a-f]+$/i.test(given) && full.toLowerCase().startsWith(given.toLowerCase());
+}
+
+function actorText(actor: Actor): string {
+  const by = visibleLine(actor.by).slice(0, 100);
+  return by.length > 0 && by !== actor.token ? `${actor.token} (${by})` : actor.token;
+}
+
+function revisionError(issue: SpecIssue): RevisionError {
+  return { file: issue.file, line: issue.line, column: issue.col, message: issue.message, path: issue.path };
+}
+
+/** The same drift has the same fingerprint: the steps that would revert it, without volatile text. */
+export function driftFingerprint(cluster: ClusterPlan): string {
+  return createHash("sha256").update(JSON.stringify(cluster.steps.map((s) => ({ ...s, summary: undefined })))).digest("hex").slice(0, 32);
+}
+
+/** The drift's diff as text: each step with its (masked) diff. */
+export function driftDiff(cluster: ClusterPlan): string {
+  const parts = cluster.steps.map((step) => {
+    const diff = "diff" in step && typeof step.diff === "string" && step.diff.length > 0 ? `\n${step.diff}` : "";
+    return `${step.id}: ${step.summary}${diff}`;
+  });
+  const text = parts.join("\n");
+  return text.length > 64 * 1024 ? `${text.slice(0, 64 * 1024)}\n… (truncated)` : text;
+}

@@ -18,7 +18,6 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { execa } from "execa";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
@@ -46,15 +45,7 @@ const daemons: Daemon[] = [];
 
 /** Pushes a commit to the served repository after `edit` changed a clone of it; returns its id. */
 async function push(edit: (dir: string) => Promise<void>, message: string): Promise<string> {
-  const clone = await fs.mkdtemp(path.join(work, "clone-"));
-  await execa("git", ["clone", "-q", path.join(git.root, "fleet.git"), clone]);
-  await edit(clone);
-  await execa("git", ["-C", clone, "add", "-A"]);
-  await execa("git", ["-C", clone, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message]);
-  await execa("git", ["-C", clone, "push", "-q", "origin", "HEAD:main"]);
-  const { stdout } = await execa("git", ["-C", clone, "rev-parse", "HEAD"]);
-  await fs.rm(clone, { recursive: true, force: true });
-  return stdout.trim();
+  return git.push("fleet", message, edit);
 }
 
 async function setLevel(dir: string, level: string): Promise<void> {

@@ -16,7 +16,6 @@
  * a CRD in the same render; a kind neither knows keeps what it has. Objects are sorted CRDs first,
  * then Namespaces, then the rest in render order (the apply order).
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -27,9 +26,10 @@ import { BosunError } from "../errors.js";
 import type { KubeObject, KubeRest } from "../kube/rest.js";
 import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
-import { helmTemplate, type HelmOptions } from "../tools/helm.js";
+import { helmTemplate, resolveTool, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
 import { chartRepoFetchProblem } from "./chart-repo-guard.js";
+import { countRenderSpawn, renderKey, secretDigest, type RenderCache, type RenderTool } from "./render-cache.js";
 import { inventoryId } from "./inventory.js";
 
 /** Label `helm upgrade --install` puts on every object of a release (value `Helm`). */
@@ -61,9 +61,10 @@ export interface RenderOptions {
   /** API versions the cluster serves, for `.Capabilities.APIVersions`. */
   apiVersions?: readonly string[];
   /**
-   * Renders shared by the clusters of one run: a fleet usually installs the same chart with the same
-   * values, or the same overlay, in many clusters, and `helm template`/`kustomize build` are the slow
-   * part of a plan. Keyed by a hash of everything the program's output depends on.
+   * Outputs of `helm template`/`kustomize build` by a content hash of everything they depend on
+   * (`render-cache.ts`): shared by the clusters of one plan — a fleet usually installs the same chart with
+   * the same values, or the same overlay, in many clusters — and, with the process's cache, by every plan
+   * of a daemon. Without one every render runs its program.
    */
   renderCache?: RenderCache;
   /**
@@ -75,20 +76,33 @@ export interface RenderOptions {
   signal?: AbortSignal;
 }
 
-/** Output of `helm template` / `kustomize build` runs by a hash of their inputs (see {@link RenderOptions}). */
-export type RenderCache = Map<string, Promise<string>>;
+export type { RenderCache } from "./render-cache.js";
 
-/** Runs `render` once per distinct `inputs` in `cache` (or always, without a cache). */
-async function cachedRender(cache: RenderCache | undefined, inputs: unknown, render: () => Promise<string>): Promise<string> {
-  if (!cache) return render();
-  // A hash, so the key holds no secret value in a form that could be printed by accident.
-  const key = createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
-  let pending = cache.get(key);
-  if (!pending) {
-    pending = render();
-    cache.set(key, pending);
-  }
-  return pending;
+/** Version of the key's layout: a change to what goes into it must not meet keys of the old layout. */
+const KEY_LAYOUT = 1;
+
+/**
+ * Runs `render` (one `tool` process) unless `cache` holds the output for the key `inputs` computes;
+ * `inputs` gives null for an input that cannot be hashed (then it always runs). Without a cache it runs.
+ */
+async function cachedRender(
+  cache: RenderCache | undefined,
+  tool: RenderTool,
+  inputs: (cache: RenderCache) => Promise<unknown>,
+  render: () => Promise<string>,
+): Promise<string> {
+  const spawn = (): Promise<string> => {
+    countRenderSpawn(tool);
+    return render();
+  };
+  if (!cache) return spawn();
+  const parts = await inputs(cache);
+  return cache.render(parts === null ? null : renderKey(parts), spawn);
+}
+
+/** The operator's allowances that decide what a render may fetch, for the key. */
+function policyKey(policy: RepoPolicy): unknown {
+  return { charts: policy.allowedChartRepos, internal: policy.allowInternalChartRepos, remoteKustomize: policy.allowRemoteKustomize };
 }
 
 /** A rendered Helm add-on: its objects, the values it was rendered with and the chart it came from. */
@@ -129,7 +143,15 @@ export async function renderAddon(
   if (source.kind === "helm") return renderHelm(rest, addon, source, fleetDir, env, options);
   const dir = path.resolve(fleetDir, ...source.path.split("/"));
   const kustomizeOptions: KustomizeOptions = { ...pick(options, "kustomize"), ...pick(options, "timeoutMs"), ...pick(options, "signal") };
-  const text = await cachedRender(options.renderCache, ["kustomize", dir], () => kustomizeBuild(dir, kustomizeOptions));
+  const text = await cachedRender(
+    options.renderCache,
+    "kustomize",
+    async (cache) => {
+      const [tree, tool] = await Promise.all([cache.kustomizationDigest(fleetDir, dir), resolveTool("kustomize", options.kustomize).then((file) => cache.executableIdentity(file))]);
+      return tree === null ? null : ["kustomize", KEY_LAYOUT, tool, tree, policyKey(options.repoPolicy ?? DEFAULT_REPO_POLICY)];
+    },
+    () => kustomizeBuild(dir, kustomizeOptions),
+  );
   const parsed = parseManifests(text, addon.name, `kustomize build ${source.path}`);
   const objects = parsed.map((p) => p.object);
   const namespace = addon.namespace ?? "default";
@@ -165,17 +187,33 @@ async function renderHelm(
     ...pick(options, "kubeVersion"),
     ...pick(options, "apiVersions"),
   };
-  const text = await cachedRender(options.renderCache, ["helm", chartRef, template, values], async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-render-"));
-    try {
-      const valuesFile = path.join(dir, "values.json");
-      // JSON is YAML; the file is readable by this user only and removed right after the render.
-      await fs.writeFile(valuesFile, JSON.stringify(values), { mode: 0o600 });
-      return await helmTemplate(chartRef, { ...template, valuesFile }, helmOptions);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
-    }
-  });
+  const text = await cachedRender(
+    options.renderCache,
+    "helm",
+    async (cache) => {
+      const [chartKey, tool] = await Promise.all([
+        source.chart.kind === "local" ? cache.treeDigest(fleetDir, chartRef) : Promise.resolve({ repo: source.chart.repo, name: source.chart.name, version: source.chart.version }),
+        resolveTool("helm", options.helm).then((file) => cache.executableIdentity(file)),
+      ]);
+      if (chartKey === null) return null;
+      // The values without the secrets, and each secret as its digest at its path: the secrets are set last
+      // (mergeHelmValues), so these two determine the values helm gets, and neither holds a secret.
+      const plain = mergeHelmValues(files, source.values, []);
+      const secretKeys = secrets.map((s) => [s.path, secretDigest(s.value)]);
+      return ["helm", KEY_LAYOUT, tool, chartKey, template, plain, secretKeys, policyKey(options.repoPolicy ?? DEFAULT_REPO_POLICY)];
+    },
+    async () => {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-render-"));
+      try {
+        const valuesFile = path.join(dir, "values.json");
+        // JSON is YAML; the file is readable by this user only and removed right after the render.
+        await fs.writeFile(valuesFile, JSON.stringify(values), { mode: 0o600 });
+        return await helmTemplate(chartRef, { ...template, valuesFile }, helmOptions);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
   const parsed = parseManifests(text, addon.name, "helm template");
   const objects = parsed.map((p) => p.object);
   await assignNamespaces(rest, objects, namespace, "fill");

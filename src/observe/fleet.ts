@@ -7,7 +7,7 @@
 import { setMaxListeners } from "node:events";
 import type * as k8s from "@kubernetes/client-node";
 import { observeAddons } from "../addons/observe.js";
-import type { RenderCache } from "../addons/render.js";
+import { RenderCache } from "../addons/render-cache.js";
 import { observeBackup } from "../backup/observe.js";
 import { driverFor } from "../drivers/index.js";
 import { BosunError, ToolNotFoundError, asError } from "../errors.js";
@@ -35,6 +35,11 @@ export interface ObserveOptions {
   onCluster?: (observed: ObservedCluster, ms: number) => void;
   /** The operator's allowances for chart repositories, checked again before helm fetches (default: public only). */
   repoPolicy?: RepoPolicy;
+  /**
+   * Where renders are kept beyond this run (the daemon passes `processRenderCache()`); by default a cache
+   * of this run only, which still shares one render among the clusters that install the same thing.
+   */
+  renderCache?: RenderCache;
 }
 
 /** Observes `clusters`, returning one observation per cluster in the same order. Never throws for one cluster's failure. */
@@ -43,8 +48,9 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   // Read lazily and once: a fleet whose clusters all name their own kubeconfig files needs no default.
   const defaultConfig = (): k8s.KubeConfig => (base ??= defaultKubeConfig(options.env));
   const results: ObservedCluster[] = new Array<ObservedCluster>(clusters.length);
-  // One per run: clusters that install the same chart with the same values share one `helm template`.
-  const renderCache: RenderCache = new Map();
+  // A view per run: clusters that install the same chart with the same values share one `helm template`,
+  // and each tree is hashed once per run, not once per cluster.
+  const renderCache = (options.renderCache ?? new RenderCache()).run();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < clusters.length) {

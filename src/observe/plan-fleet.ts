@@ -16,6 +16,7 @@ import type { SpecIssue } from "../spec/issues.js";
 import { loadFleet } from "../spec/load.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../kube/rest.js";
+import type { RenderCache } from "../addons/render-cache.js";
 import { observeFleet } from "./fleet.js";
 
 /** Inputs of one plan run. */
@@ -45,6 +46,8 @@ export interface PlanRunOptions {
   onObserved?: (observed: ObservedCluster, ms: number) => void;
   /** A fleet already loaded from `opened` (the daemon loaded it to check the revision): not loaded again. */
   loaded?: DesiredFleet;
+  /** Renders kept across runs (the daemon: `processRenderCache()`); by default this run's own. */
+  renderCache?: RenderCache;
 }
 
 /** A computed plan with what it was computed from, or the spec's errors. */
@@ -74,6 +77,7 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
     requestTimeoutMs: Math.min(DEFAULT_REQUEST_TIMEOUT_MS, options.clusterTimeoutMs),
     concurrency: 8,
     ...(options.policy ? { repoPolicy: options.policy } : {}),
+    ...(options.renderCache ? { renderCache: options.renderCache } : {}),
     onCluster: (o, ms) => {
       options.onObserved?.(o, ms);
       options.progress?.(`  ${o.name}: ${o.status === "observed" ? `observed (${o.requests.observe} + ${o.requests.diff} requests)` : `${o.status}: ${o.reason}`} in ${(ms / 1000).toFixed(1)} s`);

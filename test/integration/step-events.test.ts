@@ -113,4 +113,41 @@ describe("step events", () => {
     }
     expect(sorted[0]?.note).toContain(plan.steps[0]?.summary ?? "?");
   });
+
+  it("records a failure as a Warning the API server accepts, however long and hostile its reason", async () => {
+    const rest = sandboxRest("gamma");
+    const failures: string[] = [];
+    const record = stepEventRecorder({ reportingInstance: "bosun-test-0", log: (message) => failures.push(message) });
+    const failedRun = `${runId}f`;
+    record({
+      cluster: "gamma",
+      step: { id: "gamma/addon.install/web", kind: "addon.install", summary: "install web" },
+      phase: "failed",
+      runId: failedRun,
+      revision: null,
+      detail: `helm said:\n\u001b[31m${"é".repeat(3000)}`,
+      seconds: 4.2,
+      rest,
+    });
+    const event = await eventually("the failure event", async () => (await rest.get<EventObject>(`${EVENTS}/bosun-${failedRun}-1`)) ?? undefined, 30_000);
+    await rest.remove(`${EVENTS}/bosun-${failedRun}-1`);
+    rest.close();
+    expect(failures).toEqual([]);
+    expect(event).toMatchObject({ reason: "StepFailed", type: "Warning", action: "addon.install" });
+    expect(event.note.startsWith("gamma/addon.install/web failed (4.2 s): helm said:\\n\\u001b[31m")).toBe(true);
+    expect(Buffer.byteLength(event.note, "utf8")).toBeLessThanOrEqual(1024);
+  });
+
+  it("reports an event it could not write through its log, and never throws", async () => {
+    const rest = sandboxRest("gamma");
+    const failures: string[] = [];
+    const record = stepEventRecorder({ reportingInstance: "bosun-test-0", log: (message) => failures.push(message) });
+    // A run id with capitals makes an invalid object name: the API server refuses it (422).
+    expect(() => {
+      record({ cluster: "gamma", step: { id: "gamma/backup.schedule", kind: "backup.schedule", summary: "schedule" }, phase: "started", runId: "NotValid", revision: null, rest });
+    }).not.toThrow();
+    const message = await eventually("the logged failure", () => Promise.resolve(failures[0]), 30_000);
+    rest.close();
+    expect(message).toMatch(/^gamma: could not record event bosun-NotValid-1 \(StepStarted gamma\/backup.schedule\): HTTP 422 \(Invalid\)$/);
+  });
 });

@@ -4,6 +4,8 @@
  */
 import { Command } from "commander";
 import { applyCommand } from "./apply.js";
+import { approveCommand, pauseCommand, resumeCommand } from "./control.js";
+import { runCommand } from "./run.js";
 import type { CommandContext } from "./context.js";
 import { exitContractOf, reportError, type ExitContract } from "./exit.js";
 import { planCommand } from "./plan.js";
@@ -38,6 +40,10 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   program.addCommand(validateCommand(context));
   program.addCommand(planCommand(context));
   program.addCommand(applyCommand(context));
+  program.addCommand(runCommand(context));
+  program.addCommand(approveCommand(context));
+  program.addCommand(pauseCommand(context));
+  program.addCommand(resumeCommand(context));
   // Commander quotes what it refuses ("unknown option '…'"): a command line can be built from a pull
   // request (a branch name in --ref), so its messages are escaped like everything else bosun prints.
   const output = {

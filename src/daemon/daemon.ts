@@ -15,6 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { processRenderCache } from "../addons/render-cache.js";
 import { applyFleet, operationsOf } from "../apply/run.js";
 import { RunStoppedError } from "../apply/guard.js";
 import { newRunId } from "../apply/lock.js";
@@ -387,6 +388,8 @@ export class Daemon implements DaemonControl {
       now: this.now(),
       policy: this.options.policy,
       allowExecPlugins: this.options.allowExecPlugins,
+      // One cache for the process: a tick of an unchanged revision renders nothing again.
+      renderCache: processRenderCache(),
       onObserved: (observed, ms) => {
         const requests = observed.status === "observed" ? observed.requests.observe + observed.requests.diff : 0;
         this.options.metrics.observePlan(observed.name, loop, ms / 1000, requests);

@@ -5,6 +5,7 @@
  * anything a secret could hide in.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { renderStats } from "../addons/render-cache.js";
 
 /** Seconds buckets for plans and reconciles: a plan of a cluster takes 0.1–10 s, an upgrade minutes. */
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -41,6 +42,29 @@ export class DaemonMetrics {
     this.owned = new Gauge({ name: "bosun_shard_owned", help: "1 when this replica owns the cluster, else 0.", labelNames: ["cluster"], registers });
     this.apiRequests = new Counter({ name: "bosun_api_requests_total", help: "Kubernetes API requests bosun sent to a cluster to observe and plan it, by loop.", labelNames: ["cluster", "loop"], registers });
     this.revisionInfo = new Gauge({ name: "bosun_revision_info", help: "1 for the state the fetched revision is in: target (reconciled to), invalid (latest, refused).", labelNames: ["state"], registers });
+    // Read from the render cache's own counters when scraped: helm and kustomize processes started, and
+    // renders served from the cache (an idle daemon's spawns stay flat).
+    new Gauge({
+      name: "bosun_render_spawns",
+      help: "helm and kustomize processes started to render add-ons since the process started, by tool.",
+      labelNames: ["tool"],
+      registers,
+      collect() {
+        const stats = renderStats();
+        this.set({ tool: "helm" }, stats.spawns.helm);
+        this.set({ tool: "kustomize" }, stats.spawns.kustomize);
+      },
+    });
+    new Gauge({
+      name: "bosun_render_cache",
+      help: "The render cache since the process started: hits, misses, uncacheable renders, evictions, entries and bytes held.",
+      labelNames: ["counter"],
+      registers,
+      collect() {
+        const stats = renderStats();
+        for (const counter of ["hits", "misses", "uncacheable", "evictions", "entries", "bytes"] as const) this.set({ counter }, stats[counter]);
+      },
+    });
     this.ticks = new Counter({ name: "bosun_loop_iterations_total", help: "Iterations of each loop (reconcile, drift), failed ones included.", labelNames: ["loop"], registers });
   }
 

@@ -1,0 +1,114 @@
+/**
+ * Assembles and runs the daemon from `bosun run`'s checked settings: the state store and membership (a
+ * directory and this replica alone, or ConfigMaps and Leases in a state cluster), the metrics, the logger,
+ * Kubernetes Events for steps, the HTTP server; then waits for SIGTERM or SIGINT and shuts down within the
+ * timeout. Returns the exit code.
+ */
+import type { RunSettings } from "../cli/run.js";
+import { RUN_SECRET_ENV } from "../cli/run.js";
+import { stepEventRecorder } from "../apply/step-events.js";
+import { InvalidInputError, asError } from "../errors.js";
+import { contextOf, defaultKubeConfig, inClusterKubeConfig } from "../kube/connect.js";
+import { KubeRest } from "../kube/rest.js";
+import { Daemon } from "./daemon.js";
+import { startHttpServer } from "./http.js";
+import { createLogger, defaultLogFormat } from "./log.js";
+import { SoloMembership, type Membership } from "./membership.js";
+import { DaemonMetrics } from "./metrics.js";
+import { LeaseMembership } from "./shards.js";
+import type { StateStore } from "./state.js";
+import { DirectoryStateStore } from "./store-dir.js";
+import { ConfigMapStateStore } from "./store-kube.js";
+import { loadApiTokens } from "./tokens.js";
+
+/** Runs the daemon until a signal; 0 after a clean shutdown. */
+export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Promise<number> {
+  const log = createLogger({ format: settings.logFormat ?? defaultLogFormat(process.stdout), level: settings.logLevel });
+  const metrics = new DaemonMetrics();
+  const { store, membership } = stateBackend(settings, env, log);
+  if (store instanceof ConfigMapStateStore) await store.check();
+  const apiToken = env[RUN_SECRET_ENV.apiToken];
+  const tokens = await loadApiTokens({ ...(settings.apiTokensFile ? { file: settings.apiTokensFile } : {}), ...(apiToken ? { envToken: apiToken } : {}) });
+  if (tokens.size === 0) log.warn(`no API token (${RUN_SECRET_ENV.apiToken} or --api-tokens-file): approvals, pauses and resumes through the API are refused`);
+  const daemon = new Daemon({
+    source: settings.source,
+    intervalMs: settings.intervalMs,
+    driftIntervalMs: settings.driftIntervalMs,
+    clusterTimeoutMs: settings.clusterTimeoutMs,
+    store,
+    membership,
+    metrics,
+    log,
+    env,
+    policy: settings.trust.policy,
+    allowExecPlugins: settings.trust.allowExecPlugins,
+    onStep: stepEventRecorder({
+      reportingInstance: settings.replicaId,
+      log: (message) => {
+        log.warn(message);
+      },
+    }),
+  });
+  const http = await startHttpServer({
+    listen: settings.listen,
+    control: daemon,
+    metrics: () => metrics.expose(),
+    tokens,
+    hooks: {
+      ...(env[RUN_SECRET_ENV.githubWebhook] ? { github: env[RUN_SECRET_ENV.githubWebhook] } : {}),
+      ...(env[RUN_SECRET_ENV.gitlabWebhook] ? { gitlab: env[RUN_SECRET_ENV.gitlabWebhook] } : {}),
+      ...(env[RUN_SECRET_ENV.bearerWebhook] ? { bearer: env[RUN_SECRET_ENV.bearerWebhook] } : {}),
+    },
+    followedRef: "repo" in settings.source ? settings.source.ref : null,
+    log: (level, message, fields) => {
+      log[level](fields ?? {}, message);
+    },
+  }).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const words = code === "EADDRINUSE" ? "the address is in use" : code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : code === "EACCES" ? "permission denied (a port below 1024 needs privileges)" : asError(error).message;
+    throw new InvalidInputError(`--listen ${settings.listen}: ${words}`);
+  });
+  log.info({ url: http.url, state: store.description, replica: settings.replicaId, source: "repo" in settings.source ? settings.source.repo : settings.source.fleet }, `bosun run listening on ${http.url}`);
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => { resolve("SIGTERM"); });
+    process.once("SIGINT", () => { resolve("SIGINT"); });
+  });
+  try {
+    await daemon.start();
+  } catch (error) {
+    log.error({ err: asError(error).message }, "the daemon could not start");
+    await http.close();
+    return 1;
+  }
+  const signal = await signalled;
+  log.info({ signal, timeoutSeconds: settings.shutdownTimeoutMs / 1000 }, "shutting down: no new work; the step in progress ends, locks and Leases are released");
+  const started = Date.now();
+  // Past the timeout the process exits anyway (an orchestrator would kill it next).
+  const deadline = setTimeout(() => {
+    log.error("the shutdown timeout passed; exiting");
+    process.exit(1);
+  }, settings.shutdownTimeoutMs);
+  deadline.unref();
+  await daemon.stop(settings.shutdownTimeoutMs - 1_000);
+  await http.close();
+  clearTimeout(deadline);
+  log.info({ seconds: (Date.now() - started) / 1000 }, "stopped");
+  return 0;
+}
+
+function stateBackend(settings: RunSettings, env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>): { store: StateStore; membership: Membership } {
+  if (settings.state.kind === "directory") return { store: new DirectoryStateStore(settings.state.dir), membership: new SoloMembership(settings.replicaId) };
+  const config = settings.state.context === null ? inClusterKubeConfig(env) : contextOf("state cluster", defaultKubeConfig(env), settings.state.context);
+  const rest = new KubeRest(config, { cluster: "state cluster" });
+  return {
+    store: new ConfigMapStateStore(rest, settings.state.namespace),
+    membership: new LeaseMembership({
+      rest,
+      namespace: settings.state.namespace,
+      self: settings.replicaId,
+      log: (message: string) => {
+        log.info({ component: "shards" }, message);
+      },
+    }),
+  };
+}

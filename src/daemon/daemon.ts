@@ -422,7 +422,6 @@ export class Daemon implements DaemonControl {
     closeTimer?.unref();
     const runId = newRunId();
     const started = new Map<string, number>();
-    for (const name of names) this.applying.add(name);
     log.info({ clusters: names, runId }, "applying");
     try {
       const outcomes = await applyFleet({
@@ -442,7 +441,12 @@ export class Daemon implements DaemonControl {
           log.info({ cluster: line.split(":", 1)[0] }, visibleLine(line));
         },
         onEvent: (event) => {
-          if (event.kind === "cluster-start") started.set(event.cluster, performance.now());
+          // A cluster is "applying" while its own run goes on, not while it waits for its wave's turn.
+          if (event.kind === "cluster-start") {
+            started.set(event.cluster, performance.now());
+            this.applying.add(event.cluster);
+          }
+          if (event.kind === "cluster-end") this.applying.delete(event.cluster);
         },
         onStep: (event) => {
           const stepLog = { cluster: event.cluster, wave: waveName, step: event.step.id, revision };
@@ -633,7 +637,8 @@ export class Daemon implements DaemonControl {
         soakUntil: gate?.soakUntil?.toISOString() ?? null,
       };
     });
-    const clusters: ClusterStatus[] = (fleet?.clusters ?? []).map((c) => this.clusterStatus(c.name, c.wave, gates.get(c.wave)));
+    // In rollout order (wave, then name), as the plan lists them.
+    const clusters: ClusterStatus[] = (fleet?.waves ?? []).flatMap((wave) => wave.clusters.map((name) => this.clusterStatus(name, wave.name, gates.get(wave.name))));
     return {
       fleet: fleet?.name ?? null,
       source: "repo" in this.options.source ? { location: this.options.source.repo, ref: this.options.source.ref } : { location: this.options.source.fleet, ref: null },
@@ -672,10 +677,12 @@ export class Daemon implements DaemonControl {
     else if (deferred?.revision === revision) phase = "deferred";
     else if (this.clusterPause(name) !== null || gate?.waiting === "paused") phase = "paused";
     else if (gate?.waiting === "awaiting-approval" && (planned?.plan.steps.length ?? 0) > 0) phase = "awaiting-approval";
+    else if (gate?.waiting === "earlier-wave" || gate?.waiting === "soaking") phase = "pending";
     else if (state === undefined && !this.options.membership.owns(name)) phase = "elsewhere";
     else if (planned === undefined && state?.convergedRevision == null) phase = "unknown";
     else phase = "pending";
-    if (phase === "failed" || phase === "halted" || phase === "unreachable") lastError = attempt?.reason ?? planned?.plan.reason ?? gate?.halt?.cause ?? null;
+    if (phase === "pending" && (gate?.waiting === "earlier-wave" || gate?.waiting === "soaking")) lastError = gate.reason;
+    else if (phase === "failed" || phase === "halted" || phase === "unreachable") lastError = attempt?.reason ?? planned?.plan.reason ?? gate?.halt?.cause ?? null;
     else if (phase === "blocked") lastError = planned?.plan.reason ?? planned?.plan.steps.find((s) => s.state === "blocked")?.reason ?? null;
     else if (phase === "deferred") lastError = deferred?.reason ?? null;
     else if (phase === "paused" || phase === "awaiting-approval") lastError = this.clusterPause(name) ? `paused by ${this.clusterPause(name)?.by ?? ""}` : gate?.reason ?? null;

@@ -122,15 +122,15 @@ export async function runSettings(flags: RunFlags, env: NodeJS.ProcessEnv): Prom
   if (flags.repo !== undefined && flags.fleet !== undefined) throw new UsageError(`give either --repo (${RUN_ENV.repo}) or --fleet (${RUN_ENV.fleet}), not both`);
   if (flags.repo === undefined && flags.fleet === undefined) throw new UsageError(`give --repo URL (or ${RUN_ENV.repo}), or --fleet DIR (or ${RUN_ENV.fleet})`);
   if (flags.fleet !== undefined && flags.ref !== undefined) throw new UsageError("--ref goes with --repo, not --fleet");
-  const clusterTimeout = seconds("--cluster-timeout", flags.clusterTimeout, MAX_CLUSTER_TIMEOUT_SECONDS);
+  const clusterTimeout = seconds(`--cluster-timeout (${RUN_ENV.clusterTimeout})`, flags.clusterTimeout, MAX_CLUSTER_TIMEOUT_SECONDS);
   const selection = await fleetSelection({
     ...(flags.repo !== undefined ? { repo: flags.repo, ref: flags.ref ?? "main" } : { fleet: flags.fleet }),
     cluster: [],
     timeout: `${String(clusterTimeout)}s`,
   });
-  const interval = seconds("--interval", flags.interval, 24 * 3600);
-  const drift = seconds("--drift-interval", flags.driftInterval, 24 * 3600);
-  const shutdown = seconds("--shutdown-timeout", flags.shutdownTimeout, 3600);
+  const interval = seconds(`--interval (${RUN_ENV.interval})`, flags.interval, 24 * 3600);
+  const drift = seconds(`--drift-interval (${RUN_ENV.driftInterval})`, flags.driftInterval, 24 * 3600);
+  const shutdown = seconds(`--shutdown-timeout (${RUN_ENV.shutdownTimeout})`, flags.shutdownTimeout, 3600);
   if (interval < 5) throw new UsageError("--interval: at least 5s (a Git server is not polled faster)");
   if (drift < 10) throw new UsageError("--drift-interval: at least 10s");
   if (shutdown < 5) throw new UsageError("--shutdown-timeout: at least 5s (locks and Leases are released within it)");

@@ -70,6 +70,8 @@ export interface DaemonOptions {
   /** The operator's trust settings (never the fleet's). */
   policy: RepoPolicy;
   allowExecPlugins: boolean;
+  /** How long to wait after joining before the first reconcile (a replica's heartbeat); default none. */
+  settleMs?: number;
   /** Told of every step started, succeeded or failed (Kubernetes Events). */
   onStep?: (event: StepEvent) => void;
   now?: () => Date;
@@ -80,6 +82,8 @@ const SECRET_SETTINGS = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_PASSWORD", "BOSUN_API_TOK
 
 /** Approvals kept in the state (the newest); older revisions' approvals are of no use. */
 const MAX_APPROVALS = 100;
+/** How long a cluster locked by another run waits before the next attempt. */
+const LOCKED_RETRY_MS = 15_000;
 /** The longest wait between two attempts to fetch after failures. */
 const MAX_FETCH_BACKOFF_MS = 5 * 60_000;
 
@@ -142,6 +146,9 @@ export class Daemon implements DaemonControl {
   /** Joins the replicas, then starts the loops; the first reconcile begins at once. */
   async start(): Promise<void> {
     await this.options.membership.start();
+    // Replicas that were already running let go of what this one now owns at their next heartbeat: wait it
+    // out, so a start does not race them for every lock (the lock would still fence the writes).
+    if (this.options.settleMs) await new Promise((resolve) => setTimeout(resolve, this.options.settleMs));
     this.options.membership.onChange(() => {
       this.options.log.info({ replicas: this.options.membership.replicas() }, "replicas changed");
       this.queue.request("reconcile", "replicas changed");
@@ -458,6 +465,13 @@ export class Daemon implements DaemonControl {
       for (const [name, outcome] of outcomes) {
         const seconds = (performance.now() - (started.get(name) ?? performance.now())) / 1000;
         this.options.metrics.observeReconcile(name, seconds, outcome.kind);
+        if (outcome.kind === "failed" && outcome.step === `${name}/lock`) {
+          // Another holder has the cluster's lock: a replica handing the cluster over, or a `bosun apply` from
+          // a terminal. Not a failure of the wave: try again once that run had time to end.
+          await this.recordAttempt(name, revision, "locked", outcome.reason);
+          this.queue.requestAt("reconcile", new Date(this.now().getTime() + LOCKED_RETRY_MS), `${name} was locked by another run`);
+          continue;
+        }
         await this.recordOutcome(name, revision, outcome, outcome.kind === "converged" ? outcome.steps : 0);
         if (outcome.kind === "deferred") this.deferCluster(target, work.find((c) => c.name === name), outcome.reason);
         if (outcome.kind === "failed") await this.haltWave(waveName, revision, `${name} failed at ${outcome.step}`, log);
@@ -671,6 +685,7 @@ export class Daemon implements DaemonControl {
     else if (revision !== null && state?.convergedRevision === revision) phase = state.drift ? "drifted" : "in-sync";
     else if (atTarget && attempt.outcome === "failed") phase = gate?.halt ? "halted" : "failed";
     else if (atTarget && attempt.outcome === "unreachable") phase = "unreachable";
+    else if (atTarget && attempt.outcome === "locked") phase = "pending";
     else if (planned?.revision === revision && planned.plan.status === "unreachable") phase = "unreachable";
     else if (planned?.revision === revision && (planned.plan.status === "blocked" || planned.plan.status === "invalid")) phase = "blocked";
     else if (gate?.halt) phase = "halted";
@@ -681,7 +696,8 @@ export class Daemon implements DaemonControl {
     else if (state === undefined && !this.options.membership.owns(name)) phase = "elsewhere";
     else if (planned === undefined && state?.convergedRevision == null) phase = "unknown";
     else phase = "pending";
-    if (phase === "pending" && (gate?.waiting === "earlier-wave" || gate?.waiting === "soaking")) lastError = gate.reason;
+    if (phase === "pending" && atTarget && attempt.outcome === "locked") lastError = attempt.reason ?? null;
+    else if (phase === "pending" && (gate?.waiting === "earlier-wave" || gate?.waiting === "soaking")) lastError = gate.reason;
     else if (phase === "failed" || phase === "halted" || phase === "unreachable") lastError = attempt?.reason ?? planned?.plan.reason ?? gate?.halt?.cause ?? null;
     else if (phase === "blocked") lastError = planned?.plan.reason ?? planned?.plan.steps.find((s) => s.state === "blocked")?.reason ?? null;
     else if (phase === "deferred") lastError = deferred?.reason ?? null;

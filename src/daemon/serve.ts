@@ -15,7 +15,7 @@ import { startHttpServer } from "./http.js";
 import { createLogger, defaultLogFormat } from "./log.js";
 import { SoloMembership, type Membership } from "./membership.js";
 import { DaemonMetrics } from "./metrics.js";
-import { LeaseMembership } from "./shards.js";
+import { DEFAULT_REPLICA_RENEW_SECONDS, LeaseMembership } from "./shards.js";
 import type { StateStore } from "./state.js";
 import { DirectoryStateStore } from "./store-dir.js";
 import { ConfigMapStateStore } from "./store-kube.js";
@@ -42,6 +42,7 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
     env,
     policy: settings.trust.policy,
     allowExecPlugins: settings.trust.allowExecPlugins,
+    ...(settings.state.kind === "kubernetes" ? { settleMs: DEFAULT_REPLICA_RENEW_SECONDS * 1000 } : {}),
     onStep: stepEventRecorder({
       reportingInstance: settings.replicaId,
       log: (message) => {

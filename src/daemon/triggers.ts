@@ -79,7 +79,7 @@ export class TriggerQueue {
         for (const r of reasons) this.requestAt(kind, new Date(when), r);
         return;
       }
-      for (const r of reasons) this.request(kind, r);
+      this.request(kind, reasons.join("; "));
     }, delay);
     timer.unref();
     this.timers.set(kind, { at: when, timer, reasons });

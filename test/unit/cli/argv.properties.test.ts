@@ -21,12 +21,18 @@ const COMMANDS: readonly (readonly string[])[] = [
   ["sandbox", "binaries"],
   ["sandbox", "agent"],
   ["sandbox"],
+  ["run"],
+  ["approve"],
+  ["pause"],
+  ["resume"],
   ["help"],
   [],
 ];
 
 const FLAGS = [
   "--fleet", "--repo", "--ref", "--cluster", "--timeout", "--no-color", "-o", "--output", "--out", "--detailed-exitcode",
+  "--interval", "--drift-interval", "--listen", "--state", "--state-context", "--state-namespace", "--replica-id", "--shutdown-timeout",
+  "--log-format", "--server", "--wave", "--revision", "--by", "--reason", "--token-file",
   "--plan", "--yes", "--ignore-windows", "--skip-soak", "--clusters", "--from", "--mode", "--name", "--root", "--dir",
   "--help", "-h", "--version", "-V", "--bogus", "-x", "--", "-",
 ];
@@ -86,6 +92,18 @@ describe("property: a command line is checked, never crashes", () => {
     [["sandbox", "up", "--clusters", "Bad_Name"], 2],
     [["validate", "/nonexistent"], 2],
     [["plan", "--fleet", "."], 0],
+    [["run", "--fleet", "."], 0],
+    [["run"], 2],
+    [["run", "--fleet", ".", "--repo", "https://h/x"], 2],
+    [["run", "--fleet", ".", "--interval", "soon"], 2],
+    [["run", "--fleet", ".", "--interval", "1s"], 2],
+    [["run", "--fleet", ".", "--listen", "example.com:80"], 2],
+    [["run", "--fleet", ".", "--listen", "127.0.0.1:70000"], 2],
+    [["run", "--fleet", ".", "--log-format", "xml"], 2],
+    [["run", "--fleet", ".", "--state-context", "x"], 2],
+    [["run", "--fleet", ".", "--replica-id", "a b"], 2],
+    [["run", "--fleet", "/nonexistent"], 2],
+    [["run", "--repo", "ssh://git@h/x"], 2],
     [["--help"], 0],
   ])("bosun %j exits %i after its checks", async (args, expected) => {
     let err = "";

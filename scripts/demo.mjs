@@ -171,6 +171,21 @@ note(drift.diff.split("\n").map((l) => `    ${l}`).join("\n"));
 const metrics = await (await fetch(`${server}/metrics`)).text();
 note(metrics.split("\n").filter((l) => l.startsWith("bosun_drift{")).map((l) => `  ${l}`).join("\n"));
 
+// What an idle daemon costs, from its own /metrics: memory, and API requests per cluster per drift tick
+// (a reconcile tick of an unchanged revision sends none: every cluster converged, nothing is planned).
+const sample = (name, labels = "") => {
+  const line = metrics.split("\n").find((l) => l.startsWith(`${name}${labels}`) && !l.startsWith("#"));
+  return line === undefined ? undefined : Number(line.split(" ").at(-1));
+};
+const rss = sample("bosun_process_resident_memory_bytes");
+note(`the daemon's memory: ${rss === undefined ? "?" : `${(rss / 2 ** 20).toFixed(0)} MiB`} resident`);
+for (const c of body.clusters) {
+  const requests = sample("bosun_api_requests_total", `{cluster="${c.name}",loop="drift"}`);
+  const plans = sample("bosun_plan_duration_seconds_count", `{cluster="${c.name}",loop="drift"}`);
+  if (requests !== undefined && plans) note(`  ${c.name}: ${(requests / plans).toFixed(0)} API requests per drift tick (reads and dry-runs, no write)`);
+}
+note(`helm/kustomize processes started since the daemon started: ${metrics.split("\n").filter((l) => l.startsWith("bosun_render_spawns{")).map((l) => l.replace("bosun_render_spawns", "")).join(", ")}`);
+
 step(`done in ${elapsed()}: the daemon keeps running`);
 note(`status page     ${server}/            (a page per cluster: ${server}/clusters/canary-1)
 metrics         ${server}/metrics

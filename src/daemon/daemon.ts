@@ -82,6 +82,8 @@ const SECRET_SETTINGS = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_PASSWORD", "BOSUN_API_TOK
 
 /** Approvals kept in the state (the newest); older revisions' approvals are of no use. */
 const MAX_APPROVALS = 100;
+/** How often the documents other replicas write are read again (only with several replicas). */
+const SHARED_REFRESH_MS = 5_000;
 /** How long a cluster locked by another run waits before the next attempt. */
 const LOCKED_RETRY_MS = 15_000;
 /** The longest wait between two attempts to fetch after failures. */
@@ -165,6 +167,27 @@ export class Daemon implements DaemonControl {
     every(this.options.driftIntervalMs, () => {
       this.queue.request("drift", "drift interval");
     });
+    every(SHARED_REFRESH_MS, () => {
+      void this.refreshShared().catch((error: unknown) => {
+        this.options.log.debug({ err: this.scrub(asError(error).message) }, "reading the shared state failed");
+      });
+    });
+  }
+
+  /**
+   * With other replicas, what they write (their clusters' documents, approvals, pauses, halts) is read
+   * every few seconds: the status page shows it, and a wave this replica has clusters in starts as soon as
+   * the earlier wave, owned elsewhere, is done — not at the next interval.
+   */
+  private async refreshShared(): Promise<void> {
+    const target = this.target;
+    if (target === null || this.stopped || this.options.membership.replicas().length < 2) return;
+    const decisions = (): string => JSON.stringify(this.gates.map((g) => [g.wave, g.plan, g.apply]));
+    const before = decisions();
+    await this.loadFleetState();
+    await this.readClusterStates(target.fleet);
+    this.gates = this.computeGates(target);
+    if (decisions() !== before) this.queue.request("reconcile", "the shared state changed");
   }
 
   /**

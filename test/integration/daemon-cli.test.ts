@@ -336,4 +336,30 @@ describe("bosun run", () => {
     const page = await dumpDom(`${daemon.server}/clusters/alpha`);
     expect(page).toContain("alpha");
   });
+
+  it("shows every cluster of fleet-example with its status, in headless Chromium", async () => {
+    // fleet-example's clusters are not in this sandbox (the demo starts them): canary-1 is shown as what the
+    // daemon found — its context is missing — and the later waves wait for it, each with its reason.
+    const fleet = path.resolve(import.meta.dirname, "../../fleet-example");
+    const port = await freePort();
+    const child = execa(process.execPath, [BOSUN_CLI, "run", "--fleet", fleet, "--listen", `127.0.0.1:${port}`, "--state", path.join(work, "example-state"), "--log-format", "json"], {
+      env: { KUBECONFIG: sharedSandbox().kubeconfig, BOSUN_CACHE_DIR: path.join(work, "cache") },
+      reject: false,
+    });
+    running.push({ child, server: `http://127.0.0.1:${port}`, output: () => "" });
+    const server = `http://127.0.0.1:${port}`;
+    await eventually("fleet-example planned", async () => {
+      const response = await fetch(`${server}/api/v1/status`).catch(() => undefined);
+      if (response?.status !== 200) return undefined;
+      const body = (await response.json()) as { clusters: { name: string; phase: string }[] };
+      return body.clusters.length === 4 && body.clusters.find((c) => c.name === "canary-1")?.phase === "blocked" ? true : undefined;
+    }, 120_000);
+    const dom = await dumpDom(`${server}/`);
+    for (const cluster of ["canary-1", "staging-eu-1", "prod-eu-1", "prod-us-1"]) expect(dom).toContain(cluster);
+    for (const wave of ["canary", "staging", "production"]) expect(dom).toContain(wave);
+    expect(dom).toContain("blocked");
+    expect(dom).toContain("waiting for wave canary");
+    child.kill("SIGTERM");
+    expect((await child).exitCode).toBe(0);
+  });
 });

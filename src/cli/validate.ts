@@ -60,7 +60,7 @@ export function renderValid(dir: string, fleet: DesiredFleet, warnings: readonly
   const width = Math.max(0, ...fleet.clusters.map((c) => c.name.length));
   for (const wave of fleet.waves) {
     const soak = wave.soakSeconds > 0 ? `, soak ${formatDuration(wave.soakSeconds)}` : "";
-    lines.push(`wave ${wave.name} (${wave.maxConcurrent} at a time${soak})`);
+    lines.push(`wave ${wave.name} (${wave.maxConcurrent} at a time${soak}${wave.apply === "manual" ? ", manual: the daemon waits for bosun approve" : ""})`);
     for (const name of wave.clusters) {
       const cluster = byName.get(name);
       if (cluster) lines.push(`  ${name.padEnd(width)}  ${describeCluster(cluster)}`);

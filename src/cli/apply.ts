@@ -111,9 +111,12 @@ async function apply(flags: ApplyFlags, selection: ApplySelection): Promise<numb
   // SIGTERM kills the process as usual.
   const stop = new AbortController();
   const onTerm = (): void => {
+    if (stop.signal.aborted) process.exit(143);
     stop.abort(new RunStoppedError("SIGTERM"));
   };
-  process.once("SIGTERM", onTerm);
+  // `on`, not `once`: a one-shot listener is gone by the time execa's exit handler counts the listeners, and
+  // that handler then re-raises the signal, killing the process mid-step.
+  process.on("SIGTERM", onTerm);
   const outcomes = await run.applyFleet({
     signal: stop.signal,
     plan,

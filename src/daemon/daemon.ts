@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import { processRenderCache } from "../addons/render-cache.js";
+import { processRenderCache, treeDigest } from "../addons/render-cache.js";
 import { applyFleet, operationsOf } from "../apply/run.js";
 import { RunStoppedError } from "../apply/guard.js";
 import { newRunId } from "../apply/lock.js";
@@ -271,7 +271,7 @@ export class Daemon implements DaemonControl {
 
   /** Makes a fetched revision the target when it loads; records its errors when it does not. */
   private async adopt(opened: OpenedFleetSource, log: Logger): Promise<void> {
-    if (opened.revision !== null && opened.revision === this.target?.revision && this.target.opened.dir === opened.dir) {
+    if ("repo" in this.options.source && opened.revision !== null && opened.revision === this.target?.revision && this.target.opened.dir === opened.dir) {
       this.latestRevision = opened.revision;
       this.options.metrics.countFetch("unchanged");
       return;
@@ -287,7 +287,7 @@ export class Daemon implements DaemonControl {
       if (this.target === null) await this.recoverLastGood(log);
       return;
     }
-    const revision = opened.revision ?? `dir-${createHash("sha256").update(JSON.stringify(loaded.value)).digest("hex").slice(0, 16)}`;
+    const revision = "repo" in this.options.source && opened.revision !== null ? opened.revision : await directoryRevision(opened.dir, loaded.value);
     this.latestRevision = revision;
     this.invalid = null;
     this.options.metrics.setRevisionState(false);
@@ -740,6 +740,17 @@ export class Daemon implements DaemonControl {
       owner,
     };
   }
+}
+
+/**
+ * The revision of a fleet directory (`--fleet`): a digest of every file in it, so an edit to an add-on's
+ * files is a new revision like an edit to a spec. A tree too large to hash (or with a link out of it) gets a
+ * revision of its own at every fetch: planned again each time, never wrongly taken as unchanged.
+ */
+async function directoryRevision(dir: string, fleet: DesiredFleet): Promise<string> {
+  const digest = await treeDigest(dir, dir).catch(() => null);
+  if (digest === null) return `dir-unhashed-${createHash("sha256").update(JSON.stringify(fleet)).update(String(Date.now())).digest("hex").slice(0, 16)}`;
+  return `dir-${createHash("sha256").update(digest).digest("hex").slice(0, 16)}`;
 }
 
 /** A full commit id matches itself and its prefixes of 7 characters or more. */

@@ -70,9 +70,20 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
     throw new InvalidInputError(`--listen ${settings.listen}: ${words}`);
   });
   log.info({ url: http.url, state: store.description, replica: settings.replicaId, source: "repo" in settings.source ? settings.source.repo : settings.source.fleet }, `bosun run listening on ${http.url}`);
+  // Listeners stay for the whole shutdown (`on`, not `once`): execa's exit handler re-raises a signal
+  // nobody else listens to, which would kill the process in the middle of the step it is finishing.
+  let received: string | undefined;
   const signalled = new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => { resolve("SIGTERM"); });
-    process.once("SIGINT", () => { resolve("SIGINT"); });
+    const onSignal = (signal: string): void => {
+      if (received !== undefined) {
+        log.warn({ signal }, `${signal} again: already shutting down (within --shutdown-timeout)`);
+        return;
+      }
+      received = signal;
+      resolve(signal);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
   try {
     await daemon.start();

@@ -81,7 +81,7 @@ export function renderPlanComment(plan: Plan, options: PlanCommentOptions = {}):
 
 function truncationNote(planUrl: string | undefined): string {
   const where = planUrl === undefined ? "see the plan.json of this run" : `the full plan: [${escapeLine(planUrl)}](<${checkPlanUrl(planUrl)}>)`;
-  return `> **This plan was shortened to fit the ${GITHUB_COMMENT_LIMIT.toLocaleString("en-US")}-character comment limit:** diffs were cut, the largest first, cluster by cluster, each with a note of how much is shown; ${where}.`;
+  return `> **This plan was shortened to fit the ${GITHUB_COMMENT_LIMIT.toLocaleString("en-US")}-character comment limit:** diffs were cut, the largest first, each with a note of how many lines are shown; ${where}.`;
 }
 
 /**

@@ -38,7 +38,9 @@ export interface NoteOutcome {
 /** The GitLab client for a connection. */
 export function gitlabClient(connection: GitLabConnection): GitLabClient {
   const host = (connection.host ?? GITLAB_HOST).replace(/\/+$/, "");
-  const api = connection.token.kind === "job" ? new Gitlab({ host, jobToken: connection.token.value }) : new Gitlab({ host, token: connection.token.value });
+  // One request may take a minute (gitbeaker's default is five), so a CI job fails rather than hangs.
+  const queryTimeout = 60_000;
+  const api = connection.token.kind === "job" ? new Gitlab({ host, jobToken: connection.token.value, queryTimeout }) : new Gitlab({ host, token: connection.token.value, queryTimeout });
   return { api, secrets: [connection.token.value] };
 }
 

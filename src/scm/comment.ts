@@ -69,7 +69,7 @@ export function renderPlanComment(plan: Plan, options: PlanCommentOptions = {}):
   const full = withMarker(renderMarkdown(safe, { limit: Number.POSITIVE_INFINITY }), "");
   if (full.length <= limit) return { body: full, truncated: false };
 
-  const note = truncationNote(options.planUrl);
+  const note = truncationNote(options.planUrl, limit);
   const reserve = marker.length + 1 + note.length + 2 - PLAN_COMMENT_MARKER.length;
   const cut = withMarker(renderMarkdown(safe, { limit: Math.max(0, limit - reserve) }), note);
   if (cut.length <= limit) return { body: cut, truncated: true };
@@ -79,9 +79,9 @@ export function renderPlanComment(plan: Plan, options: PlanCommentOptions = {}):
   return { body: minimal.length <= limit ? minimal : `${marker}\n${note}\n`.slice(0, limit), truncated: true };
 }
 
-function truncationNote(planUrl: string | undefined): string {
-  const where = planUrl === undefined ? "see the plan.json of this run" : `the full plan: [${escapeLine(planUrl)}](<${checkPlanUrl(planUrl)}>)`;
-  return `> **This plan was shortened to fit the ${GITHUB_COMMENT_LIMIT.toLocaleString("en-US")}-character comment limit:** diffs were cut, the largest first, each with a note of how many lines are shown; ${where}.`;
+function truncationNote(planUrl: string | undefined, limit: number): string {
+  const where = planUrl === undefined ? "see the plan.json of this run" : `[read the full plan](<${checkPlanUrl(planUrl)}>)`;
+  return `> **This plan was shortened to fit the ${limit.toLocaleString("en-US")}-character comment limit:** diffs were cut, the largest first, each with a note of how many lines are shown; ${where}.`;
 }
 
 /**

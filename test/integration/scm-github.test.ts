@@ -121,7 +121,7 @@ describe("bosun github comment", () => {
     const posted = server.comments.find((c) => c.body.startsWith(planCommentMarker("huge")));
     expect(posted?.body.length).toBeLessThanOrEqual(65_536);
     expect(posted?.body).toContain("This plan was shortened to fit the 65,536-character comment limit");
-    expect(posted?.body).toContain("(<https://bosun.example.com/plan/huge>)");
+    expect(posted?.body).toContain("[read the full plan](<https://bosun.example.com/plan/huge>)");
   });
 
   it("posts a hostile plan neutralised", async () => {

@@ -68,7 +68,7 @@ describe("renderPlanComment", () => {
     expect(body.length).toBeGreaterThan(GITHUB_COMMENT_LIMIT - 5_000);
     expect(body.split("\n")[0]).toBe("<!-- bosun:plan fleet=acme -->");
     expect(body).toContain("This plan was shortened to fit the 65,536-character comment limit");
-    expect(body).toContain("(<https://bosun.example.com/plans/42?fleet=acme>)");
+    expect(body).toContain("[read the full plan](<https://bosun.example.com/plans/42?fleet=acme>)");
     expect(body).toContain("diff truncated");
     for (const c of clusters) expect(body).toContain(`<b>${c.name}</b>`);
   });
@@ -79,6 +79,14 @@ describe("renderPlanComment", () => {
     expect(truncated).toBe(true);
     expect(body.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
     expect(body).toContain("3000 clusters");
+  });
+
+  it("links a plan URL so that it cannot break out of its link", () => {
+    const { body, truncated } = renderPlanComment(planBuilder().build(), { planUrl: "https://x.example/p?q=<b>)\n[y](z)", limit: 4_000 });
+    expect(truncated).toBe(true);
+    expect(body.length).toBeLessThanOrEqual(4_000);
+    expect(body).toContain("This plan was shortened to fit the 4,000-character comment limit");
+    expect(body).toContain("[read the full plan](<https://x.example/p?q=%3Cb%3E)[y](z)>)");
   });
 
   it("refuses a plan URL that is not http(s)", () => {

@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { applyCommand } from "./apply.js";
 import { approveCommand, pauseCommand, resumeCommand } from "./control.js";
 import { runCommand } from "./run.js";
+import { githubCommand, gitlabCommand } from "./scm.js";
 import type { CommandContext } from "./context.js";
 import { exitContractOf, reportError, type ExitContract } from "./exit.js";
 import { planCommand } from "./plan.js";
@@ -44,6 +45,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   program.addCommand(approveCommand(context));
   program.addCommand(pauseCommand(context));
   program.addCommand(resumeCommand(context));
+  program.addCommand(githubCommand(context));
+  program.addCommand(gitlabCommand(context));
   // Commander quotes what it refuses ("unknown option '…'"): a command line can be built from a pull
   // request (a branch name in --ref), so its messages are escaped like everything else bosun prints.
   const output = {

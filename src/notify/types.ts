@@ -27,7 +27,8 @@ export const DEFAULT_SEVERITY: Readonly<Record<AlertKind, Severity>> = {
 
 /** One alert as a receiver is told of it. */
 export interface AlertEvent {
-  kind: AlertKind;
+  /** The condition's kind (a resolved drift is reported as `drift-resolved` by the payloads). */
+  kind: FiringKind;
   fleet: string;
   /** The cluster it is about; absent for fleet-wide events (an invalid spec, a halted wave). */
   cluster?: string;

@@ -22,13 +22,14 @@ import { scrubSecrets } from "../scrub.js";
 import { readState, updateState, type StateStore } from "../daemon/state.js";
 import { asError, BosunError } from "../errors.js";
 import { alertmanagerRefreshSeconds, deliverAlertmanager } from "./alertmanager.js";
-import { alertFingerprint, conditionKey } from "./condition.js";
+import { alertFingerprint, conditionKey, truncateText } from "./condition.js";
 import { AlertDeliveryError } from "./errors.js";
 import { DEFAULT_RETRY, type PostResult, type RetryPolicy, type Sleep } from "./http.js";
 import { deliverSlack } from "./slack.js";
 import {
   ALERTS_KEY,
   DEFAULT_SEVERITY,
+  STORED_MAX_DIFF,
   emptyAlertsState,
   type AlertCondition,
   type AlertEvent,
@@ -122,7 +123,7 @@ export class Notifier {
       ...(input.wave === undefined ? {} : { wave: input.wave }),
       revision: input.revision,
       summary: input.summary,
-      ...(input.diff === undefined ? {} : { diff: input.diff }),
+      ...(input.diff === undefined ? {} : storedDiff(input.diff)),
       ...(input.planUrl === undefined ? {} : { planUrl: input.planUrl }),
       severity: input.severity ?? DEFAULT_SEVERITY[input.kind],
     };
@@ -401,6 +402,11 @@ export function urlSecrets(url: string): string[] {
     // not a URL: the whole text is scrubbed
   }
   return out;
+}
+
+function storedDiff(diff: string): { diff: string; diffTruncated?: true } {
+  const cut = truncateText(diff, STORED_MAX_DIFF);
+  return cut.truncated ? { diff: cut.text, diffTruncated: true } : { diff };
 }
 
 /** Drops resolved conditions no receiver still believes firing: nothing more is owed for them. */

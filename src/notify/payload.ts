@@ -4,13 +4,13 @@
  * Built from data only; the receiver's URL and key are never part of it.
  */
 import { truncateText } from "./condition.js";
-import type { AlertCondition, AlertKind, AlertStatus, Severity } from "./types.js";
+import { STORED_MAX_DIFF, type AlertCondition, type AlertKind, type AlertStatus, type Severity } from "./types.js";
 
 /** The payload's format; a receiver checks it before reading further. */
 export const ALERT_PAYLOAD_VERSION = "bosun.dev/alert/v1";
 
 /** The longest diff a webhook payload carries (characters); longer ones are cut and say so. */
-export const WEBHOOK_MAX_DIFF = 65_536;
+export const WEBHOOK_MAX_DIFF = STORED_MAX_DIFF;
 
 /** The generic webhook payload (schemas/alert.schema.json). */
 export interface AlertPayload {
@@ -60,7 +60,7 @@ export function alertPayload(condition: AlertCondition, status: AlertStatus, now
     severity: resolved ? "info" : event.severity,
     summary: resolved ? resolvedSummary(condition) : event.summary,
     ...(diff === undefined ? {} : { diff: diff.text }),
-    diffTruncated: diff?.truncated ?? false,
+    diffTruncated: diff === undefined ? false : diff.truncated || event.diffTruncated === true,
     ...(event.planUrl === undefined ? {} : { planUrl: event.planUrl }),
     startsAt: condition.startsAt,
     ...(resolved ? { endsAt: condition.resolvedAt ?? now.toISOString() } : {}),

@@ -40,10 +40,18 @@ export interface AlertEvent {
   summary: string;
   /** What drifted or failed, already masked by the caller (secret data never reaches here unmasked). */
   diff?: string;
+  /** Set when `diff` was cut to {@link STORED_MAX_DIFF} when fired (the fingerprint hashes the whole diff). */
+  diffTruncated?: true;
   /** The plan on the status page. */
   planUrl?: string;
   severity: Severity;
 }
+
+/**
+ * The longest diff kept with a condition (characters). The `alerts` document holds every open condition
+ * and a ConfigMap holds 1 MiB, so diffs are cut here; the whole plan is behind `planUrl`.
+ */
+export const STORED_MAX_DIFF = 16_384;
 
 /** What {@link Notifier.fire} takes: the fleet comes from the notifier, the severity defaults by kind. */
 export interface FireInput {

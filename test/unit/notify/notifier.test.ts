@@ -138,6 +138,19 @@ describe("dedupe, repeat and resolve", () => {
     expect(sent.at(-1)?.diff).toBe("-a\n+c\n");
   });
 
+  it("keeps at most 16 KiB of a diff, says it was cut, and still tells diffs apart by their whole text", async () => {
+    const n = notifier([hook("a")]);
+    const long = "+ a long line of a diff\n".repeat(5000);
+    await n.fire({ ...drift, diff: long });
+    await n.idle();
+    await n.fire({ ...drift, diff: `${long}+ one more line at the end\n` });
+    await n.idle();
+    const sent = payloads("a");
+    expect(sent).toHaveLength(2);
+    expect(sent.every((p) => p.diffTruncated && (p.diff?.length ?? Infinity) <= 16_384)).toBe(true);
+    expect(sent[0]?.fingerprint).not.toBe(sent[1]?.fingerprint);
+  });
+
   it("sends only the events a receiver asked for; a drift's resolution only to those that want drift-resolved", async () => {
     const n = notifier([hook("all"), hook("fires", ["drift"]), hook("failures", ["apply-failed"])]);
     await n.fire(drift);

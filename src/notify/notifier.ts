@@ -16,7 +16,7 @@
  * - URLs and keys are read from the environment when sending, through the operator's allowed-variable
  *   patterns, and never appear in payloads, logs or errors (messages are scrubbed of them as well).
  */
-import type { DesiredReceiver } from "../spec/types.js";
+import type { DesiredAlerting, DesiredReceiver } from "../spec/types.js";
 import { envNameAllowed } from "../spec/environment.js";
 import { scrubSecrets } from "../scrub.js";
 import { readState, updateState, type StateStore } from "../daemon/state.js";
@@ -95,8 +95,8 @@ export class Notifier {
   private readonly retry: RetryPolicy;
   private readonly now: () => number;
   private readonly sleep: Sleep;
-  private readonly repeatSeconds: number;
-  private readonly unreachableAfterSeconds: number;
+  private repeatSeconds: number;
+  private unreachableAfterSeconds: number;
   private readonly abort = new AbortController();
 
   constructor(options: NotifierOptions) {
@@ -108,6 +108,27 @@ export class Notifier {
     this.unreachableAfterSeconds = options.unreachableAfterSeconds ?? 600;
     for (const receiver of options.receivers) {
       this.queues.set(receiver.name, { receiver, pending: [], queued: new Set(), worker: null });
+    }
+  }
+
+  /**
+   * Takes the alerting of a new revision: receivers added get queues, receivers removed lose theirs (and
+   * are owed nothing more), a changed receiver keeps its queue and delivery state under its name.
+   */
+  configure(alerting: DesiredAlerting): void {
+    this.repeatSeconds = alerting.repeatIntervalSeconds;
+    this.unreachableAfterSeconds = alerting.unreachableAfterSeconds;
+    const names = new Set(alerting.receivers.map((r) => r.name));
+    for (const [name, queue] of this.queues) {
+      if (names.has(name)) continue;
+      queue.pending = [];
+      queue.queued.clear();
+      this.queues.delete(name);
+    }
+    for (const receiver of alerting.receivers) {
+      const queue = this.queues.get(receiver.name);
+      if (queue === undefined) this.queues.set(receiver.name, { receiver, pending: [], queued: new Set(), worker: null });
+      else queue.receiver = receiver;
     }
   }
 
@@ -164,7 +185,7 @@ export class Notifier {
       if (condition === undefined || condition.status === "resolved") return s;
       condition.status = "resolved";
       condition.resolvedAt = new Date(this.now()).toISOString();
-      return dropSettled(s);
+      return dropSettled(s, new Set(this.queues.keys()));
     });
     this.enqueueDue(state, key);
   }
@@ -173,9 +194,8 @@ export class Notifier {
    * Reports a cluster that could not be reached. cluster-unreachable fires once it has been unreachable
    * for `unreachableAfter` (remembered across restarts); until then this only notes since when.
    */
-  async clusterUnreachable(input: Omit<FireInput, "kind">): Promise<void> {
+  async clusterUnreachable(input: Omit<FireInput, "kind"> & { cluster: string }): Promise<void> {
     const cluster = input.cluster;
-    if (cluster === undefined) throw new BosunError("clusterUnreachable needs the cluster", { reason: "Internal" });
     let state = await this.read();
     if (state.unreachableSince[cluster] === undefined) {
       const at = new Date(this.now()).toISOString();
@@ -352,7 +372,7 @@ export class Notifier {
       const condition = s.conditions.find((c) => c.key === key);
       if (condition === undefined) return s;
       condition.deliveries[receiver.name] = change(condition.deliveries[receiver.name] ?? { sent: 0 });
-      return dropSettled(s);
+      return dropSettled(s, new Set(this.queues.keys()));
     });
   }
 
@@ -409,9 +429,9 @@ function storedDiff(diff: string): { diff: string; diffTruncated?: true } {
   return cut.truncated ? { diff: cut.text, diffTruncated: true } : { diff };
 }
 
-/** Drops resolved conditions no receiver still believes firing: nothing more is owed for them. */
-function dropSettled(state: AlertsState): AlertsState {
-  state.conditions = state.conditions.filter((c) => c.status === "firing" || Object.values(c.deliveries).some((d) => d.status === "firing"));
+/** Drops resolved conditions no current receiver still believes firing: nothing more is owed for them. */
+function dropSettled(state: AlertsState, receivers: ReadonlySet<string>): AlertsState {
+  state.conditions = state.conditions.filter((c) => c.status === "firing" || Object.entries(c.deliveries).some(([name, d]) => receivers.has(name) && d.status === "firing"));
   return state;
 }
 

@@ -197,6 +197,23 @@ describe("dedupe, repeat and resolve", () => {
   });
 });
 
+describe("configure", () => {
+  it("sends open conditions to a receiver added by a new revision and owes nothing to one removed", async () => {
+    const n = notifier([hook("a")], { env: { BOSUN_SECRET_A: `${base}/a`, BOSUN_SECRET_B: `${base}/b` } });
+    await n.fire(drift);
+    await n.idle();
+    n.configure({ receivers: [hook("b")], repeatIntervalSeconds: 3600, unreachableAfterSeconds: 600 });
+    await n.sync();
+    await n.idle();
+    expect(payloads("b").map((p) => p.event)).toEqual(["drift"]);
+    await n.resolve({ kind: "drift", cluster: "prod" });
+    await n.idle();
+    expect(payloads("b").map((p) => p.event)).toEqual(["drift", "drift-resolved"]);
+    expect(payloads("a").map((p) => p.event)).toEqual(["drift"]);
+    expect((await n.state()).conditions).toEqual([]);
+  });
+});
+
 describe("delivery", () => {
   it("retries 5xx with exponential backoff and delivers once", async () => {
     answer = (_path, n) => (n <= 3 ? 503 : 200);

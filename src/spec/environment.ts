@@ -3,7 +3,7 @@
  * bosun plans every pull request with the machine's environment (Git token, cloud credentials) at hand, so:
  *
  * - an environment variable named by the spec (`connection.kubeconfig.env`, `helm.secretValues[].env`,
- *   `alerting.webhooks[].urlFromEnv`) must match one of the operator's patterns (`BOSUN_SECRET_*` unless
+ *   `alerting.webhooks[].urlFromEnv`, `alerting.receivers[].urlFromEnv` and `.secretFromEnv`) must match one of the operator's patterns (`BOSUN_SECRET_*` unless
  *   the operator sets others), and bosun's own Git credentials never match;
  * - a kubeconfig path (`connection.kubeconfig.path`) must be absolute (or `~/…`): a relative one would be
  *   resolved against the working directory, which is usually the repository itself.
@@ -87,10 +87,14 @@ export function checkEnvironmentNames(spec: ClusterSpec, fallback: SourcePositio
   });
 }
 
-/** Checks the webhook URL variables of the Fleet document. */
+/** Checks the alert receivers' URL and signing-key variables of the Fleet document. */
 export function checkFleetEnvironmentNames(spec: FleetSpec, fallback: SourcePosition, ctx: RuleContext, patterns: readonly string[]): void {
   (spec.alerting?.webhooks ?? []).forEach((webhook, i) => {
     checkName(webhook.urlFromEnv, spec, ["alerting", "webhooks", i, "urlFromEnv"], fallback, ctx, patterns);
+  });
+  (spec.alerting?.receivers ?? []).forEach((receiver, i) => {
+    checkName(receiver.urlFromEnv, spec, ["alerting", "receivers", i, "urlFromEnv"], fallback, ctx, patterns);
+    if (receiver.secretFromEnv !== undefined) checkName(receiver.secretFromEnv, spec, ["alerting", "receivers", i, "secretFromEnv"], fallback, ctx, patterns);
   });
 }
 

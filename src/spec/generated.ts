@@ -86,13 +86,33 @@ export interface Window {
   operations?: ("upgrade" | "addons" | "backup")[];
 }
 
-/** Where drift and failure alerts go. */
+/** Where drift and failure alerts go, how often a firing alert is sent again and when an unreachable cluster is alerted on. */
 export interface Alerting {
-  /** Webhooks receiving alerts as JSON. */
+  /** Alert receivers: generic webhooks, Alertmanagers and Slack-compatible incoming webhooks. */
+  receivers?: Receiver[];
+  /** Generic webhooks in the first form of this field, with the first event names (drift, failed, halted, blocked); kept valid. Prefer receivers. */
   webhooks?: Webhook[];
+  /** How long after it was sent a still-firing alert is sent again, as a duration such as 4h. Default 4h. */
+  repeatInterval?: string;
+  /** How long a cluster must stay unreachable before cluster-unreachable fires, as a duration such as 10m. Default 10m. */
+  unreachableAfter?: string;
 }
 
-/** One alert receiver. Its URL is read from an environment variable, because webhook URLs are credentials. */
+/** One alert receiver. Its URL and signing key are read from environment variables at send time, because they are credentials. */
+export interface Receiver {
+  /** Receiver name, unique in the fleet; a DNS-1123 label. */
+  name: string;
+  /** webhook: bosun's JSON payload, signed when secretFromEnv is set. alertmanager: the Alertmanager v2 API, the URL being its base (http://alertmanager:9093). slack: a Slack-compatible incoming webhook. */
+  type: "webhook" | "alertmanager" | "slack";
+  /** Name of the environment variable holding the receiver's URL. */
+  urlFromEnv: string;
+  /** Name of the environment variable holding the HMAC-SHA256 key of the X-Bosun-Signature header; webhook receivers only. */
+  secretFromEnv?: string;
+  /** Events sent to this receiver. Default all of them. */
+  events?: ("drift" | "drift-resolved" | "apply-failed" | "wave-halted" | "backup-stale" | "backup-failed" | "invalid-spec" | "cluster-unreachable")[];
+}
+
+/** One generic webhook in the first form of alerting. Its URL is read from an environment variable, because webhook URLs are credentials. Event names map to today's: drift to drift and drift-resolved, failed to apply-failed and backup-failed, halted to wave-halted, blocked to invalid-spec and cluster-unreachable. */
 export interface Webhook {
   /** Receiver name, unique in the fleet; a DNS-1123 label. */
   name: string;

@@ -7,7 +7,7 @@
 import fs from "node:fs/promises";
 import { describeYamlProblem, parseSingleYaml, YamlBudget } from "../bounded-yaml.js";
 import { InvalidInputError } from "../errors.js";
-import type { ClusterDocument, FleetDocument } from "./generated.js";
+import type { Alerting, ClusterDocument, FleetDocument } from "./generated.js";
 import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
 import { DEFAULT_LIMITS, yamlLimits, type SpecLimits } from "./limits.js";
 import { checkEnvironmentNames, checkFleetEnvironmentNames } from "./environment.js";
@@ -20,7 +20,7 @@ import { validateDocument, type DocumentKind } from "./schema.js";
 import { describeLabels, selectorMatches, selectsEverything } from "./selectors.js";
 import { checkTree, FLEET_FILE, readChartMeta, readContained, readSpecFiles, resolveContained, type ChartMeta } from "./tree.js";
 import { durationSeconds } from "./duration.js";
-import { SPEC_API_VERSION, type AlertEvent, type DesiredCluster, type DesiredFleet, type WindowOperation } from "./types.js";
+import { SPEC_API_VERSION, ALERT_KINDS, LEGACY_ALERT_EVENTS, type AlertKind, type DesiredAlerting, type LegacyAlertEvent, type DesiredCluster, type DesiredFleet, type WindowOperation } from "./types.js";
 import { parseSpecFile, SourceMap, type SpecDocument } from "./yaml.js";
 
 /** What loading a fleet gives: the normalized fleet, or every error. Warnings either way. */
@@ -52,7 +52,10 @@ interface ClusterEntry {
 }
 
 const ALL_OPERATIONS: WindowOperation[] = ["upgrade", "addons", "backup"];
-const ALL_EVENTS: AlertEvent[] = ["drift", "failed", "halted", "blocked"];
+/** `alerting.repeatInterval` when the spec sets none. */
+export const DEFAULT_REPEAT_INTERVAL = "4h";
+/** `alerting.unreachableAfter` when the spec sets none. */
+export const DEFAULT_UNREACHABLE_AFTER = "10m";
 
 /**
  * Loads, validates and normalizes the fleet in `dir`. Spec problems are returned, not thrown; only a
@@ -349,11 +352,35 @@ function buildFleet(fleet: FleetDocument, clusters: DesiredCluster[]): DesiredFl
       operations: w.operations ?? ALL_OPERATIONS,
       clusters: clusters.filter((c) => c.windows.includes(w.name)).map((c) => c.name),
     })),
-    alerting: {
-      webhooks: (spec.alerting?.webhooks ?? []).map((h) => ({ name: h.name, urlFromEnv: h.urlFromEnv, events: h.events ?? ALL_EVENTS })),
-    },
+    alerting: normalizeAlerting(spec.alerting),
     clusters,
   };
+}
+
+/** `spec.alerting` normalized: the first form's webhooks become generic webhook receivers with today's events. */
+function normalizeAlerting(alerting: Alerting | undefined): DesiredAlerting {
+  const legacy = (alerting?.webhooks ?? []).map((h) => ({
+    name: h.name,
+    type: "webhook" as const,
+    urlFromEnv: h.urlFromEnv,
+    events: h.events === undefined ? [...ALERT_KINDS] : inKindOrder(h.events.flatMap((e: LegacyAlertEvent) => LEGACY_ALERT_EVENTS[e])),
+  }));
+  const receivers = (alerting?.receivers ?? []).map((r) => ({
+    name: r.name,
+    type: r.type,
+    urlFromEnv: r.urlFromEnv,
+    ...(r.secretFromEnv === undefined ? {} : { secretFromEnv: r.secretFromEnv }),
+    events: r.events === undefined ? [...ALERT_KINDS] : inKindOrder(r.events),
+  }));
+  return {
+    receivers: [...legacy, ...receivers],
+    repeatIntervalSeconds: durationSeconds(alerting?.repeatInterval ?? DEFAULT_REPEAT_INTERVAL),
+    unreachableAfterSeconds: durationSeconds(alerting?.unreachableAfter ?? DEFAULT_UNREACHABLE_AFTER),
+  };
+}
+
+function inKindOrder(events: readonly AlertKind[]): AlertKind[] {
+  return ALERT_KINDS.filter((kind) => events.includes(kind));
 }
 
 /** Reads a fleet directory's existence for callers that want a usage error rather than a spec error. */

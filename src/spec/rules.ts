@@ -88,6 +88,27 @@ function checkWrittenAddon(addon: Addon, spec: ClusterSpec, i: number, fallback:
   return refs;
 }
 
+/**
+ * Receiver names are unique across both forms (`webhooks` and `receivers`), because deliveries are
+ * remembered by receiver name; a signing key means something only to a generic webhook; a repeat interval
+ * of 0s would send every alert on every tick.
+ */
+function checkAlerting(spec: FleetSpec, fallback: SourcePosition, ctx: RuleContext): void {
+  const alerting = spec.alerting ?? {};
+  const legacy = alerting.webhooks ?? [];
+  const receivers = alerting.receivers ?? [];
+  const named = [...legacy.map((w, i) => ({ name: w.name, path: ["alerting", "webhooks", i, "name"] as Segment[] })), ...receivers.map((r, i) => ({ name: r.name, path: ["alerting", "receivers", i, "name"] as Segment[] }))];
+  uniqueNames(named, "alert receiver", (i) => at(ctx, spec, named[i]?.path ?? ["alerting"], fallback), ctx);
+  receivers.forEach((r, i) => {
+    if (r.secretFromEnv !== undefined && r.type !== "webhook") {
+      ctx.issues.error(at(ctx, spec, ["alerting", "receivers", i, "secretFromEnv"], fallback), `receiver "${r.name}" is of type ${r.type}: only a webhook receiver signs its payload with secretFromEnv`);
+    }
+  });
+  if (alerting.repeatInterval !== undefined && durationSeconds(alerting.repeatInterval) === 0) {
+    ctx.issues.error(at(ctx, spec, ["alerting", "repeatInterval"], fallback), "alerting.repeatInterval must be longer than 0s");
+  }
+}
+
 /** Rules on the Fleet document's spec; only sections that passed the schema (`usable`) are checked. */
 export function checkFleetSpec(
   spec: FleetSpec,
@@ -99,7 +120,7 @@ export function checkFleetSpec(
   const windows = usable.windows ? (spec.windows ?? []) : [];
   uniqueNames(waves, "wave", (i) => at(ctx, spec, ["rollout", "waves", i, "name"], fallback), ctx);
   uniqueNames(windows, "window", (i) => at(ctx, spec, ["windows", i, "name"], fallback), ctx);
-  if (usable.alerting) uniqueNames(spec.alerting?.webhooks ?? [], "webhook", (i) => at(ctx, spec, ["alerting", "webhooks", i, "name"], fallback), ctx);
+  if (usable.alerting) checkAlerting(spec, fallback, ctx);
   waves.forEach((wave, i) => {
     checkSelector(wave.selector, ["rollout", "waves", i, "selector"], spec, fallback, ctx);
   });

@@ -17,7 +17,7 @@ export interface DesiredFleet {
   /** `rollout.paused`: the daemon starts no new step anywhere while true. */
   paused: boolean;
   windows: DesiredWindow[];
-  alerting: { webhooks: DesiredWebhook[] };
+  alerting: DesiredAlerting;
   /** Clusters sorted by name. */
   clusters: DesiredCluster[];
 }
@@ -51,15 +51,50 @@ export interface DesiredWindow {
 /** What a maintenance window governs. */
 export type WindowOperation = "upgrade" | "addons" | "backup";
 
-/** An alert receiver. The URL itself is read from the environment at send time. */
-export interface DesiredWebhook {
-  name: string;
-  urlFromEnv: string;
-  events: AlertEvent[];
+/** Where alerts go and how often (`spec.alerting`), durations in seconds. */
+export interface DesiredAlerting {
+  /** Receivers in spec order: the first form's `webhooks` first (as generic webhooks), then `receivers`. */
+  receivers: DesiredReceiver[];
+  /** A still-firing alert is sent again this long after it was last sent (default 4h). */
+  repeatIntervalSeconds: number;
+  /** A cluster unreachable this long fires cluster-unreachable (default 10m). */
+  unreachableAfterSeconds: number;
 }
 
+/** The kinds of alert receiver. */
+export type ReceiverType = "webhook" | "alertmanager" | "slack";
+
+/** An alert receiver. Its URL and signing key are read from the environment at send time. */
+export interface DesiredReceiver {
+  name: string;
+  type: ReceiverType;
+  urlFromEnv: string;
+  /** The HMAC key's variable; webhook receivers only. */
+  secretFromEnv?: string;
+  /** The events it is sent, in {@link ALERT_KINDS} order. */
+  events: AlertKind[];
+}
+
+/** Every alert event, in a fixed order (the events a receiver gets by default). */
+export const ALERT_KINDS = ["drift", "drift-resolved", "apply-failed", "wave-halted", "backup-stale", "backup-failed", "invalid-spec", "cluster-unreachable"] as const;
+
 /** Events alerts are sent for. */
-export type AlertEvent = "drift" | "failed" | "halted" | "blocked";
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** The event names of the first form, `alerting.webhooks[].events`. */
+export type LegacyAlertEvent = "drift" | "failed" | "halted" | "blocked";
+
+/**
+ * What each event name of the first form means in today's vocabulary: a drift ends in drift-resolved; a
+ * failure is an apply's or a backup's; a halted wave is wave-halted; a cluster whose plan is blocked is one
+ * whose spec is invalid or that cannot be reached.
+ */
+export const LEGACY_ALERT_EVENTS: Readonly<Record<LegacyAlertEvent, readonly AlertKind[]>> = {
+  drift: ["drift", "drift-resolved"],
+  failed: ["apply-failed", "backup-failed"],
+  halted: ["wave-halted"],
+  blocked: ["invalid-spec", "cluster-unreachable"],
+};
 
 /** Where a cluster's spec was written, for messages that point back at it. */
 export interface SpecOrigin {

@@ -38,6 +38,7 @@ export const RUN_ENV = {
   logFormat: "BOSUN_LOG_FORMAT",
   logLevel: "BOSUN_LOG_LEVEL",
   apiTokensFile: "BOSUN_API_TOKENS_FILE",
+  publicUrl: "BOSUN_PUBLIC_URL",
 } as const;
 
 /** Secrets read from the environment only (never a flag: a flag shows in `ps`). */
@@ -64,6 +65,7 @@ interface RunFlags extends TrustFlags {
   logFormat?: string;
   logLevel: string;
   apiTokensFile?: string;
+  publicUrl?: string;
 }
 
 /** The checked command line of `bosun run`. */
@@ -80,6 +82,8 @@ export interface RunSettings {
   logFormat: "json" | "text" | null;
   logLevel: string;
   apiTokensFile: string | null;
+  /** The status page's address as people reach it (links in alerts), when it is not the listener's. */
+  publicUrl: string | null;
   trust: TrustSelection;
 }
 
@@ -107,6 +111,7 @@ export function runCommand(context: CommandContext): Command {
     .addOption(option("--cluster-timeout <duration>", "how long observing one cluster may take", RUN_ENV.clusterTimeout, "60s"))
     .addOption(option("--log-format <json|text>", "log lines as JSON or as text (default text on a terminal, else JSON)", RUN_ENV.logFormat))
     .addOption(option("--log-level <level>", `least level logged (${LOG_LEVELS.join(", ")})`, RUN_ENV.logLevel, "info"))
+    .addOption(option("--public-url <url>", "the status page's address as people reach it (behind a proxy or an Ingress), for links in alerts", RUN_ENV.publicUrl))
     .addOption(option("--api-tokens-file <file>", `bearer tokens of the mutating API, one "name token" per line (or one token in ${RUN_SECRET_ENV.apiToken})`, RUN_ENV.apiTokensFile));
   return withTrustFlags(command, { plugins: true }).action(async (flags: RunFlags) => {
     const settings = await runSettings(flags, process.env);
@@ -157,6 +162,7 @@ export async function runSettings(flags: RunFlags, env: NodeJS.ProcessEnv): Prom
     logFormat: flags.logFormat === "json" || flags.logFormat === "text" ? flags.logFormat : null,
     logLevel: flags.logLevel,
     apiTokensFile: flags.apiTokensFile ?? null,
+    publicUrl: checkPublicUrl(flags.publicUrl),
     trust,
   };
 }
@@ -171,6 +177,19 @@ function checkListen(text: string): string {
   }
   if (host !== "localhost" && net.isIP(host) === 0) throw new UsageError(`--listen: ${JSON.stringify(host)} is not an IP address (give 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080)`);
   return text;
+}
+
+function checkPublicUrl(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--public-url (${RUN_ENV.publicUrl}): not a URL: ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new UsageError(`--public-url (${RUN_ENV.publicUrl}): http or https, not ${url.protocol}`);
+  if (url.username || url.password) throw new UsageError(`--public-url (${RUN_ENV.publicUrl}): no credentials in the URL`);
+  return url.toString().replace(/\/+$/, "");
 }
 
 function seconds(flag: string, text: string, most: number): number {

@@ -51,6 +51,9 @@ import {
   type StateStore,
 } from "./state.js";
 import { TriggerQueue, type WorkItem } from "./triggers.js";
+import { Notifier } from "../notify/notifier.js";
+import type { ConditionRef, FireInput } from "../notify/types.js";
+import { formatIssue } from "../spec/issues.js";
 
 /** Where the daemon reads the fleet from. */
 export type DaemonSource = { repo: string; ref: string } | { fleet: string };
@@ -74,6 +77,8 @@ export interface DaemonOptions {
   settleMs?: number;
   /** Told of every step started, succeeded or failed (Kubernetes Events). */
   onStep?: (event: StepEvent) => void;
+  /** The status page's address as people reach it, for links in alerts (`--public-url`, else the listener's). */
+  publicUrl?: () => string | undefined;
   now?: () => Date;
 }
 
@@ -84,6 +89,8 @@ const SECRET_SETTINGS = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_PASSWORD", "BOSUN_API_TOK
 const MAX_APPROVALS = 100;
 /** How often the documents other replicas write are read again (only with several replicas). */
 const SHARED_REFRESH_MS = 5_000;
+/** How often alert deliveries are re-checked (repeats, retries, resolutions a restart left unsent). */
+const ALERT_SYNC_MS = 60_000;
 /** How long a cluster locked by another run waits before the next attempt. */
 const LOCKED_RETRY_MS = 15_000;
 /** The longest wait between two attempts to fetch after failures. */
@@ -127,6 +134,9 @@ export class Daemon implements DaemonControl {
   private readonly hardStop = new AbortController();
   private stopped = false;
   private readonly secrets: string[];
+  /** The alert receivers of the target revision's `spec.alerting` (created with the first good revision). */
+  private notifier: Notifier | null = null;
+  private lastAlertSync = 0;
 
   constructor(private readonly options: DaemonOptions) {
     this.secrets = Object.entries(options.env)
@@ -208,6 +218,7 @@ export class Daemon implements DaemonControl {
       await this.queue.close();
     } finally {
       clearTimeout(hard);
+      await this.notifier?.close().catch(() => undefined);
       await this.options.membership.stop().catch((error: unknown) => {
         this.options.log.warn({ err: asError(error).message }, "could not release this replica's lease");
       });
@@ -244,6 +255,28 @@ export class Daemon implements DaemonControl {
     if (fetched) await this.adopt(fetched, log);
     if (this.target === null) return;
     await this.rollOut(this.target, log);
+    if (this.notifier && Date.now() - this.lastAlertSync > ALERT_SYNC_MS) {
+      this.lastAlertSync = Date.now();
+      await this.notifier.sync().catch((error: unknown) => {
+        log.warn({ err: this.scrub(asError(error).message) }, "alert delivery state could not be synced");
+      });
+    }
+  }
+
+  /** Raises an alert (deduplicated by the notifier); a failure to record it is logged, never thrown. */
+  private alert(input: FireInput): void {
+    const base = this.options.publicUrl?.();
+    const planUrl = input.cluster && base ? `${base.replace(/\/+$/, "")}/clusters/${input.cluster}` : undefined;
+    void this.notifier?.fire({ ...input, ...(planUrl && !input.planUrl ? { planUrl } : {}) }).catch((error: unknown) => {
+      this.options.log.warn({ err: this.scrub(asError(error).message), alert: input.kind }, "could not raise an alert");
+    });
+  }
+
+  /** Clears an alert's condition (the notifier sends the resolution once). */
+  private clearAlert(ref: ConditionRef): void {
+    void this.notifier?.resolve(ref).catch((error: unknown) => {
+      this.options.log.warn({ err: this.scrub(asError(error).message), alert: ref.kind }, "could not resolve an alert");
+    });
   }
 
   private async loadFleetState(): Promise<void> {
@@ -283,6 +316,7 @@ export class Daemon implements DaemonControl {
       this.latestRevision = revision;
       this.invalid = { revision, errors: loaded.errors.map(revisionError) };
       this.options.metrics.countFetch("invalid");
+      this.alert({ kind: "invalid-spec", revision, summary: `revision ${revision.slice(0, 12)} of the fleet does not load (${String(loaded.errors.length)} error${loaded.errors.length === 1 ? "" : "s"}): nothing is applied, the last good revision stays the target`, diff: loaded.errors.map(formatIssue).join("\n") });
       this.options.metrics.setRevisionState(true);
       if (this.target === null) await this.recoverLastGood(log);
       return;
@@ -291,6 +325,8 @@ export class Daemon implements DaemonControl {
     this.latestRevision = revision;
     this.invalid = null;
     this.options.metrics.setRevisionState(false);
+    this.useAlerting(loaded.value, log);
+    this.clearAlert({ kind: "invalid-spec" });
     if (revision === this.target?.revision) {
       this.options.metrics.countFetch("unchanged");
       this.target = { opened, fleet: loaded.value, revision };
@@ -300,9 +336,29 @@ export class Daemon implements DaemonControl {
     log.info({ revision, previous: this.target?.revision ?? null }, "new target revision");
     this.target = { opened, fleet: loaded.value, revision };
     this.deferred.clear();
+    // A halt belongs to its revision: the new one lifts it (its alert resolves).
+    for (const halt of this.fleetState.halts) if (halt.revision !== revision) this.clearAlert({ kind: "wave-halted", wave: halt.wave });
     if (this.fleetState.lastGoodRevision !== revision) {
       this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) => ({ ...state, lastGoodRevision: revision }));
     }
+  }
+
+  /** The target revision's `spec.alerting`: receivers, repeat interval, unreachable-after. */
+  private useAlerting(fleet: DesiredFleet, log: Logger): void {
+    if (this.notifier) {
+      this.notifier.configure(fleet.alerting);
+      return;
+    }
+    this.notifier = new Notifier({
+      fleet: fleet.name,
+      receivers: fleet.alerting.receivers,
+      repeatIntervalSeconds: fleet.alerting.repeatIntervalSeconds,
+      unreachableAfterSeconds: fleet.alerting.unreachableAfterSeconds,
+      env: this.options.env,
+      policy: { allowedSecretEnv: this.options.policy.allowedSecretEnv },
+      store: this.options.store,
+      log: log.child({ component: "alerts" }),
+    });
   }
 
   /**
@@ -317,6 +373,7 @@ export class Daemon implements DaemonControl {
       const loaded = await loadFleet(opened.dir, { policy: this.options.policy });
       if (loaded.ok) {
         this.target = { opened, fleet: loaded.value, revision: good };
+        this.useAlerting(loaded.value, log);
         log.info({ revision: good }, "the last good revision is the target again");
       }
     } catch (error) {
@@ -433,8 +490,26 @@ export class Daemon implements DaemonControl {
     for (const cluster of result.plan.clusters) {
       this.plans.set(cluster.name, { plan: cluster, revision: target.revision, at });
       this.options.metrics.setPendingSteps(cluster.name, cluster.steps.length);
+      this.alertsOfPlan(cluster, target.revision);
     }
     return result.plan;
+  }
+
+  /** The alerts a cluster's plan raises or clears: unreachable (after `unreachableAfter`), stale backups. */
+  private alertsOfPlan(cluster: ClusterPlan, revision: string): void {
+    const notifier = this.notifier;
+    if (!notifier) return;
+    const fail = (error: unknown): void => {
+      this.options.log.warn({ err: this.scrub(asError(error).message), cluster: cluster.name }, "could not record an alert");
+    };
+    if (cluster.status === "unreachable") {
+      void notifier.clusterUnreachable({ cluster: cluster.name, wave: cluster.wave, revision, summary: `${cluster.name} does not answer: ${this.scrub(cluster.reason ?? "unreachable")}` }).catch(fail);
+      return;
+    }
+    void notifier.clusterReachable(cluster.name).catch(fail);
+    const stale = cluster.findings.find((f) => f.kind === "backup.stale" || f.kind === "backup.never-succeeded");
+    if (stale) this.alert({ kind: "backup-stale", cluster: cluster.name, wave: cluster.wave, revision, summary: `${cluster.name}: ${stale.message}` });
+    else if (cluster.status !== "invalid") this.clearAlert({ kind: "backup-stale", cluster: cluster.name });
   }
 
   /** Applies `work` (clusters of one wave, planned in `plan`) and records every outcome. */
@@ -497,7 +572,12 @@ export class Daemon implements DaemonControl {
         }
         await this.recordOutcome(name, revision, outcome, outcome.kind === "converged" ? outcome.steps : 0);
         if (outcome.kind === "deferred") this.deferCluster(target, work.find((c) => c.name === name), outcome.reason);
-        if (outcome.kind === "failed") await this.haltWave(waveName, revision, `${name} failed at ${outcome.step}`, log);
+        if (outcome.kind === "converged") this.clearAlert({ kind: "apply-failed", cluster: name });
+        if (outcome.kind === "failed") {
+          this.alert({ kind: "apply-failed", cluster: name, wave: waveName, revision, summary: `${name} failed at ${outcome.step}${outcome.phase ? ` (${outcome.phase})` : ""}`, diff: this.scrub(outcome.reason) });
+          await this.haltWave(waveName, revision, `${name} failed at ${outcome.step}`, log);
+          this.alert({ kind: "wave-halted", wave: waveName, cluster: name, revision, summary: `wave ${waveName} halted at revision ${revision.slice(0, 12)}: ${name} failed at ${outcome.step}; later waves do not start` });
+        }
       }
       return outcomes;
     } finally {
@@ -575,6 +655,7 @@ export class Daemon implements DaemonControl {
       if (!state) continue;
       if (cluster.status === "unreachable" || cluster.status === "invalid") continue;
       if (cluster.status === "in-sync") {
+        this.clearAlert({ kind: "drift", cluster: cluster.name });
         if (state.drift) {
           log.info({ cluster: cluster.name, revision }, "drift resolved");
           const resolvedAt = this.now().toISOString();
@@ -591,6 +672,7 @@ export class Daemon implements DaemonControl {
         await this.writeCluster(cluster.name, (s) => ({ ...s, drift: { revision, fingerprint, detectedAt, steps: cluster.steps.length, diff: driftDiff(cluster) } }));
       }
       this.options.metrics.setDrift(cluster.name, true, fresh);
+      this.alert({ kind: "drift", cluster: cluster.name, wave: cluster.wave, revision, summary: `${cluster.name} drifted from revision ${revision.slice(0, 12)}: ${String(cluster.steps.length)} step${cluster.steps.length === 1 ? "" : "s"} would revert it${desiredCorrects(target.fleet, cluster.name) ? " (drift.correct: reverting)" : ""}`, diff: driftDiff(cluster) });
       const desired = target.fleet.clusters.find((c) => c.name === cluster.name);
       const gate = this.gates.find((g) => g.wave === cluster.wave);
       if (desired?.drift.correct && gate && !gate.halt && !gate.pause && !target.fleet.paused && this.clusterPause(cluster.name) === null) {
@@ -638,6 +720,7 @@ export class Daemon implements DaemonControl {
       halts: scope === "wave" ? state.halts.filter((h) => h.wave !== name) : state.halts,
     }));
     this.options.log.info({ scope, name, by: actorText(actor) }, "resumed");
+    if (scope === "wave") this.clearAlert({ kind: "wave-halted", wave: name });
     this.trigger(`resume of ${scope} ${name}`);
   }
 
@@ -751,6 +834,10 @@ async function directoryRevision(dir: string, fleet: DesiredFleet): Promise<stri
   const digest = await treeDigest(dir, dir).catch(() => null);
   if (digest === null) return `dir-unhashed-${createHash("sha256").update(JSON.stringify(fleet)).update(String(Date.now())).digest("hex").slice(0, 16)}`;
   return `dir-${createHash("sha256").update(digest).digest("hex").slice(0, 16)}`;
+}
+
+function desiredCorrects(fleet: DesiredFleet, cluster: string): boolean {
+  return fleet.clusters.find((c) => c.name === cluster)?.drift.correct ?? false;
 }
 
 /** A full commit id matches itself and its prefixes of 7 characters or more. */

@@ -30,6 +30,7 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
   const apiToken = env[RUN_SECRET_ENV.apiToken];
   const tokens = await loadApiTokens({ ...(settings.apiTokensFile ? { file: settings.apiTokensFile } : {}), ...(apiToken ? { envToken: apiToken } : {}) });
   if (tokens.size === 0) log.warn(`no API token (${RUN_SECRET_ENV.apiToken} or --api-tokens-file): approvals, pauses and resumes through the API are refused`);
+  const listening: { url?: string } = {};
   const daemon = new Daemon({
     source: settings.source,
     intervalMs: settings.intervalMs,
@@ -43,6 +44,7 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
     policy: settings.trust.policy,
     allowExecPlugins: settings.trust.allowExecPlugins,
     ...(settings.state.kind === "kubernetes" ? { settleMs: DEFAULT_REPLICA_RENEW_SECONDS * 1000 } : {}),
+    publicUrl: () => settings.publicUrl ?? listening.url,
     onStep: stepEventRecorder({
       reportingInstance: settings.replicaId,
       log: (message) => {
@@ -69,6 +71,7 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
     const words = code === "EADDRINUSE" ? "the address is in use" : code === "EADDRNOTAVAIL" ? "no interface of this machine has that address" : code === "EACCES" ? "permission denied (a port below 1024 needs privileges)" : asError(error).message;
     throw new InvalidInputError(`--listen ${settings.listen}: ${words}`);
   });
+  listening.url = http.url;
   log.info({ url: http.url, state: store.description, replica: settings.replicaId, source: "repo" in settings.source ? settings.source.repo : settings.source.fleet }, `bosun run listening on ${http.url}`);
   // Listeners stay for the whole shutdown (`on`, not `once`): execa's exit handler re-raises a signal
   // nobody else listens to, which would kill the process in the middle of the step it is finishing.

@@ -13,20 +13,19 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
-import { startDetached, stopDetached } from "../../src/tools/detached.js";
 import { createLogger } from "../../src/daemon/log.js";
 import { Notifier, type NotifierOptions } from "../../src/notify/notifier.js";
 import type { DesiredReceiver } from "../../src/spec/types.js";
 import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { eventually } from "../support/sandbox.js";
-import { ensureDebianPackage } from "../support/packages.js";
+import { startAlertmanager, type Alertmanager } from "../support/alertmanager.js";
 
 const URL_CANARY = "canaryurltoken7f3a9c1e5b";
 const KEY_CANARY = "canarykey4d2b8e6a0c9f";
 const ALL_EVENTS = ["drift", "drift-resolved", "apply-failed", "wave-halted", "backup-stale", "backup-failed", "invalid-spec", "cluster-unreachable"] as const;
 
 let dir: string;
-let alertmanagerPid: number | undefined;
+let alertmanager: Alertmanager | undefined;
 let alertmanagerUrl: string;
 const servers: http.Server[] = [];
 const logLines: string[] = [];
@@ -115,29 +114,13 @@ const DIFF = '--- a/prod-eu-1:Deployment.apps/web/api\n+++ b/prod-eu-1:Deploymen
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-alerts-"));
-  const binary = await ensureDebianPackage("prometheus-alertmanager", "prometheus-alertmanager");
-  const port = await freePort();
-  const config = path.join(dir, "alertmanager.yml");
-  // One do-nothing receiver: the test reads alerts from the API, Alertmanager sends nothing anywhere.
-  await fs.writeFile(config, "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n");
-  await fs.mkdir(path.join(dir, "am-data"));
-  const logFile = path.join(dir, "alertmanager.log");
-  alertmanagerPid = await startDetached({
-    tool: "prometheus-alertmanager",
-    file: binary,
-    args: [`--config.file=${config}`, `--storage.path=${path.join(dir, "am-data")}`, `--web.listen-address=127.0.0.1:${String(port)}`, "--cluster.listen-address="],
-    logFile,
-  });
-  alertmanagerUrl = `http://127.0.0.1:${String(port)}`;
-  await eventually("Alertmanager ready (see its log in the temp dir)", async () => {
-    const ready = await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined);
-    return ready?.status === 200 ? true : undefined;
-  }, 60_000);
+  alertmanager = await startAlertmanager(dir);
+  alertmanagerUrl = alertmanager.url;
 }, 900_000);
 
 afterAll(async () => {
   // Stopped by pid, and only while its command line still names this test's directory.
-  if (alertmanagerPid !== undefined) await stopDetached(alertmanagerPid, dir);
+  await alertmanager?.stop();
   servers.forEach((s) => {
     s.closeAllConnections();
   });

@@ -127,15 +127,15 @@ const phase = (body, name) => body.clusters.find((c) => c.name === name)?.phase;
 
 step("the daemon reconciles the first revision: canary, then staging (upgrades, add-ons, backups); production is a manual wave");
 await waitFor("/readyz", async () => ((await fetch(`${server}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 120_000);
-let body = await until("canary and staging in sync, production waiting for its approval", (b) => phase(b, "canary-1") === "in-sync" && phase(b, "staging-eu-1") === "in-sync" && b.clusters.filter((c) => c.wave === "production").every((c) => ["awaiting-approval", "in-sync"].includes(c.phase)), 20 * 60_000);
-let revision = body.targetRevision;
+const first = await until("canary and staging in sync, production waiting for its approval", (b) => phase(b, "canary-1") === "in-sync" && phase(b, "staging-eu-1") === "in-sync" && b.clusters.filter((c) => c.wave === "production").every((c) => ["awaiting-approval", "in-sync"].includes(c.phase)), 20 * 60_000);
+let revision = first.targetRevision;
 
 async function approve(rev) {
   step(`bosun approve --server ${server} --wave production --revision ${rev.slice(0, 12)}`);
   await execa(process.execPath, [cli, "approve", "--server", server, "--wave", "production", "--revision", rev, "--by", "demo"], { cwd: repo, stdio: "inherit", env: { BOSUN_API_TOKEN: token } });
 }
 await approve(revision);
-body = await until("every cluster in sync", (b) => b.clusters.every((c) => c.phase === "in-sync"), 20 * 60_000);
+await until("every cluster in sync", (b) => b.clusters.every((c) => c.phase === "in-sync"), 20 * 60_000);
 step("the clusters after");
 await showClusters();
 
@@ -153,7 +153,7 @@ const hook = await fetch(`${server}/hooks/git`, { method: "POST", headers: { aut
 note(`POST /hooks/git: ${hook.status}`);
 await until("the daemon applying the new revision", (b) => b.targetRevision === revision && b.clusters.some((c) => c.phase === "applying" || (c.revision === revision && c.lastAppliedAt !== null && Date.parse(c.lastAppliedAt) >= pushedAt)), 120_000);
 const firstStep = Date.now() - pushedAt;
-body = await until("canary and staging at the new revision, production waiting for its approval", (b) => ["canary-1", "staging-eu-1"].every((n) => b.clusters.find((c) => c.name === n)?.revision === revision && phase(b, n) === "in-sync") && b.clusters.filter((c) => c.wave === "production").every((c) => ["awaiting-approval", "in-sync"].includes(c.phase)), 10 * 60_000);
+await until("canary and staging at the new revision, production waiting for its approval", (b) => ["canary-1", "staging-eu-1"].every((n) => b.clusters.find((c) => c.name === n)?.revision === revision && phase(b, n) === "in-sync") && b.clusters.filter((c) => c.wave === "production").every((c) => ["awaiting-approval", "in-sync"].includes(c.phase)), 10 * 60_000);
 note(`push → first step: ${(firstStep / 1000).toFixed(1)} s; push → staging in sync: ${((Date.now() - pushedAt) / 1000).toFixed(1)} s`);
 await approve(revision);
 await until("every cluster at the new revision", (b) => b.clusters.every((c) => c.phase === "in-sync" && c.revision === revision), 10 * 60_000);
@@ -164,7 +164,7 @@ const kc = new k8s.KubeConfig();
 kc.loadFromFile(kubeconfig);
 kc.setCurrentContext("canary-1");
 await kc.makeApiClient(k8s.CoreV1Api).patchNamespacedConfigMap({ name: "prometheus-lite-config", namespace: "monitoring", body: [{ op: "replace", path: "/data/retention", value: "90d" }] });
-body = await until("the drift reported (the drift interval is 15 s)", (b) => phase(b, "canary-1") === "drifted", 120_000);
+const body = await until("the drift reported (the drift interval is 15 s)", (b) => phase(b, "canary-1") === "drifted", 120_000);
 const drift = body.clusters.find((c) => c.name === "canary-1").drift;
 note(`drift detected at ${drift.detectedAt}: ${drift.steps} step(s) would revert it; fleet-example says report only (drift.correct is not set). The diff:`);
 note(drift.diff.split("\n").map((l) => `    ${l}`).join("\n"));

@@ -398,17 +398,21 @@ export class Daemon implements DaemonControl {
     const names = fleet.clusters.map((c) => c.name);
     this.options.metrics.setOwnership(names, (name) => this.options.membership.owns(name));
     await this.readClusterStates(fleet);
-    for (;;) {
+    // One pass over the waves in order: a wave is worked on while it may be planned, and the pass goes on
+    // to the next wave only once this one is done. A done wave is still visited: its clusters that were
+    // unreachable at this revision are tried again (they do not hold the rollout, but they must converge).
+    for (const wave of fleet.waves) {
       this.gates = this.computeGates(target);
-      const index = this.gates.findIndex((g) => g.plan && !g.done);
       this.scheduleSoakEnd();
-      if (index === -1) return;
-      const wave = fleet.waves[index];
-      const gate = this.gates[index];
-      if (!wave || !gate || this.stopped) return;
-      const progressed = await this.runWave(target, wave.name, gate, log.child({ wave: wave.name, revision }));
-      if (!progressed) return;
+      const gate = this.gates.find((g) => g.wave === wave.name);
+      if (!gate?.plan || this.stopped) return;
+      const retry = wave.clusters.some((name) => this.options.membership.owns(name) && this.states.get(name)?.convergedRevision !== revision);
+      if (gate.done && !retry) continue;
+      const done = await this.runWave(target, wave.name, gate, log.child({ wave: wave.name, revision }));
+      if (!done) return;
     }
+    this.gates = this.computeGates(target);
+    this.scheduleSoakEnd();
   }
 
   private computeGates(target: Target): WaveGate[] {
@@ -440,7 +444,7 @@ export class Daemon implements DaemonControl {
       if (waiting && this.plans.get(name)?.revision === revision) return false;
       return true;
     });
-    if (candidates.length === 0) return false;
+    if (candidates.length === 0) return gate.done;
     const plan = await this.plan(target, candidates, "reconcile", log);
     if (!plan) return false;
     const work: ClusterPlan[] = [];

@@ -283,7 +283,7 @@ describe("bosun run", () => {
     expect(retry.status).toBe(202);
     await converged(daemon, next);
     revision = next;
-  });
+  }, 300_000);
 
   it("shares the fleet among three replicas: each cluster reconciled by exactly one; a killed replica's clusters taken over", async () => {
     daemon.child.kill("SIGTERM");

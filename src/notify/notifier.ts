@@ -16,6 +16,7 @@
  * - URLs and keys are read from the environment when sending, through the operator's allowed-variable
  *   patterns, and never appear in payloads, logs or errors (messages are scrubbed of them as well).
  */
+import { abortableSleep } from "../poll.js";
 import type { DesiredAlerting, DesiredReceiver } from "../spec/types.js";
 import { envNameAllowed } from "../spec/environment.js";
 import { scrubSecrets } from "../scrub.js";
@@ -103,7 +104,7 @@ export class Notifier {
     this.options = options;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? timerSleep;
+    this.sleep = options.sleep ?? abortableSleep;
     this.repeatSeconds = options.repeatIntervalSeconds ?? 4 * 3600;
     this.unreachableAfterSeconds = options.unreachableAfterSeconds ?? 600;
     for (const receiver of options.receivers) {
@@ -435,14 +436,3 @@ function dropSettled(state: AlertsState, receivers: ReadonlySet<string>): Alerts
   return state;
 }
 
-function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}

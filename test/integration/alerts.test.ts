@@ -19,6 +19,7 @@ import type { DesiredReceiver } from "../../src/spec/types.js";
 import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { eventually } from "../support/sandbox.js";
 import { startAlertmanager, type Alertmanager } from "../support/alertmanager.js";
+import { freePort } from "../support/net.js";
 
 const URL_CANARY = "canaryurltoken7f3a9c1e5b";
 const KEY_CANARY = "canarykey4d2b8e6a0c9f";
@@ -31,18 +32,6 @@ const servers: http.Server[] = [];
 const logLines: string[] = [];
 const sinkBodies: string[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => {
-        resolve(address.port);
-      });
-    });
-  });
-}
 
 /** A webhook receiver: records each request (body, headers, whether its signature is valid) and answers `answer(n)`. */
 interface Sink {

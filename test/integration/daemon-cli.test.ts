@@ -30,6 +30,7 @@ import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { readState } from "../../src/sandbox/state.js";
 import { dumpDom } from "../support/browser.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
+import { freePort } from "../support/net.js";
 import { BOSUN_CLI, deleteNamespaces, eventually, sandboxCluster, sandboxRest, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/daemon-cli");
@@ -54,19 +55,6 @@ interface RunningDaemon {
 }
 const running: RunningDaemon[] = [];
 
-async function freePort(): Promise<number> {
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 /** Starts `bosun run` on a free port; resolves once `/healthz` answers. */
 async function startDaemon(extra: readonly string[], env: Record<string, string> = {}): Promise<RunningDaemon> {

@@ -4,9 +4,9 @@
  * test's, and stopped by pid (only while its command line still names that directory).
  */
 import fs from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { startDetached, stopDetached } from "../../src/tools/detached.js";
+import { freePort } from "./net.js";
 import { ensureDebianPackage } from "./packages.js";
 import { eventually } from "./sandbox.js";
 
@@ -25,18 +25,6 @@ export interface GettableAlert {
   status: { state: string };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => {
-        resolve(address.port);
-      });
-    });
-  });
-}
 
 /** Starts Alertmanager with its files under `dir` (which must exist); resolves once it is ready. */
 export async function startAlertmanager(dir: string): Promise<Alertmanager> {

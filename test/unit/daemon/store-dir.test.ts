@@ -111,8 +111,9 @@ describe("DirectoryStateStore", () => {
   ])("refuses a file that is %s, naming it", async (_what, content, problem) => {
     await fs.mkdir(path.join(dir, "state"), { recursive: true });
     await fs.writeFile(file("fleet"), content);
-    for (const attempt of [store.read("fleet"), store.write("fleet", {}, "1")]) {
-      const error = await reason(attempt);
+    // One at a time: a second promise made up front could reject before anything awaits it.
+    for (const attempt of [() => store.read("fleet"), () => store.write("fleet", {}, "1")]) {
+      const error = await reason(attempt());
       expect(error.reason).toBe("InvalidState");
       expect(error.message).toContain(file("fleet"));
       expect(error.message).toContain(problem);

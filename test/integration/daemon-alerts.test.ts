@@ -17,7 +17,7 @@ import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
 import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { alertsIn, startAlertmanager, type Alertmanager } from "../support/alertmanager.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { deleteNamespaces, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { deleteNamespaces, eventually, forgetAddons, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/daemon");
 const NAMESPACE = "dmn-settings";
@@ -44,6 +44,7 @@ beforeAll(async () => {
   alertmanager = await startAlertmanager(work);
   await deleteNamespaces(alpha.core, [NAMESPACE]);
   await deleteNamespaces(gamma.core, [NAMESPACE]);
+  for (const cluster of ["alpha", "gamma"]) await forgetAddons(cluster, ["dmn-settings"]);
   // The fixture with one Alertmanager receiver; its URL comes from the environment, as in production.
   const fleet = path.join(work, "fleet");
   await fs.cp(FIXTURE, fleet, { recursive: true });
@@ -80,6 +81,7 @@ afterAll(async () => {
   await alertmanager.stop();
   await deleteNamespaces(alpha.core, [NAMESPACE]);
   await deleteNamespaces(gamma.core, [NAMESPACE]);
+  for (const cluster of ["alpha", "gamma"]) await forgetAddons(cluster, ["dmn-settings"]);
   await fs.rm(work, { recursive: true, force: true });
 });
 

@@ -28,7 +28,7 @@ import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
 import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { auditMark, bosunWrites } from "../support/audit.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { deleteNamespaces, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { deleteNamespaces, eventually, forgetAddons, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/daemon");
 const NAMESPACE = "dmn-settings";
@@ -102,6 +102,7 @@ beforeAll(async () => {
   env = { ...process.env, KUBECONFIG: sharedSandbox().kubeconfig, BOSUN_KUSTOMIZE: wrapper, BOSUN_HELM: sharedSandbox().binaries.helm, BOSUN_CACHE_DIR: path.join(work, "cache") };
   await deleteNamespaces(clients.alpha.core, [NAMESPACE]);
   await deleteNamespaces(clients.gamma.core, [NAMESPACE]);
+  for (const cluster of ["alpha", "gamma"]) await forgetAddons(cluster, ["dmn-settings"]);
   git = await startGitServer();
   url = await git.serveFixture(FIXTURE, "fleet");
 });
@@ -111,6 +112,7 @@ afterAll(async () => {
   await git.close();
   await deleteNamespaces(clients.alpha.core, [NAMESPACE]);
   await deleteNamespaces(clients.gamma.core, [NAMESPACE]);
+  for (const cluster of ["alpha", "gamma"]) await forgetAddons(cluster, ["dmn-settings"]);
   await fs.rm(work, { recursive: true, force: true });
 });
 

@@ -77,3 +77,14 @@ export async function deleteNamespaces(core: KubeClients["core"], names: readonl
     return remaining.every((n) => n === undefined) ? true : undefined;
   }, timeoutMs);
 }
+
+/**
+ * Forgets add-ons a test applied to a cluster: their entries in bosun's inventory (`bosun-system/bosun-inventory`).
+ * Together with deleting their namespaces this leaves the cluster as the other test files expect it: an
+ * inventory entry left behind would show up in their plans as an add-on to uninstall.
+ */
+export async function forgetAddons(cluster: string, names: readonly string[]): Promise<void> {
+  const { removeInventoryEntry } = await import("../../src/addons/inventory.js");
+  const rest = sandboxRest(cluster);
+  for (const name of names) await removeInventoryEntry(rest, name);
+}

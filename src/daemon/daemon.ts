@@ -22,12 +22,12 @@ import { newRunId } from "../apply/lock.js";
 import type { StepEvent } from "../apply/execute.js";
 import type { ClusterOutcome } from "../apply/waves.js";
 import { asError } from "../errors.js";
-import { planFleet, untrustedDirs } from "../observe/plan-fleet.js";
+import { planFleet } from "../observe/plan-fleet.js";
 import type { ClusterPlan, Plan } from "../plan/types.js";
 import { nextWindowChange } from "../plan/windows.js";
 import { visibleLine } from "../report/format.js";
 import { scrubSecrets } from "../scrub.js";
-import { kubeconfigPolicy, type KubeconfigPolicy } from "../kube/connect.js";
+import type { KubeconfigPolicy } from "../kube/connect.js";
 import { openFleetSource, type OpenedFleetSource } from "../source/index.js";
 import type { SpecIssue } from "../spec/issues.js";
 import { loadFleet } from "../spec/load.js";
@@ -101,6 +101,9 @@ interface Target {
   fleet: DesiredFleet;
   revision: string;
 }
+
+/** A plan with the kubeconfig policy of the run that computed it (apply uses the same). */
+type Planned = Plan & { kubeconfigs: KubeconfigPolicy };
 
 interface PlannedCluster {
   plan: ClusterPlan;
@@ -468,7 +471,7 @@ export class Daemon implements DaemonControl {
     return this.fleetState.pauses.find((p) => p.scope === "cluster" && p.name === name) ?? null;
   }
 
-  private async plan(target: Target, clusters: readonly string[], loop: "reconcile" | "drift", log: Logger): Promise<Plan | null> {
+  private async plan(target: Target, clusters: readonly string[], loop: "reconcile" | "drift", log: Logger): Promise<Planned | null> {
     const result = await planFleet({
       source: "repo" in this.options.source ? { repo: this.options.source.repo, ref: target.revision } : { fleet: this.options.source.fleet },
       opened: target.opened,
@@ -496,7 +499,7 @@ export class Daemon implements DaemonControl {
       this.options.metrics.setPendingSteps(cluster.name, cluster.steps.length);
       this.alertsOfPlan(cluster, target.revision);
     }
-    return result.plan;
+    return { ...result.plan, kubeconfigs: result.kubeconfigs };
   }
 
   /** The alerts a cluster's plan raises or clears: unreachable (after `unreachableAfter`), stale backups. */
@@ -517,9 +520,10 @@ export class Daemon implements DaemonControl {
   }
 
   /** Applies `work` (clusters of one wave, planned in `plan`) and records every outcome. */
-  private async apply(target: Target, plan: Plan, work: readonly ClusterPlan[], waveName: string, log: Logger): Promise<Map<string, ClusterOutcome>> {
+  private async apply(target: Target, planned: Planned, work: readonly ClusterPlan[], waveName: string, log: Logger): Promise<Map<string, ClusterOutcome>> {
     const { fleet, revision } = target;
     const names = work.map((c) => c.name);
+    const { kubeconfigs, ...plan } = planned;
     const subPlan: Plan = { ...plan, waves: [{ name: waveName, clusters: names }], clusters: [...work] };
     // No step starts once a maintenance window closes: stop at the first close among these clusters.
     const windowClosed = new AbortController();
@@ -538,7 +542,8 @@ export class Daemon implements DaemonControl {
         fleet,
         fleetDir: target.opened.dir,
         env: this.options.env,
-        kubeconfigs: (await this.kubeconfigs(target)),
+        // The plan run's policy: the same kubeconfig files refused, the same plugins allowed.
+        kubeconfigs,
         now: this.now,
         sleep: () => Promise.resolve(),
         skipSoak: true,
@@ -588,11 +593,6 @@ export class Daemon implements DaemonControl {
       if (closeTimer) clearTimeout(closeTimer);
       for (const name of names) this.applying.delete(name);
     }
-  }
-
-  private async kubeconfigs(target: Target): Promise<KubeconfigPolicy> {
-    // The plan run computed the same policy; recomputing it here keeps apply's refusals identical.
-    return kubeconfigPolicy(await untrustedDirs(target.opened), this.options.allowExecPlugins);
   }
 
   /** Removes every secret the daemon holds (Git, API and webhook tokens, BOSUN_SECRET_* values) from text. */
@@ -767,7 +767,7 @@ export class Daemon implements DaemonControl {
       fleet: fleet?.name ?? null,
       source: "repo" in this.options.source ? { location: this.options.source.repo, ref: this.options.source.ref } : { location: this.options.source.fleet, ref: null },
       ready: this.stateLoaded && target !== null,
-      notReadyReason: !this.stateLoaded ? "the state has not loaded yet" : target === null ? (this.lastFetchError ?? this.invalid ? `no revision has loaded${this.lastFetchError ? `: ${this.lastFetchError}` : " (the latest is invalid)"}` : "fetching the fleet repository") : null,
+      notReadyReason: this.notReadyReason(),
       targetRevision: target?.revision ?? null,
       latestRevision: this.latestRevision,
       invalidRevision: this.invalid,
@@ -780,6 +780,14 @@ export class Daemon implements DaemonControl {
       queueDepth: this.queue.depth(),
       startedAt: this.startedAt.toISOString(),
     };
+  }
+
+  private notReadyReason(): string | null {
+    if (!this.stateLoaded) return "the state has not loaded yet";
+    if (this.target !== null) return null;
+    if (this.lastFetchError !== null) return `no revision has loaded: ${this.lastFetchError}`;
+    if (this.invalid !== null) return "no revision has loaded (the latest is invalid)";
+    return "fetching the fleet repository";
   }
 
   private clusterStatus(name: string, wave: string, gate: WaveGate | undefined): ClusterStatus {

@@ -92,7 +92,7 @@ export async function planFleet(options: PlanRunOptions): Promise<PlanRunResult>
  * the Git work tree around it, the local repository a `--repo` path names, and bosun's cache (which holds
  * the checkout of every commit ever planned, a hostile one included).
  */
-export async function untrustedDirs(opened: OpenedFleetSource): Promise<UntrustedDir[]> {
+async function untrustedDirs(opened: OpenedFleetSource): Promise<UntrustedDir[]> {
   const dirs: UntrustedDir[] = [{ dir: opened.dir, what: "the fleet repository" }];
   if (opened.source.kind === "local") {
     const root = await workTreeRoot(opened.dir).catch(() => null);

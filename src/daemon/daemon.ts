@@ -228,9 +228,10 @@ export class Daemon implements DaemonControl {
     }
   }
 
-  /** Resolves when no work runs or waits (tests and the demo). */
+  /** Resolves when no work runs or waits and every alert it raised or cleared is recorded (tests and the demo). */
   async idle(): Promise<void> {
     await this.queue.idle();
+    await this.notifier?.settled();
   }
 
   trigger(reason: string): void {

@@ -10,6 +10,9 @@
  * - What each receiver was sent lives in the StateStore under `alerts` ({@link ALERTS_KEY}), written with
  *   `updateState`, so a restarted daemon (or another replica) neither re-sends nor forgets a resolution.
  *   A delivery is recorded only once the receiver took it.
+ * - Every change of that state in this process runs one at a time, in the order it was asked for: a
+ *   `fire` the daemon issued before a `resolve` is never written after it. A resolution that arrives while
+ *   the condition's firing delivery is in flight is sent once that delivery is recorded.
  * - Each receiver has its own bounded queue and worker: one that is down (retrying with backoff) delays no
  *   other. A full queue drops the job, not the condition: the state still says it is owed, and the next
  *   {@link Notifier.sync} queues it again. A receiver that failed is tried again after a pause.
@@ -99,6 +102,10 @@ export class Notifier {
   private repeatSeconds: number;
   private unreachableAfterSeconds: number;
   private readonly abort = new AbortController();
+  /** The tail of the chain every state change waits its turn on. */
+  private serial: Promise<unknown> = Promise.resolve();
+  /** `receiver\0key` of deliveries being sent: their condition stays in the state until they are recorded. */
+  private readonly inFlight = new Set<string>();
 
   constructor(options: NotifierOptions) {
     this.options = options;
@@ -138,6 +145,10 @@ export class Notifier {
    * deliveries for the receivers it is owed to; returns without waiting for them ({@link idle} does).
    */
   async fire(input: FireInput): Promise<void> {
+    await this.exclusive(() => this.fireNow(input));
+  }
+
+  private async fireNow(input: FireInput): Promise<void> {
     const event: AlertEvent = {
       kind: input.kind,
       fleet: this.options.fleet,
@@ -177,6 +188,10 @@ export class Notifier {
 
   /** Reports that a condition cleared. Receivers that were told it fires are told it resolved. */
   async resolve(ref: ConditionRef): Promise<void> {
+    await this.exclusive(() => this.resolveNow(ref));
+  }
+
+  private async resolveNow(ref: ConditionRef): Promise<void> {
     const key = conditionKey(ref);
     const current = await this.read();
     const known = current.conditions.find((c) => c.key === key);
@@ -186,7 +201,7 @@ export class Notifier {
       if (condition === undefined || condition.status === "resolved") return s;
       condition.status = "resolved";
       condition.resolvedAt = new Date(this.now()).toISOString();
-      return dropSettled(s, new Set(this.queues.keys()));
+      return this.dropSettled(s);
     });
     this.enqueueDue(state, key);
   }
@@ -196,6 +211,10 @@ export class Notifier {
    * for `unreachableAfter` (remembered across restarts); until then this only notes since when.
    */
   async clusterUnreachable(input: Omit<FireInput, "kind"> & { cluster: string }): Promise<void> {
+    await this.exclusive(() => this.clusterUnreachableNow(input));
+  }
+
+  private async clusterUnreachableNow(input: Omit<FireInput, "kind"> & { cluster: string }): Promise<void> {
     const cluster = input.cluster;
     let state = await this.read();
     if (state.unreachableSince[cluster] === undefined) {
@@ -206,11 +225,15 @@ export class Notifier {
       });
     }
     const since = Date.parse(state.unreachableSince[cluster] ?? "");
-    if (this.now() - since >= this.unreachableAfterSeconds * 1000) await this.fire({ ...input, kind: "cluster-unreachable" });
+    if (this.now() - since >= this.unreachableAfterSeconds * 1000) await this.fireNow({ ...input, kind: "cluster-unreachable" });
   }
 
   /** Reports a cluster reached again: forgets since when it was not, resolves cluster-unreachable. */
   async clusterReachable(cluster: string): Promise<void> {
+    await this.exclusive(() => this.clusterReachableNow(cluster));
+  }
+
+  private async clusterReachableNow(cluster: string): Promise<void> {
     const state = await this.read();
     if (state.unreachableSince[cluster] !== undefined) {
       await this.update((s) => {
@@ -218,7 +241,7 @@ export class Notifier {
         return s;
       });
     }
-    await this.resolve({ kind: "cluster-unreachable", cluster });
+    await this.resolveNow({ kind: "cluster-unreachable", cluster });
   }
 
   /**
@@ -227,13 +250,21 @@ export class Notifier {
    * Alertmanager's alerts are refreshed in time).
    */
   async sync(): Promise<void> {
-    const state = await this.read();
-    for (const condition of state.conditions) this.enqueueDue(state, condition.key);
+    await this.exclusive(async () => {
+      const state = await this.read();
+      for (const condition of state.conditions) this.enqueueDue(state, condition.key);
+    });
+  }
+
+  /** Resolves when every state change asked for so far has been made. */
+  async settled(): Promise<void> {
+    await this.exclusive(() => Promise.resolve());
   }
 
   /** Resolves when every queue is empty and no delivery is in flight (tests; a graceful shutdown). */
   async idle(): Promise<void> {
     for (;;) {
+      await this.settled();
       const running = [...this.queues.values()].flatMap((q) => (q.worker === null ? [] : [q.worker]));
       if (running.length === 0) return;
       await Promise.all(running);
@@ -257,6 +288,13 @@ export class Notifier {
 
   private async read(): Promise<AlertsState> {
     return readState(this.options.store, ALERTS_KEY, emptyAlertsState);
+  }
+
+  /** Runs `work` after every state change asked for before it; a failure of one does not stop the next. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work, work);
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   private async update(change: (state: AlertsState) => AlertsState): Promise<AlertsState> {
@@ -340,6 +378,8 @@ export class Notifier {
     }
     const fields = { receiver: receiver.name, type: receiver.type, event: condition.event.kind, status: due.send, fingerprint: condition.fingerprint, ...(condition.event.cluster ? { cluster: condition.event.cluster } : {}) };
     let target: ResolvedReceiver | undefined;
+    const flight = `${receiver.name}\0${key}`;
+    this.inFlight.add(flight);
     try {
       target = this.resolveReceiver(receiver);
       const context: DeliveryContext = { retry: this.retry, sleep: this.sleep, signal: this.abort.signal, now: new Date(this.now()) };
@@ -354,6 +394,8 @@ export class Notifier {
       await this.record(receiver, key, (d) => ({ ...d, failedAt, error: message }));
       const pause = this.options.retryPauseSeconds ?? DEFAULT_RETRY_PAUSE_SECONDS;
       this.options.log.warn({ ...fields, reason: error instanceof BosunError ? error.reason : "Internal" }, `${message}; tried again in ${String(pause)}s at the next sync`);
+    } finally {
+      this.inFlight.delete(flight);
     }
   }
 
@@ -368,13 +410,33 @@ export class Notifier {
     }
   }
 
+  /**
+   * Records what `receiver` was sent of `key`, in turn with every other change; a change that came while it
+   * was being sent (a resolution, a new diff) is owed now and queued again.
+   */
   private async record(receiver: DesiredReceiver, key: string, change: (d: { sent: number } & AlertCondition["deliveries"][string]) => AlertCondition["deliveries"][string]): Promise<void> {
-    await this.update((s) => {
-      const condition = s.conditions.find((c) => c.key === key);
-      if (condition === undefined) return s;
-      condition.deliveries[receiver.name] = change(condition.deliveries[receiver.name] ?? { sent: 0 });
-      return dropSettled(s, new Set(this.queues.keys()));
+    await this.exclusive(async () => {
+      const state = await this.update((s) => {
+        const condition = s.conditions.find((c) => c.key === key);
+        if (condition === undefined) return s;
+        condition.deliveries[receiver.name] = change(condition.deliveries[receiver.name] ?? { sent: 0 });
+        return this.dropSettled(s, `${receiver.name}\0${key}`);
+      });
+      const condition = state.conditions.find((c) => c.key === key);
+      const queue = this.queues.get(receiver.name);
+      if (condition !== undefined && queue !== undefined && this.due(queue.receiver, condition) !== null) this.enqueue(queue, key);
     });
+  }
+
+  /**
+   * Drops resolved conditions no current receiver still believes firing and none is being sent (`done`,
+   * the delivery being recorded, counts as sent): nothing more is owed for them.
+   */
+  private dropSettled(state: AlertsState, done?: string): AlertsState {
+    const receivers = new Set(this.queues.keys());
+    const sending = (key: string): boolean => [...receivers].some((name) => `${name}\0${key}` !== done && this.inFlight.has(`${name}\0${key}`));
+    state.conditions = state.conditions.filter((c) => c.status === "firing" || sending(c.key) || Object.entries(c.deliveries).some(([name, d]) => receivers.has(name) && d.status === "firing"));
+    return state;
   }
 
   /** The receiver's URL and key, read now, through the operator's patterns (a spec may have changed since). */
@@ -429,10 +491,3 @@ function storedDiff(diff: string): { diff: string; diffTruncated?: true } {
   const cut = truncateText(diff, STORED_MAX_DIFF);
   return cut.truncated ? { diff: cut.text, diffTruncated: true } : { diff };
 }
-
-/** Drops resolved conditions no current receiver still believes firing: nothing more is owed for them. */
-function dropSettled(state: AlertsState, receivers: ReadonlySet<string>): AlertsState {
-  state.conditions = state.conditions.filter((c) => c.status === "firing" || Object.entries(c.deliveries).some(([name, d]) => receivers.has(name) && d.status === "firing"));
-  return state;
-}
-

@@ -34,6 +34,16 @@ async function driftAlerts(): Promise<Awaited<ReturnType<typeof alertsIn>>> {
   return (await alertsIn(alertmanager)).filter((a) => a.labels.alertname === "BosunDrift" && a.labels.cluster === "alpha" && a.status.state === "active");
 }
 
+/** `eventually`, and on a timeout the daemon's last log lines in the error: what it saw and sent. */
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  try {
+    return await eventually(what, probe, timeoutMs);
+  } catch (error) {
+    const tail = logs.join("").trim().split("\n").slice(-40).join("\n");
+    throw new Error(`${(error as Error).message}\nthe daemon's last log lines:\n${tail}`, { cause: error });
+  }
+}
+
 async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 50));
   await daemon?.idle();
@@ -92,7 +102,7 @@ describe("drift alerts through Alertmanager", () => {
     await alpha.core.patchNamespacedConfigMap({ name: "dmn-settings", namespace: NAMESPACE, body: [{ op: "replace", path: "/data/level", value: "edited-by-hand" }] });
     running.checkDrift("test");
     await settle();
-    const firing = await eventually("the drift alert in Alertmanager", async () => ((await driftAlerts()).length > 0 ? driftAlerts() : undefined), 30_000);
+    const firing = await waitFor("the drift alert in Alertmanager", async () => ((await driftAlerts()).length > 0 ? driftAlerts() : undefined), 30_000);
     expect(firing).toHaveLength(1);
     expect(firing[0]?.labels).toMatchObject({ alertname: "BosunDrift", cluster: "alpha", wave: "first", fleet: "daemon-test" });
     expect(firing[0]?.annotations.diff).toContain("edited-by-hand");
@@ -107,7 +117,7 @@ describe("drift alerts through Alertmanager", () => {
     await alpha.core.patchNamespacedConfigMap({ name: "dmn-settings", namespace: NAMESPACE, body: [{ op: "replace", path: "/data/level", value: "1" }] });
     running.checkDrift("test");
     await settle();
-    await eventually("the drift alert resolved in Alertmanager", async () => ((await driftAlerts()).length === 0 ? true : undefined), 60_000);
+    await waitFor("the drift alert resolved in Alertmanager", async () => ((await driftAlerts()).length === 0 ? true : undefined), 60_000);
     // The receiver's URL (a secret of the environment) is in no log line.
     expect(logs.join("")).not.toContain(alertmanager.url);
   });

@@ -28,6 +28,8 @@ let server: http.Server;
 let base: string;
 let received: Received[] = [];
 let answer: (path: string, n: number) => number = () => 200;
+/** While set, the receiver holds its answers until the promise settles (a delivery in flight). */
+let hold: Promise<void> | null = null;
 let dir: string;
 let clock: FakeClock;
 let logs: string[];
@@ -39,7 +41,8 @@ beforeAll(async () => {
     req.on("end", () => {
       const request = { path: req.url ?? "", body: Buffer.concat(chunks).toString("utf8") };
       received.push(request);
-      res.writeHead(answer(request.path, received.filter((r) => r.path === request.path).length)).end();
+      const status = answer(request.path, received.filter((r) => r.path === request.path).length);
+      void (hold ?? Promise.resolve()).then(() => res.writeHead(status).end());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -55,6 +58,7 @@ beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-notifier-"));
   received = [];
   answer = () => 200;
+  hold = null;
   clock = fakeClock(START);
   logs = [];
 });
@@ -125,6 +129,32 @@ describe("dedupe, repeat and resolve", () => {
     await n.sync();
     await n.idle();
     expect(payloads("a")).toHaveLength(3);
+  });
+
+  it("sends a resolution that arrives while the firing delivery is still in flight", async () => {
+    const n = notifier([hook("a")]);
+    let release = (): void => undefined;
+    hold = new Promise((resolve) => (release = resolve));
+    await n.fire(drift);
+    while (received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await n.resolve({ kind: "drift", cluster: "prod" });
+    hold = null;
+    release();
+    await n.idle();
+    expect(payloads("a").map((p) => p.event)).toEqual(["drift", "drift-resolved"]);
+    expect((await n.state()).conditions).toEqual([]);
+  });
+
+  it("records fire and resolve in the order they were asked, even when nobody waits for them", async () => {
+    const n = notifier([hook("a")]);
+    await n.fire(drift);
+    await n.idle();
+    // The daemon raises and clears without waiting: a changed diff reported just before the drift cleared.
+    void n.fire({ ...drift, diff: "-a\n+c\n" });
+    void n.resolve({ kind: "drift", cluster: "prod" });
+    await n.idle();
+    expect((await n.state()).conditions).toEqual([]);
+    expect(payloads("a").at(-1)?.event).toBe("drift-resolved");
   });
 
   it("sends at once when the same cluster drifts differently", async () => {

@@ -146,3 +146,39 @@ function neutraliseStep(step: Step): Step {
   if (base.kind === "topology.scale" && base.runbook !== undefined) return { ...base, runbook: base.runbook.map(n) };
   return base;
 }
+
+// ---- a head whose fleet does not load ----------------------------------------------------------------
+
+/** What {@link renderInvalidComment} shows: the head's revision and its spec errors. */
+export interface InvalidHead {
+  fleet: string;
+  revision: string;
+  /** `file:line:col: message` lines. */
+  errors: readonly string[];
+}
+
+/** Errors listed in full before the rest are only counted. */
+const LISTED_ERRORS = 50;
+
+/**
+ * The comment for a head whose fleet does not load: nothing could be planned, and every error is listed
+ * with its file, line and field (the first {@link LISTED_ERRORS}). Same marker as the plan comment, so it
+ * replaces the plan in place and a fixed head replaces it back.
+ */
+export function renderInvalidComment(head: InvalidHead, options: PlanCommentOptions = {}): PlanComment {
+  const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
+  const shown = head.errors.slice(0, LISTED_ERRORS);
+  const lines = [
+    planCommentMarker(head.fleet),
+    `### bosun plan: the fleet at ${escapeLine(head.revision.slice(0, 12))} does not load`,
+    "",
+    `Nothing was planned: ${head.errors.length} error${head.errors.length === 1 ? "" : "s"} in the spec. Fix ${head.errors.length === 1 ? "it" : "them"} and push again.`,
+    "",
+    ...shown.map((line) => `- ${neutraliseMentions(escapeLine(line))}`),
+    ...(head.errors.length > shown.length ? ["", `…and ${head.errors.length - shown.length} more.`] : []),
+    "",
+  ];
+  const body = lines.join("\n");
+  if (body.length <= limit) return { body, truncated: false };
+  return { body: `${body.slice(0, Math.max(0, limit - 2))}…\n`, truncated: true };
+}

@@ -74,6 +74,11 @@ export async function pullRequestHead(client: GitHubClient, target: GitHubRepo, 
  */
 export async function upsertPlanComment(client: GitHubClient, target: GitHubRepo, pr: number, plan: Plan, options: PlanCommentOptions = {}): Promise<CommentOutcome> {
   const { body, truncated } = renderPlanComment(plan, options);
+  return { ...(await upsertComment(client, target, pr, plan.fleet, body)), truncated };
+}
+
+/** {@link upsertPlanComment} with a body already rendered (a plan's or an invalid head's) for `fleet`. */
+export async function upsertComment(client: GitHubClient, target: GitHubRepo, pr: number, fleet: string, body: string): Promise<Omit<CommentOutcome, "truncated">> {
   const where = `${target.owner}/${target.repo}#${pr}`;
   let comments: { id: number; body?: string | undefined; html_url: string }[];
   try {
@@ -81,11 +86,11 @@ export async function upsertPlanComment(client: GitHubClient, target: GitHubRepo
   } catch (error) {
     throw scmError("GitHub", `listing the comments of ${where}`, error, client.secrets);
   }
-  for (const existing of comments.filter((c) => isPlanComment(c.body, plan.fleet))) {
-    if (normalise(existing.body ?? "") === normalise(body)) return { action: "unchanged", id: existing.id, url: existing.html_url, truncated };
+  for (const existing of comments.filter((c) => isPlanComment(c.body, fleet))) {
+    if (normalise(existing.body ?? "") === normalise(body)) return { action: "unchanged", id: existing.id, url: existing.html_url };
     try {
       const { data } = await client.octokit.rest.issues.updateComment({ ...target, comment_id: existing.id, body, request: { signal: client.signal } });
-      return { action: "updated", id: data.id, url: data.html_url, truncated };
+      return { action: "updated", id: data.id, url: data.html_url };
     } catch (error) {
       // Anyone can post a comment that starts with the marker; bosun cannot edit it, so it looks further.
       if (statusCode(error) === 403 || statusCode(error) === 404) continue;
@@ -94,7 +99,7 @@ export async function upsertPlanComment(client: GitHubClient, target: GitHubRepo
   }
   try {
     const { data } = await client.octokit.rest.issues.createComment({ ...target, issue_number: pr, body, request: { signal: client.signal } });
-    return { action: "created", id: data.id, url: data.html_url, truncated };
+    return { action: "created", id: data.id, url: data.html_url };
   } catch (error) {
     throw scmError("GitHub", `commenting on ${where}`, error, client.secrets);
   }

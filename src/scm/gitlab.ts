@@ -51,6 +51,11 @@ export function gitlabClient(connection: GitLabConnection): GitLabClient {
  */
 export async function upsertPlanNote(client: GitLabClient, project: string | number, mr: number, plan: Plan, options: PlanCommentOptions = {}): Promise<NoteOutcome> {
   const { body, truncated } = renderPlanComment(plan, options);
+  return { ...(await upsertNote(client, project, mr, plan.fleet, body)), truncated };
+}
+
+/** {@link upsertPlanNote} with a body already rendered (a plan's or an invalid head's) for `fleet`. */
+export async function upsertNote(client: GitLabClient, project: string | number, mr: number, fleet: string, body: string): Promise<Omit<NoteOutcome, "truncated">> {
   const where = `${String(project)}!${mr}`;
   let notes: { id: number; body: string; system?: boolean }[];
   try {
@@ -58,11 +63,11 @@ export async function upsertPlanNote(client: GitLabClient, project: string | num
   } catch (error) {
     throw scmError("GitLab", `listing the notes of ${where}`, error, client.secrets);
   }
-  for (const existing of notes.filter((n) => n.system !== true && isPlanComment(n.body, plan.fleet))) {
-    if (normalise(existing.body) === normalise(body)) return { action: "unchanged", id: existing.id, truncated };
+  for (const existing of notes.filter((n) => n.system !== true && isPlanComment(n.body, fleet))) {
+    if (normalise(existing.body) === normalise(body)) return { action: "unchanged", id: existing.id };
     try {
       const note = await client.api.MergeRequestNotes.edit(project, mr, existing.id, { body });
-      return { action: "updated", id: note.id, truncated };
+      return { action: "updated", id: note.id };
     } catch (error) {
       // A note someone else wrote with the marker cannot be edited by bosun: look further.
       const status = (error as { cause?: { response?: { status?: unknown } } }).cause?.response?.status;
@@ -72,7 +77,7 @@ export async function upsertPlanNote(client: GitLabClient, project: string | num
   }
   try {
     const note = await client.api.MergeRequestNotes.create(project, mr, body);
-    return { action: "created", id: note.id, truncated };
+    return { action: "created", id: note.id };
   } catch (error) {
     throw scmError("GitLab", `adding a note to ${where}`, error, client.secrets);
   }

@@ -78,3 +78,9 @@ function shorten(text: string): string {
   const chars = Array.from(line);
   return chars.length <= STATUS_DESCRIPTION_LIMIT ? line : `${chars.slice(0, STATUS_DESCRIPTION_LIMIT - 1).join("")}…`;
 }
+
+/** The one status of a head whose fleet does not load: `bosun/plan` failed, with the first error. */
+export function invalidStatuses(errors: readonly string[]): CommitStatus[] {
+  const first = errors[0];
+  return [{ context: OVERALL_STATUS_CONTEXT, state: "failure", description: shorten(`invalid: ${errors.length} spec error${errors.length === 1 ? "" : "s"}${first === undefined ? "" : `: ${first}`}`) }];
+}

@@ -199,6 +199,9 @@ export function checkChartRepoUrl(written: string, policy: RepoPolicy): ChartRep
   if (policy.allowedChartRepos.length > 0 && !policy.allowedChartRepos.some((prefix) => underPrefix(url, prefix))) {
     problems.push(`chart repository ${shown} is not in the operator's allowed chart repositories (--allowed-chart-repos / BOSUN_ALLOWED_CHART_REPOS)`);
   }
+  if (policy.fleetChartRepos !== undefined && !policy.fleetChartRepos.some((prefix) => underPrefix(url, prefix))) {
+    problems.push(`chart repository ${shown} is not in the fleet's spec.chartRepositories (a pull request is held to its base branch's list)`);
+  }
   return { problems, url, ...(host ? { host } : {}) };
 }
 

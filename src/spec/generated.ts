@@ -27,6 +27,8 @@ export interface FleetSpec {
   /** Maintenance windows. A cluster selected by an allow window is changed only inside one of its allow windows; a deny window blocks changes while it is open. */
   windows?: Window[];
   alerting?: Alerting;
+  /** Helm chart repositories the add-ons may use, as URL prefixes (scheme, host and port equal; path at a segment boundary). Narrows what the operator allows (--allowed-chart-repos): a chart must be under both. The plan of a pull request takes this list from the base branch, never from the pull request. Unset: whatever the operator allows. */
+  chartRepositories?: string[];
 }
 
 /** The order in which a change reaches the clusters. */

@@ -7,7 +7,7 @@
 import fs from "node:fs/promises";
 import { describeYamlProblem, parseSingleYaml, YamlBudget } from "../bounded-yaml.js";
 import { InvalidInputError } from "../errors.js";
-import type { Alerting, ClusterDocument, FleetDocument } from "./generated.js";
+import type { Alerting, ClusterDocument, FleetDocument, FleetSpec } from "./generated.js";
 import { IssueCollector, type SourcePosition, type SpecIssue } from "./issues.js";
 import { DEFAULT_LIMITS, yamlLimits, type SpecLimits } from "./limits.js";
 import { checkEnvironmentNames, checkFleetEnvironmentNames } from "./environment.js";
@@ -25,14 +25,26 @@ import { parseSpecFile, SourceMap, type SpecDocument } from "./yaml.js";
 
 /** What loading a fleet gives: the normalized fleet, or every error. Warnings either way. */
 export type LoadResult =
-  | { ok: true; value: DesiredFleet; warnings: SpecIssue[] }
+  | { ok: true; value: DesiredFleet; warnings: SpecIssue[]; policy: FleetPolicy }
   | { ok: false; errors: SpecIssue[]; warnings: SpecIssue[] };
+
+/**
+ * The sections of the Fleet document that are policy rather than desired state: who changes when
+ * (rollout, windows), who is told (alerting) and where charts may come from. A pull request's plan takes
+ * them from the base branch, so a pull request cannot widen its own rules.
+ */
+export type FleetPolicy = Pick<FleetSpec, "rollout" | "windows" | "alerting" | "chartRepositories">;
 
 /** Options for `loadFleet`. */
 export interface LoadOptions {
   limits?: Partial<SpecLimits>;
   /** What the operator allows the fleet to reference (chart repositories, remote kustomize resources). */
   policy?: RepoPolicy;
+  /**
+   * The policy sections to use instead of the loaded Fleet document's (a pull request's plan: the base
+   * branch's, from its own `loadFleet` result). The document's own sections are still checked.
+   */
+  basePolicy?: FleetPolicy;
 }
 
 /** The Fleet document, and which of its sections passed the schema (the others are left out of later checks). */
@@ -65,7 +77,8 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   const limits: SpecLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const issues = new IssueCollector();
   const sources = new SourceMap();
-  const policy = options.policy ?? DEFAULT_REPO_POLICY;
+  const operatorPolicy = options.policy ?? DEFAULT_REPO_POLICY;
+  let policy: RepoPolicy = operatorPolicy;
   const ctx: RuleContext = { sources, issues, policy };
   // One budget for every YAML text of this load: spec files, values files and Chart.yaml files.
   const budget = new YamlBudget(limits.maxTotalBytes, limits.maxTotalNodes);
@@ -81,17 +94,25 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
   if (tree.refused) return failed(issues);
 
   const docs = tree.files.flatMap((f) => parseSpecFile(f.file, f.text, limits, sources, issues, budget));
-  const { fleet, clusters } = classify(docs, tree.problems.some((p) => p.file === FLEET_FILE), sources, issues);
+  const { fleet: written, clusters } = classify(docs, tree.problems.some((p) => p.file === FLEET_FILE), sources, issues);
+  const fleet = written && options.basePolicy ? withPolicy(written, options.basePolicy) : written;
+  // A list that fails the schema fails the load; until then, only a list of strings narrows anything.
+  const chartRepositories = fleet?.value.spec.chartRepositories;
+  if (Array.isArray(chartRepositories) && chartRepositories.every((r) => typeof r === "string")) {
+    policy = { ...operatorPolicy, fleetChartRepos: chartRepositories };
+    ctx.policy = policy;
+  }
 
   const refs: PathRef[] = [];
   if (fleet) {
     const specAt = sources.locate(fleet.doc.value, ["spec"]) ?? fleet.doc.at;
-    checkFleetSpec(fleet.value.spec, specAt, ctx, fleet.usable);
+    // The written document is checked as written, even where a base branch's policy replaces it.
+    checkFleetSpec((written ?? fleet).value.spec, specAt, ctx, (written ?? fleet).usable);
     if (fleet.usable.defaults && fleet.value.spec.defaults) {
       refs.push(...checkWrittenSpec(fleet.value.spec.defaults, specAt, ctx));
       checkEnvironmentNames(fleet.value.spec.defaults, specAt, ctx, policy.allowedSecretEnv, tree.root);
     }
-    if (fleet.usable.alerting) checkFleetEnvironmentNames(fleet.value.spec, specAt, ctx, policy.allowedSecretEnv);
+    if ((written ?? fleet).usable.alerting) checkFleetEnvironmentNames((written ?? fleet).value.spec, specAt, ctx, policy.allowedSecretEnv);
   }
   for (const cluster of clusters) {
     const specAt = sources.locate(cluster.doc.value, ["spec"]) ?? cluster.doc.at;
@@ -127,7 +148,24 @@ export async function loadFleet(dir: string, options: LoadOptions = {}): Promise
       ),
     )
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { ok: true, value: buildFleet(fleet.value, desired), warnings: issues.sorted().warnings };
+  const spec = fleet.value.spec;
+  const fleetPolicy: FleetPolicy = {
+    ...(spec.rollout === undefined ? {} : { rollout: spec.rollout }),
+    ...(spec.windows === undefined ? {} : { windows: spec.windows }),
+    ...(spec.alerting === undefined ? {} : { alerting: spec.alerting }),
+    ...(spec.chartRepositories === undefined ? {} : { chartRepositories: spec.chartRepositories }),
+  };
+  return { ok: true, value: buildFleet(fleet.value, desired), warnings: issues.sorted().warnings, policy: structuredClone(fleetPolicy) };
+}
+
+/**
+ * The Fleet document with `base`'s policy sections in place of its own (which were checked as written).
+ * The base branch loaded, so its sections are usable.
+ */
+function withPolicy(fleet: FleetEntry, base: FleetPolicy): FleetEntry {
+  const { rollout: _rollout, windows: _windows, alerting: _alerting, chartRepositories: _repos, ...desired } = fleet.value.spec;
+  const spec: FleetSpec = { ...desired, ...structuredClone(base) };
+  return { ...fleet, value: { ...fleet.value, spec }, usable: { ...fleet.usable, rollout: true, windows: true, alerting: true } };
 }
 
 function failed(issues: IssueCollector): LoadResult {

@@ -23,6 +23,11 @@ export interface RepoPolicy {
   allowInternalChartRepos: boolean;
   /** Kustomize resources fetched from remote Git repositories or URLs (`https://…`, `github.com/…`). */
   allowRemoteKustomize: boolean;
+  /**
+   * The fleet's own `spec.chartRepositories` (URL prefixes), when it sets them: a chart must lie under one
+   * of these as well. Set by `loadFleet` from the Fleet document — for a pull request, the base branch's.
+   */
+  fleetChartRepos?: readonly string[];
 }
 
 /** The default: `BOSUN_SECRET_*`, any public chart repository, nothing internal, nothing remote in kustomizations. */

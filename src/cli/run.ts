@@ -39,6 +39,13 @@ export const RUN_ENV = {
   logLevel: "BOSUN_LOG_LEVEL",
   apiTokensFile: "BOSUN_API_TOKENS_FILE",
   publicUrl: "BOSUN_PUBLIC_URL",
+  githubRepo: "BOSUN_GITHUB_REPO",
+  githubApiUrl: "BOSUN_GITHUB_API_URL",
+  githubAppId: "BOSUN_GITHUB_APP_ID",
+  githubAppKeyFile: "BOSUN_GITHUB_APP_PRIVATE_KEY_FILE",
+  githubAppInstallation: "BOSUN_GITHUB_APP_INSTALLATION_ID",
+  gitlabProject: "BOSUN_GITLAB_PROJECT",
+  gitlabUrl: "BOSUN_GITLAB_URL",
 } as const;
 
 /** Secrets read from the environment only (never a flag: a flag shows in `ps`). */
@@ -47,6 +54,8 @@ export const RUN_SECRET_ENV = {
   githubWebhook: "BOSUN_WEBHOOK_SECRET",
   gitlabWebhook: "BOSUN_WEBHOOK_GITLAB_TOKEN",
   bearerWebhook: "BOSUN_WEBHOOK_TOKEN",
+  githubToken: "BOSUN_GITHUB_TOKEN",
+  gitlabToken: "BOSUN_GITLAB_TOKEN",
 } as const;
 
 interface RunFlags extends TrustFlags {
@@ -66,6 +75,19 @@ interface RunFlags extends TrustFlags {
   logLevel: string;
   apiTokensFile?: string;
   publicUrl?: string;
+  githubRepo?: string;
+  githubApiUrl?: string;
+  githubAppId?: string;
+  githubAppKeyFile?: string;
+  githubAppInstallation?: string;
+  gitlabProject?: string;
+  gitlabUrl?: string;
+}
+
+/** The pull-request bots `bosun run` serves (none by default). */
+export interface ReviewSettings {
+  github: { repo: { owner: string; repo: string }; apiUrl: string | null; auth: { kind: "token" } | { kind: "app"; appId: number; keyFile: string; installationId: number | null } } | null;
+  gitlab: { project: string; url: string | null } | null;
 }
 
 /** The checked command line of `bosun run`. */
@@ -85,6 +107,7 @@ export interface RunSettings {
   /** The status page's address as people reach it (links in alerts), when it is not the listener's. */
   publicUrl: string | null;
   trust: TrustSelection;
+  reviews: ReviewSettings;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"];
@@ -112,7 +135,14 @@ export function runCommand(context: CommandContext): Command {
     .addOption(option("--log-format <json|text>", "log lines as JSON or as text (default text on a terminal, else JSON)", RUN_ENV.logFormat))
     .addOption(option("--log-level <level>", `least level logged (${LOG_LEVELS.join(", ")})`, RUN_ENV.logLevel, "info"))
     .addOption(option("--public-url <url>", "the status page's address as people reach it (behind a proxy or an Ingress), for links in alerts", RUN_ENV.publicUrl))
-    .addOption(option("--api-tokens-file <file>", `bearer tokens of the mutating API, one "name token" per line (or one token in ${RUN_SECRET_ENV.apiToken})`, RUN_ENV.apiTokensFile));
+    .addOption(option("--api-tokens-file <file>", `bearer tokens of the mutating API, one "name token" per line (or one token in ${RUN_SECRET_ENV.apiToken})`, RUN_ENV.apiTokensFile))
+    .addOption(option("--github-repo <owner/name>", `plan the pull requests of this GitHub repository (the fleet repository) at POST /hooks/github; token in ${RUN_SECRET_ENV.githubToken}, or a GitHub App`, RUN_ENV.githubRepo))
+    .addOption(option("--github-api-url <url>", "GitHub's API (GitHub Enterprise Server: https://HOST/api/v3)", RUN_ENV.githubApiUrl))
+    .addOption(option("--github-app-id <id>", "authenticate as this GitHub App instead of with a token", RUN_ENV.githubAppId))
+    .addOption(option("--github-app-private-key-file <file>", "the GitHub App's private key (PEM)", RUN_ENV.githubAppKeyFile))
+    .addOption(option("--github-app-installation-id <id>", "the App's installation on the repository (default: looked up)", RUN_ENV.githubAppInstallation))
+    .addOption(option("--gitlab-project <path>", `plan the merge requests of this GitLab project (group/name or id) at POST /hooks/gitlab; token in ${RUN_SECRET_ENV.gitlabToken}`, RUN_ENV.gitlabProject))
+    .addOption(option("--gitlab-url <url>", "the GitLab instance (default https://gitlab.com)", RUN_ENV.gitlabUrl));
   return withTrustFlags(command, { plugins: true }).action(async (flags: RunFlags) => {
     const settings = await runSettings(flags, process.env);
     if (context.checkOnly) return;
@@ -164,7 +194,61 @@ export async function runSettings(flags: RunFlags, env: NodeJS.ProcessEnv): Prom
     apiTokensFile: flags.apiTokensFile ?? null,
     publicUrl: checkPublicUrl(flags.publicUrl),
     trust,
+    reviews: await reviewSettings(flags, env, selection.source),
   };
+}
+
+/** The pull-request bots' settings; every mistake names its flag or variable. */
+async function reviewSettings(flags: RunFlags, env: NodeJS.ProcessEnv, source: RunSettings["source"]): Promise<ReviewSettings> {
+  const appFlags = [flags.githubAppId, flags.githubAppKeyFile, flags.githubAppInstallation, flags.githubApiUrl].some((f) => f !== undefined);
+  if (flags.githubRepo === undefined && appFlags) throw new UsageError(`--github-app-* and --github-api-url go with --github-repo (${RUN_ENV.githubRepo})`);
+  if (flags.gitlabProject === undefined && flags.gitlabUrl !== undefined) throw new UsageError(`--gitlab-url goes with --gitlab-project (${RUN_ENV.gitlabProject})`);
+  if ((flags.githubRepo !== undefined || flags.gitlabProject !== undefined) && !("repo" in source)) {
+    throw new UsageError("--github-repo and --gitlab-project plan heads fetched from the fleet repository: give --repo, not --fleet");
+  }
+  let github: ReviewSettings["github"] = null;
+  if (flags.githubRepo !== undefined) {
+    const match = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/.exec(flags.githubRepo);
+    if (match === null || match[2] === "." || match[2] === "..") throw new UsageError(`--github-repo (${RUN_ENV.githubRepo}): owner/name, not ${JSON.stringify(flags.githubRepo)}`);
+    const apiUrl = flags.githubApiUrl === undefined ? null : httpUrl(`--github-api-url (${RUN_ENV.githubApiUrl})`, flags.githubApiUrl);
+    let auth: NonNullable<ReviewSettings["github"]>["auth"];
+    if (flags.githubAppId !== undefined || flags.githubAppKeyFile !== undefined) {
+      if (flags.githubAppId === undefined || flags.githubAppKeyFile === undefined) throw new UsageError(`a GitHub App needs both --github-app-id (${RUN_ENV.githubAppId}) and --github-app-private-key-file (${RUN_ENV.githubAppKeyFile})`);
+      const appId = positiveInteger(`--github-app-id (${RUN_ENV.githubAppId})`, flags.githubAppId);
+      await checkReadableFile("--github-app-private-key-file", flags.githubAppKeyFile, 64 * 1024);
+      const installationId = flags.githubAppInstallation === undefined ? null : positiveInteger(`--github-app-installation-id (${RUN_ENV.githubAppInstallation})`, flags.githubAppInstallation);
+      auth = { kind: "app", appId, keyFile: path.resolve(flags.githubAppKeyFile), installationId };
+    } else {
+      if (flags.githubAppInstallation !== undefined) throw new UsageError("--github-app-installation-id goes with --github-app-id");
+      if ((env[RUN_SECRET_ENV.githubToken] ?? "") === "") throw new UsageError(`--github-repo: set ${RUN_SECRET_ENV.githubToken}, or --github-app-id with --github-app-private-key-file`);
+      auth = { kind: "token" };
+    }
+    github = { repo: { owner: match[1] ?? "", repo: match[2] ?? "" }, apiUrl, auth };
+  }
+  let gitlab: ReviewSettings["gitlab"] = null;
+  if (flags.gitlabProject !== undefined) {
+    if (!/^(\d+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$/.test(flags.gitlabProject)) throw new UsageError(`--gitlab-project (${RUN_ENV.gitlabProject}): group/name or a numeric id, not ${JSON.stringify(flags.gitlabProject)}`);
+    if ((env[RUN_SECRET_ENV.gitlabToken] ?? "") === "") throw new UsageError(`--gitlab-project: set ${RUN_SECRET_ENV.gitlabToken} (an access token with the api scope)`);
+    gitlab = { project: flags.gitlabProject, url: flags.gitlabUrl === undefined ? null : httpUrl(`--gitlab-url (${RUN_ENV.gitlabUrl})`, flags.gitlabUrl) };
+  }
+  return { github, gitlab };
+}
+
+function httpUrl(flag: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${flag}: not a URL: ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new UsageError(`${flag}: http or https, not ${url.protocol}`);
+  if (url.username || url.password || url.search || url.hash) throw new UsageError(`${flag}: no credentials, query or fragment in the URL`);
+  return url.toString().replace(/\/+$/, "");
+}
+
+function positiveInteger(flag: string, text: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`${flag}: a positive integer, not ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** `host:port` where host is an IP address (`127.0.0.1`, `0.0.0.0`, `[::1]`) or `localhost`: never a name to resolve. */

@@ -7,6 +7,8 @@
 import type { ClusterPlan } from "../plan/types.js";
 import type { Approval, DriftRecord, Halt, Pause } from "./state.js";
 
+import type { PullRequestBot } from "./pr-bot.js";
+
 /** What a cluster is doing, as the status page and the JSON API show it (a closed vocabulary). */
 export type ClusterPhase =
   /** Converged at the target revision and no drift. */
@@ -140,4 +142,6 @@ export interface DaemonControl {
   resume(scope: Pause["scope"], name: string, actor: Actor): Promise<void>;
   /** Fetches and reconciles now (a push webhook); coalesced with one already queued. */
   trigger(reason: string): void;
+  /** The pull-request bot of a host, or null when none is configured (the review webhooks). */
+  reviewBot?(kind: "github" | "gitlab"): PullRequestBot | null;
 }

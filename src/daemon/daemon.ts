@@ -21,7 +21,7 @@ import { RunStoppedError } from "../apply/guard.js";
 import { newRunId } from "../apply/lock.js";
 import type { StepEvent } from "../apply/execute.js";
 import type { ClusterOutcome } from "../apply/waves.js";
-import { asError } from "../errors.js";
+import { asError, InvalidInputError } from "../errors.js";
 import { planFleet } from "../observe/plan-fleet.js";
 import type { ClusterPlan, Plan } from "../plan/types.js";
 import { nextWindowChange } from "../plan/windows.js";
@@ -52,6 +52,10 @@ import {
 } from "./state.js";
 import { TriggerQueue, type WorkItem } from "./triggers.js";
 import { Notifier } from "../notify/notifier.js";
+import type { ScmHost } from "../scm/host.js";
+import type { FleetPolicy } from "../spec/load.js";
+import { PullRequestBot } from "./pr-bot.js";
+import { planPullRequest } from "./pr-plan.js";
 import type { ConditionRef, FireInput } from "../notify/types.js";
 import { formatIssue } from "../spec/issues.js";
 
@@ -79,11 +83,13 @@ export interface DaemonOptions {
   onStep?: (event: StepEvent) => void;
   /** The status page's address as people reach it, for links in alerts (`--public-url`, else the listener's). */
   publicUrl?: () => string | undefined;
+  /** Code hosts whose pull requests (merge requests) into the followed branch get plans (needs `--repo`). */
+  reviews?: readonly ScmHost[];
   now?: () => Date;
 }
 
 /** The daemon's own secrets in its environment: never in a log line, a state document or a page. */
-const SECRET_SETTINGS = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_PASSWORD", "BOSUN_API_TOKEN", "BOSUN_WEBHOOK_SECRET", "BOSUN_WEBHOOK_GITLAB_TOKEN", "BOSUN_WEBHOOK_TOKEN"];
+const SECRET_SETTINGS = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_PASSWORD", "BOSUN_API_TOKEN", "BOSUN_WEBHOOK_SECRET", "BOSUN_WEBHOOK_GITLAB_TOKEN", "BOSUN_WEBHOOK_TOKEN", "BOSUN_GITHUB_TOKEN", "BOSUN_GITLAB_TOKEN"];
 
 /** Approvals kept in the state (the newest); older revisions' approvals are of no use. */
 const MAX_APPROVALS = 100;
@@ -100,6 +106,8 @@ interface Target {
   opened: OpenedFleetSource;
   fleet: DesiredFleet;
   revision: string;
+  /** The Fleet document's policy sections: what pull requests are planned under. */
+  policy: FleetPolicy;
 }
 
 /** A plan with the kubeconfig policy of the run that computed it (apply uses the same). */
@@ -140,6 +148,9 @@ export class Daemon implements DaemonControl {
   /** The alert receivers of the target revision's `spec.alerting` (created with the first good revision). */
   private notifier: Notifier | null = null;
   private lastAlertSync = 0;
+  /** The pull-request bots, by host. */
+  private readonly bots = new Map<"github" | "gitlab", PullRequestBot>();
+  private botsStarted = false;
 
   constructor(private readonly options: DaemonOptions) {
     this.secrets = Object.entries(options.env)
@@ -154,6 +165,34 @@ export class Daemon implements DaemonControl {
       },
       onDepth: (depth) => {
         options.metrics.setQueueDepth(depth);
+      },
+    });
+    for (const host of options.reviews ?? []) this.bots.set(host.kind, this.reviewBotFor(host));
+  }
+
+  private reviewBotFor(host: ScmHost): PullRequestBot {
+    const source = this.options.source;
+    if (!("repo" in source)) throw new InvalidInputError("the pull-request bot plans heads fetched from the fleet repository: give --repo, not --fleet");
+    return new PullRequestBot({
+      host,
+      baseRef: source.ref.replace(/^refs\/heads\//, ""),
+      base: () => (this.target === null ? null : { revision: this.target.revision, fleet: this.target.fleet.name, policy: this.target.policy }),
+      plan: (ref, base) =>
+        planPullRequest({
+          repo: source.repo,
+          ref,
+          base,
+          env: this.options.env,
+          policy: this.options.policy,
+          clusterTimeoutMs: this.options.clusterTimeoutMs,
+          now: this.now(),
+          renderCache: processRenderCache(),
+        }),
+      publicUrl: () => this.options.publicUrl?.(),
+      log: this.options.log.child({ component: "pull-requests" }),
+      scrub: (text) => this.scrub(text),
+      onPublished: (outcome, seconds) => {
+        this.options.metrics.observePullRequestPlan(host.kind, outcome, seconds);
       },
     });
   }
@@ -221,6 +260,7 @@ export class Daemon implements DaemonControl {
       await this.queue.close();
     } finally {
       clearTimeout(hard);
+      await Promise.all([...this.bots.values()].map((bot) => bot.stop()));
       await this.notifier?.close().catch(() => undefined);
       await this.options.membership.stop().catch((error: unknown) => {
         this.options.log.warn({ err: asError(error).message }, "could not release this replica's lease");
@@ -231,6 +271,7 @@ export class Daemon implements DaemonControl {
   /** Resolves when no work runs or waits and every alert it raised or cleared is recorded (tests and the demo). */
   async idle(): Promise<void> {
     await this.queue.idle();
+    await Promise.all([...this.bots.values()].map((bot) => bot.idle()));
     await this.notifier?.settled();
   }
 
@@ -333,18 +374,37 @@ export class Daemon implements DaemonControl {
     this.clearAlert({ kind: "invalid-spec" });
     if (revision === this.target?.revision) {
       this.options.metrics.countFetch("unchanged");
-      this.target = { opened, fleet: loaded.value, revision };
+      this.target = { opened, fleet: loaded.value, revision, policy: loaded.policy };
       return;
     }
     this.options.metrics.countFetch("new");
     log.info({ revision, previous: this.target?.revision ?? null }, "new target revision");
-    this.target = { opened, fleet: loaded.value, revision };
+    this.target = { opened, fleet: loaded.value, revision, policy: loaded.policy };
     this.deferred.clear();
+    this.baseMoved(revision);
     // A halt belongs to its revision: the new one lifts it (its alert resolves).
     for (const halt of this.fleetState.halts) if (halt.revision !== revision) this.clearAlert({ kind: "wave-halted", wave: halt.wave });
     if (this.fleetState.lastGoodRevision !== revision) {
       this.fleetState = await updateState(this.options.store, FLEET_KEY, emptyFleetState, (state) => ({ ...state, lastGoodRevision: revision }));
     }
+  }
+
+  /**
+   * A new target revision is the new base of every pull request: the first one starts the bots (they list
+   * the open requests), a later one plans the open requests again.
+   */
+  private baseMoved(revision: string): void {
+    if (!this.botsStarted) {
+      this.botsStarted = true;
+      for (const bot of this.bots.values()) void bot.start();
+      return;
+    }
+    for (const bot of this.bots.values()) bot.replanAll(`the base moved to ${revision.slice(0, 12)}`);
+  }
+
+  /** The pull-request bot of `kind`, when the daemon has one (the review webhooks). */
+  reviewBot(kind: "github" | "gitlab"): PullRequestBot | null {
+    return this.bots.get(kind) ?? null;
   }
 
   /** The target revision's `spec.alerting`: receivers, repeat interval, unreachable-after. */
@@ -376,7 +436,8 @@ export class Daemon implements DaemonControl {
       const opened = await openFleetSource({ repo: this.options.source.repo, ref: good, env: this.options.env });
       const loaded = await loadFleet(opened.dir, { policy: this.options.policy });
       if (loaded.ok) {
-        this.target = { opened, fleet: loaded.value, revision: good };
+        this.target = { opened, fleet: loaded.value, revision: good, policy: loaded.policy };
+        this.baseMoved(good);
         this.useAlerting(loaded.value, log);
         log.info({ revision: good }, "the last good revision is the target again");
       }
@@ -673,6 +734,8 @@ export class Daemon implements DaemonControl {
       const fresh = state.drift?.fingerprint !== fingerprint;
       if (fresh) {
         log.warn({ cluster: cluster.name, wave: cluster.wave, revision, steps: cluster.steps.length }, "drift detected");
+        // The live clusters are the other input of every pull request's plan.
+        for (const bot of this.bots.values()) bot.replanAll(`${cluster.name} drifted`);
         const detectedAt = this.now().toISOString();
         await this.writeCluster(cluster.name, (s) => ({ ...s, drift: { revision, fingerprint, detectedAt, steps: cluster.steps.length, diff: driftDiff(cluster) } }));
       }

@@ -79,7 +79,8 @@ export async function handleGitHook(request: HookRequest, context: HookContext):
   return { status: 202, body: { triggered: reason } };
 }
 
-function header(headers: HookRequest["headers"], name: string): string | undefined {
+/** One header's value (the first when repeated). */
+export function header(headers: HookRequest["headers"], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -90,7 +91,8 @@ function providerOf(headers: HookRequest["headers"]): HookProvider {
   return "generic";
 }
 
-async function authentic(provider: HookProvider, request: HookRequest, secrets: HookSecrets): Promise<boolean> {
+/** Whether the request is authentic for `provider` (see the module's description); constant time. */
+export async function authentic(provider: HookProvider, request: HookRequest, secrets: HookSecrets): Promise<boolean> {
   switch (provider) {
     case "github": {
       const signature = header(request.headers, "x-hub-signature-256");

@@ -14,6 +14,7 @@ import { BosunError, InvalidInputError } from "../errors.js";
 import { ControlError, type DaemonControl } from "./control.js";
 import type { Pause } from "./state.js";
 import { handleGitHook, type HookSecrets } from "./hooks.js";
+import { handleGitHubHook, handleGitLabHook } from "./pr-hooks.js";
 import { renderClusterPage, renderErrorPage, renderStatusPage } from "./status-page.js";
 import type { ApiTokens } from "./tokens.js";
 
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   hooks: HookSecrets;
   /** The ref the daemon follows (`main`): pushes to other refs are acknowledged and ignored. */
   followedRef: string | null;
+  /** The repository (`owner/name`) and project the pull-request bots serve, when configured. */
+  reviews?: { github?: string; gitlab?: string };
   log: HttpLog;
 }
 
@@ -228,6 +231,16 @@ async function route(request: http.IncomingMessage, options: HttpServerOptions, 
         const cluster = status.clusters.find((x) => x.name === b);
         if (cluster === undefined) return { status: 404, type: "html", body: renderErrorPage("cluster not found", `The fleet has no cluster ${b}.`) };
         return { status: 200, type: "html", body: renderClusterPage(status, cluster, control.clusterPlan(b), pageOptions) };
+      },
+    });
+  }
+  if (a === "hooks" && (b === "github" || b === "gitlab") && parts.length === 2) {
+    return methods(request, {
+      POST: async () => {
+        const body = await readBody(request, MAX_HOOK_BODY_BYTES);
+        const context = { secrets: options.hooks, followedRef: options.followedRef, control, log: options.log, bot: control.reviewBot?.(b) ?? null, repository: options.reviews?.[b] ?? null };
+        const answer = b === "github" ? await handleGitHubHook({ headers: request.headers, body }, context) : await handleGitLabHook({ headers: request.headers, body }, context);
+        return json(answer.status, answer.body);
       },
     });
   }

@@ -26,6 +26,7 @@ export class DaemonMetrics {
   private readonly apiRequests: Counter<"cluster" | "loop">;
   private readonly revisionInfo: Gauge<"state">;
   private readonly ticks: Counter<"loop">;
+  private readonly reviewSeconds: Histogram<"host" | "outcome">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -65,7 +66,13 @@ export class DaemonMetrics {
         for (const counter of ["hits", "misses", "uncacheable", "evictions", "entries", "bytes"] as const) this.set({ counter }, stats[counter]);
       },
     });
+    this.reviewSeconds = new Histogram({ name: "bosun_pull_request_plan_duration_seconds", help: "Time from a pull request's turn to its plan published (or found unchanged, or failed), by host and outcome.", labelNames: ["host", "outcome"], buckets: DURATION_BUCKETS, registers });
     this.ticks = new Counter({ name: "bosun_loop_iterations_total", help: "Iterations of each loop (reconcile, drift), failed ones included.", labelNames: ["loop"], registers });
+  }
+
+  /** One pull request's plan was published, found unchanged, or failed. */
+  observePullRequestPlan(host: "github" | "gitlab", outcome: "created" | "updated" | "unchanged" | "failed", seconds: number): void {
+    this.reviewSeconds.observe({ host, outcome }, seconds);
   }
 
   /** One cluster's apply ended. */

@@ -4,7 +4,11 @@
  * Kubernetes Events for steps, the HTTP server; then waits for SIGTERM or SIGINT and shuts down within the
  * timeout. Returns the exit code.
  */
+import fs from "node:fs/promises";
 import type { RunSettings } from "../cli/run.js";
+import { GitHubHost, type GitHubAuth } from "../scm/github-host.js";
+import { GitLabHost } from "../scm/gitlab-host.js";
+import type { ScmHost } from "../scm/host.js";
 import { RUN_SECRET_ENV } from "../cli/run.js";
 import { stepEventRecorder } from "../apply/step-events.js";
 import { InvalidInputError, asError } from "../errors.js";
@@ -31,6 +35,7 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
   const tokens = await loadApiTokens({ ...(settings.apiTokensFile ? { file: settings.apiTokensFile } : {}), ...(apiToken ? { envToken: apiToken } : {}) });
   if (tokens.size === 0) log.warn(`no API token (${RUN_SECRET_ENV.apiToken} or --api-tokens-file): approvals, pauses and resumes through the API are refused`);
   const listening: { url?: string } = {};
+  const reviews = await reviewHosts(settings, env);
   const daemon = new Daemon({
     source: settings.source,
     intervalMs: settings.intervalMs,
@@ -45,6 +50,7 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
     allowExecPlugins: settings.trust.allowExecPlugins,
     ...(settings.state.kind === "kubernetes" ? { settleMs: DEFAULT_REPLICA_RENEW_SECONDS * 1000 } : {}),
     publicUrl: () => settings.publicUrl ?? listening.url,
+    reviews,
     onStep: stepEventRecorder({
       reportingInstance: settings.replicaId,
       log: (message) => {
@@ -63,6 +69,10 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
       ...(env[RUN_SECRET_ENV.bearerWebhook] ? { bearer: env[RUN_SECRET_ENV.bearerWebhook] } : {}),
     },
     followedRef: "repo" in settings.source ? settings.source.ref : null,
+    reviews: {
+      ...(settings.reviews.github ? { github: `${settings.reviews.github.repo.owner}/${settings.reviews.github.repo.repo}` } : {}),
+      ...(settings.reviews.gitlab ? { gitlab: settings.reviews.gitlab.project } : {}),
+    },
     log: (level, message, fields) => {
       log[level](fields ?? {}, message);
     },
@@ -109,6 +119,22 @@ export async function serve(settings: RunSettings, env: NodeJS.ProcessEnv): Prom
   clearTimeout(deadline);
   log.info({ seconds: (Date.now() - started) / 1000 }, "stopped");
   return 0;
+}
+
+/** The code hosts of `--github-repo` and `--gitlab-project`, with their credentials. */
+async function reviewHosts(settings: RunSettings, env: NodeJS.ProcessEnv): Promise<ScmHost[]> {
+  const hosts: ScmHost[] = [];
+  const github = settings.reviews.github;
+  if (github) {
+    const auth: GitHubAuth =
+      github.auth.kind === "token"
+        ? { kind: "token", token: env[RUN_SECRET_ENV.githubToken] ?? "" }
+        : { kind: "app", appId: github.auth.appId, privateKey: await fs.readFile(github.auth.keyFile, "utf8"), ...(github.auth.installationId === null ? {} : { installationId: github.auth.installationId }) };
+    hosts.push(new GitHubHost({ repo: github.repo, auth, ...(github.apiUrl === null ? {} : { apiUrl: github.apiUrl }) }));
+  }
+  const gitlab = settings.reviews.gitlab;
+  if (gitlab) hosts.push(new GitLabHost({ project: gitlab.project, token: env[RUN_SECRET_ENV.gitlabToken] ?? "", ...(gitlab.url === null ? {} : { host: gitlab.url }) }));
+  return hosts;
 }
 
 function stateBackend(settings: RunSettings, env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>): { store: StateStore; membership: Membership } {

@@ -72,7 +72,7 @@ export class GitHubHost implements ScmHost {
     const client = await this.connect();
     try {
       const { data } = await client.octokit.rest.repos.getCollaboratorPermissionLevel({ ...this.options.repo, username: user });
-      return WRITE_PERMISSIONS.has(data.permission) || (data.role_name !== undefined && WRITE_PERMISSIONS.has(data.role_name));
+      return WRITE_PERMISSIONS.has(data.permission) || WRITE_PERMISSIONS.has(data.role_name);
     } catch (error) {
       // Not a collaborator (or not a user): no write access.
       if (statusOf(error) === 404) return false;
@@ -128,7 +128,7 @@ export class GitHubHost implements ScmHost {
         const { data } = await app.octokit.request("GET /repos/{owner}/{repo}/installation", { ...this.options.repo });
         installationId = data.id;
       }
-      const octokit = (await app.getInstallationOctokit(installationId)) as unknown as Octokit;
+      const octokit = await app.getInstallationOctokit(installationId);
       return { octokit, secrets: this.secrets(), signal: undefined };
     } catch (error) {
       throw scmError("GitHub", `authenticating as app ${String(auth.appId)} on ${this.where}`, error, this.secrets());

@@ -98,18 +98,32 @@ export async function initBareRepository(sourceDir: string, bareDir: string, opt
   }
 }
 
+/** Where {@link commitTo} starts from and pushes to. */
+export interface CommitRefs {
+  /** The ref the change is made on (default `main`). */
+  from?: string;
+  /** The ref pushed (default `main`; a pull request's head: `refs/pull/7/head`). */
+  to?: string;
+}
+
 /**
  * Commits a change to `main` of the bare repository `bareDir`, as a merged pull request would: clones it,
  * lets `edit` change the files, commits everything with `message` and pushes. Returns the new commit id.
+ * With `refs`, the change starts from another ref and is pushed to another (a pull request's head, which a
+ * code host keeps under `refs/pull/N/head`).
  */
-export async function commitTo(bareDir: string, message: string, edit: (dir: string) => Promise<void>): Promise<string> {
+export async function commitTo(bareDir: string, message: string, edit: (dir: string) => Promise<void>, refs: CommitRefs = {}): Promise<string> {
   const clone = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-git-clone-"));
   try {
     await git(["clone", "-q", bareDir, clone], { env: IDENTITY });
+    if (refs.from !== undefined && refs.from !== "main") {
+      await git(["fetch", "-q", "origin", `+${refs.from}:refs/bosun-from`], { cwd: clone, env: IDENTITY });
+      await git(["checkout", "-q", "--detach", "refs/bosun-from"], { cwd: clone, env: IDENTITY });
+    }
     await edit(clone);
     await git(["add", "-A"], { cwd: clone, env: IDENTITY });
     await git(["commit", "-q", "-m", message], { cwd: clone, env: IDENTITY });
-    await git(["push", "-q", "origin", "HEAD:main"], { cwd: clone, env: IDENTITY });
+    await git(["push", "-q", "--force", "origin", `HEAD:${refs.to ?? "main"}`], { cwd: clone, env: IDENTITY });
     return (await git(["rev-parse", "HEAD"], { cwd: clone })).trim();
   } finally {
     await fs.rm(clone, { recursive: true, force: true });

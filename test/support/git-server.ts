@@ -4,7 +4,7 @@
  * commit id is the same on every run.
  */
 import path from "node:path";
-import { commitTo, initBareRepository, startGitServer as startSandboxGitServer, type GitServer as SandboxGitServer, type GitServerOptions } from "../../src/sandbox/git-server.js";
+import { commitTo, initBareRepository, type CommitRefs, startGitServer as startSandboxGitServer, type GitServer as SandboxGitServer, type GitServerOptions } from "../../src/sandbox/git-server.js";
 
 export type { GitRequestRecord } from "../../src/sandbox/git-server.js";
 
@@ -13,7 +13,7 @@ export interface GitServer extends SandboxGitServer {
   /** Turns a directory into a bare repository `<name>.git` with one commit and returns its clone URL. */
   serveFixture: (fixtureDir: string, name: string) => Promise<string>;
   /** Pushes a commit to `<name>.git` after `edit` changed a clone of it; returns the commit id. */
-  push: (name: string, message: string, edit: (dir: string) => Promise<void>) => Promise<string>;
+  push: (name: string, message: string, edit: (dir: string) => Promise<void>, refs?: CommitRefs) => Promise<string>;
 }
 
 const FIXED_DATE = "2026-01-01T00:00:00Z";
@@ -27,6 +27,6 @@ export async function startGitServer(options: Pick<GitServerOptions, "auth"> = {
       await initBareRepository(fixtureDir, path.join(server.root, `${name}.git`), { date: FIXED_DATE, message: "fleet fixture" });
       return `${server.url}/${name}.git`;
     },
-    push: async (name, message, edit) => commitTo(path.join(server.root, `${name}.git`), message, edit),
+    push: async (name, message, edit, refs) => commitTo(path.join(server.root, `${name}.git`), message, edit, refs),
   };
 }

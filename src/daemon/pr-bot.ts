@@ -116,7 +116,8 @@ export class PullRequestBot {
     this.track({ number: event.number, sha: event.sha, baseRef: this.options.baseRef, fork: event.fork, open: true }, known?.commanded ?? null);
     if (event.action === "edited" && known?.request.sha === event.sha) return { accepted: true, reason: "edited: the head did not move" };
     if (event.fork && known?.commanded !== event.sha) {
-      void this.awaitCommand(event.number);
+      const waiting: Promise<void> = this.awaitCommand(event.number).finally(() => this.workers.delete(waiting));
+      this.workers.add(waiting);
       return { accepted: true, reason: "from a fork: waiting for /bosun plan from a user with write access" };
     }
     this.request(event.number, event.action);

@@ -104,7 +104,7 @@ export class PullRequestBot {
 
   /** A request opened, was pushed to, reopened or closed. */
   onRequest(event: RequestEvent): { accepted: boolean; reason: string } {
-    if (event.baseRef !== this.options.baseRef && event.baseRef !== `refs/heads/${this.options.baseRef}`) {
+    if (!this.intoFollowed(event.baseRef)) {
       return { accepted: false, reason: `into ${event.baseRef}, not into ${this.options.baseRef}` };
     }
     if (event.action === "closed") {
@@ -150,7 +150,7 @@ export class PullRequestBot {
       return { accepted: false, reason: "the pull request could not be read" };
     }
     if (request === null || !request.open) return { accepted: false, reason: "not an open pull request" };
-    if (request.baseRef !== this.options.baseRef) return { accepted: false, reason: `into ${request.baseRef}, not into ${this.options.baseRef}` };
+    if (!this.intoFollowed(request.baseRef)) return { accepted: false, reason: `into ${request.baseRef}, not into ${this.options.baseRef}` };
     // The command covers the head it was read at: a later push to a fork needs another one.
     this.track(request, request.sha);
     this.request(request.number, `/bosun plan by ${event.user}`);
@@ -181,6 +181,11 @@ export class PullRequestBot {
     this.stopped = true;
     this.queued.clear();
     await this.idle();
+  }
+
+  /** Whether a request's base (`main`, `refs/heads/main`) is the followed branch. */
+  private intoFollowed(ref: string): boolean {
+    return ref === this.options.baseRef || ref === `refs/heads/${this.options.baseRef}`;
   }
 
   private track(request: ChangeRequest, commanded: string | null = null): void {

@@ -236,7 +236,7 @@ describe("the GitHub pull-request bot", () => {
     const started = Date.now();
     const answer = await deliver(pullRequestHook("opened", 7, head7));
     expect(answer).toEqual({ status: 202, body: { accepted: "opened: planning" } });
-    await eventually("the plan comment on #7", async () => (ourComments(7).length > 0 ? true : undefined), 120_000);
+    await eventually("the plan comment on #7", () => Promise.resolve(ourComments(7).length > 0 ? true : undefined), 120_000);
     const seconds = (Date.now() - started) / 1000;
     await settle();
     console.log(`webhook → comment on the pull request: ${seconds.toFixed(2)} s`);

@@ -63,7 +63,7 @@ async function timeToComment(webhook: SignedWebhook): Promise<number> {
   const started = Date.now();
   const response = await fetch(`${server.url}/hooks/github`, { method: "POST", headers: webhook.headers, body: webhook.body });
   expect(response.status).toBe(202);
-  await eventually("the plan comment", async () => (comment() !== undefined && comment()?.body !== before ? true : undefined), 120_000);
+  await eventually("the plan comment", () => Promise.resolve(comment() !== undefined && comment()?.body !== before ? true : undefined), 120_000);
   return (Date.now() - started) / 1000;
 }
 

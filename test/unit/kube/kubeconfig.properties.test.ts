@@ -248,7 +248,8 @@ describe("property: a hostile kubeconfig gives a typed error, never a bug", () =
         expectTypedOutcome(() => kubeConfigFor("c", connection, env, () => defaultKubeConfig(env), POLICY), { usable: true });
         expectTypedOutcome(() => contextOf("c", defaultKubeConfig(env), context), { usable: true });
       }),
-      RUNS,
+      // One usable case always runs: a random list loads only now and then, and the afterEach check needs a load.
+      { ...RUNS, examples: [[[GOOD_KUBECONFIG], "one"]] },
     );
   });
 

@@ -151,6 +151,8 @@ export class Daemon implements DaemonControl {
   /** The pull-request bots, by host. */
   private readonly bots = new Map<"github" | "gitlab", PullRequestBot>();
   private botsStarted = false;
+  /** A step ran since the bots last re-planned: their plans saw the clusters before it. */
+  private appliedSinceReplan = false;
 
   constructor(private readonly options: DaemonOptions) {
     this.secrets = Object.entries(options.env)
@@ -257,10 +259,10 @@ export class Daemon implements DaemonControl {
     }, Math.max(0, timeoutMs - margin));
     hard.unref();
     try {
-      await this.queue.close();
+      // Within the timeout: a pull request's plan in flight is waited for at most until the hard stop.
+      await Promise.all([this.queue.close(), ...[...this.bots.values()].map((bot) => bot.stop(Math.max(0, timeoutMs - margin)))]);
     } finally {
       clearTimeout(hard);
-      await Promise.all([...this.bots.values()].map((bot) => bot.stop()));
       await this.notifier?.close().catch(() => undefined);
       await this.options.membership.stop().catch((error: unknown) => {
         this.options.log.warn({ err: asError(error).message }, "could not release this replica's lease");
@@ -288,8 +290,16 @@ export class Daemon implements DaemonControl {
     this.options.metrics.countTick(item.kind);
     const log = this.options.log.child({ loop: item.kind });
     log.debug({ reasons: item.reasons }, `${item.kind} started`);
-    if (item.kind === "reconcile") await this.reconcile(log);
-    else await this.drift(log);
+    try {
+      if (item.kind === "reconcile") await this.reconcile(log);
+      else await this.drift(log);
+    } finally {
+      // Clusters changed (a rollout, a drift corrected): open pull requests were planned against what they were.
+      if (this.appliedSinceReplan) {
+        this.appliedSinceReplan = false;
+        for (const bot of this.bots.values()) bot.replanAll("clusters changed");
+      }
+    }
   }
 
   // ---- source ---------------------------------------------------------------------------------------
@@ -693,7 +703,10 @@ export class Daemon implements DaemonControl {
       if (outcome.kind === "converged" && steps > 0) next.lastAppliedAt = at;
       return next;
     });
-    if (outcome.kind === "converged" && steps > 0) this.options.metrics.setLastApply(name, new Date(at));
+    if (outcome.kind === "converged" && steps > 0) {
+      this.options.metrics.setLastApply(name, new Date(at));
+      this.appliedSinceReplan = true;
+    }
   }
 
   private async writeCluster(name: string, change: (state: ClusterState) => ClusterState): Promise<void> {
@@ -724,6 +737,7 @@ export class Daemon implements DaemonControl {
         this.clearAlert({ kind: "drift", cluster: cluster.name });
         if (state.drift) {
           log.info({ cluster: cluster.name, revision }, "drift resolved");
+          for (const bot of this.bots.values()) bot.replanAll(`${cluster.name} no longer drifts`);
           const resolvedAt = this.now().toISOString();
           await this.writeCluster(cluster.name, (s) => ({ ...s, drift: null, resolvedDrift: s.drift ? { ...s.drift, resolvedAt } : s.resolvedDrift }));
         }

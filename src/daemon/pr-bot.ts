@@ -70,8 +70,11 @@ interface Tracked {
   published: { sha: string; fingerprint: string } | null;
 }
 
-/** Requests tracked at most: the oldest closed ones go first, then the oldest. */
+/** Requests tracked at most: past it, the oldest that is not being planned is forgotten. */
 const MAX_TRACKED = 1_000;
+
+/** How long after a failed listing of the open requests it is tried again. */
+const LIST_RETRY_MS = 60_000;
 
 /** Keeps the plans of open requests current on their host (see the module's description). */
 export class PullRequestBot {
@@ -82,42 +85,59 @@ export class PullRequestBot {
   private readonly again = new Set<number>();
   private readonly workers = new Set<Promise<void>>();
   private stopped = false;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(options: PullRequestBotOptions) {
     this.options = options;
   }
 
-  /** Finds the open requests into the followed branch and plans those it may. */
+  /**
+   * Finds the open requests into the followed branch and plans those it may: a fork's only after a new
+   * `/bosun plan` (a command is not remembered across restarts). A failed listing is tried again a minute
+   * later until it succeeds.
+   */
   async start(): Promise<void> {
     let open: ChangeRequest[];
     try {
       open = await this.options.host.listOpen(this.options.baseRef);
     } catch (error) {
-      this.options.log.warn({ host: this.options.host.kind, err: this.scrub(error) }, "could not list the open pull requests; they are planned at their next event");
+      this.options.log.warn({ host: this.options.host.kind, err: this.scrub(error) }, "could not list the open pull requests; trying again in a minute");
+      if (!this.stopped) {
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          void this.start();
+        }, LIST_RETRY_MS);
+        this.retry.unref();
+      }
       return;
     }
     for (const request of open) {
+      if (this.tracked.has(request.number)) continue;
       this.track(request);
-      this.request(request.number, "open at start");
+      if (request.fork) this.waitForCommand(request.number);
+      else this.request(request.number, "open at start");
     }
   }
 
   /** A request opened, was pushed to, reopened or closed. */
   onRequest(event: RequestEvent): { accepted: boolean; reason: string } {
     if (!this.intoFollowed(event.baseRef)) {
+      // Retargeted away from the followed branch: no longer this fleet's to plan.
+      this.forget(event.number);
       return { accepted: false, reason: `into ${event.baseRef}, not into ${this.options.baseRef}` };
     }
     if (event.action === "closed") {
-      this.tracked.delete(event.number);
-      this.queued.delete(event.number);
+      this.forget(event.number);
       return { accepted: true, reason: "closed: forgotten" };
     }
     const known = this.tracked.get(event.number);
     this.track({ number: event.number, sha: event.sha, baseRef: this.options.baseRef, fork: event.fork, open: true }, known?.commanded ?? null);
     if (event.action === "edited" && known?.request.sha === event.sha) return { accepted: true, reason: "edited: the head did not move" };
     if (event.fork && known?.commanded !== event.sha) {
-      const waiting: Promise<void> = this.awaitCommand(event.number).finally(() => this.workers.delete(waiting));
-      this.workers.add(waiting);
+      // A plan asked for at the commanded head must not run at this one.
+      this.queued.delete(event.number);
+      this.again.delete(event.number);
+      this.waitForCommand(event.number);
       return { accepted: true, reason: "from a fork: waiting for /bosun plan from a user with write access" };
     }
     this.request(event.number, event.action);
@@ -160,9 +180,7 @@ export class PullRequestBot {
   /** The base moved or a cluster drifted: every open request it may plan is planned again. */
   replanAll(reason: string): void {
     for (const [number, tracked] of this.tracked) {
-      if (!tracked.request.open) continue;
-      if (tracked.request.fork && tracked.commanded !== tracked.request.sha) continue;
-      this.request(number, reason);
+      if (tracked.request.open && this.mayPlan(tracked)) this.request(number, reason);
     }
   }
 
@@ -176,16 +194,37 @@ export class PullRequestBot {
     while (this.workers.size > 0) await Promise.all([...this.workers]);
   }
 
-  /** Stops taking work; resolves when the plans being published are done. */
-  async stop(): Promise<void> {
+  /** Stops taking work; resolves when the plans being published are done, or after `timeoutMs`. */
+  async stop(timeoutMs = 30_000): Promise<void> {
     this.stopped = true;
     this.queued.clear();
-    await this.idle();
+    this.again.clear();
+    if (this.retry) clearTimeout(this.retry);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))))]);
+    clearTimeout(timer);
   }
 
   /** Whether a request's base (`main`, `refs/heads/main`) is the followed branch. */
   private intoFollowed(ref: string): boolean {
     return ref === this.options.baseRef || ref === `refs/heads/${this.options.baseRef}`;
+  }
+
+  private forget(number: number): void {
+    this.tracked.delete(number);
+    this.queued.delete(number);
+    this.again.delete(number);
+  }
+
+  /** Whether `tracked` may be planned now: not a fork, or a fork whose current head a writer commanded. */
+  private mayPlan(tracked: Tracked): boolean {
+    return !tracked.request.fork || tracked.commanded === tracked.request.sha;
+  }
+
+  /** Posts the fork's "waiting for a maintainer" comment, tracked by idle(). */
+  private waitForCommand(number: number): void {
+    const waiting: Promise<void> = this.awaitCommand(number).finally(() => this.workers.delete(waiting));
+    this.workers.add(waiting);
   }
 
   private track(request: ChangeRequest, commanded: string | null = null): void {
@@ -234,7 +273,7 @@ export class PullRequestBot {
   private async planAndPublish(number: number, reasons: readonly string[]): Promise<void> {
     const tracked = this.tracked.get(number);
     const base = this.options.base();
-    if (tracked === undefined || base === null) return;
+    if (tracked === undefined || base === null || !this.mayPlan(tracked)) return;
     const started = Date.now();
     const host = this.options.host;
     const sha = tracked.request.sha;
@@ -243,9 +282,14 @@ export class PullRequestBot {
       const planned = await this.options.plan(host.headRef(number), base);
       // The ref may have moved since the event: the statuses go on the commit actually planned.
       const revision = planned.revision;
-      const fingerprint = planFingerprint(planned);
       const current = this.tracked.get(number);
       if (current === undefined) return;
+      if (current.request.fork && revision !== current.commanded) {
+        // A fork pushed after the command: what was fetched is not what a writer asked to plan.
+        log.info({ reasons, revision }, "the fork's head moved after /bosun plan; nothing published until a new command");
+        return;
+      }
+      const fingerprint = planFingerprint(planned);
       if (current.published?.sha === revision && current.published.fingerprint === fingerprint) {
         log.debug({ reasons }, "pull request plan unchanged: nothing sent");
         this.options.onPublished?.("unchanged", (Date.now() - started) / 1000);
@@ -253,8 +297,9 @@ export class PullRequestBot {
       }
       const planUrl = this.planUrl();
       const { body, statuses } = rendered(planned, planUrl);
-      const comment = await host.comment(number, base.fleet, body);
-      await host.statuses(revision, statuses, planUrl);
+      // Reasons and messages in a plan come from clusters and tools: scrubbed like every log line.
+      const comment = await host.comment(number, base.fleet, this.scrubText(body));
+      await host.statuses(revision, statuses.map((s) => ({ ...s, description: this.scrubText(s.description) })), planUrl);
       current.published = { sha: revision, fingerprint };
       const seconds = (Date.now() - started) / 1000;
       log.info({ reasons, revision, comment, statuses: statuses.length, seconds }, "pull request plan published");
@@ -268,7 +313,7 @@ export class PullRequestBot {
   /** Tells a fork's request how to get a plan (once per head: the comment is compared by body). */
   private async awaitCommand(number: number): Promise<void> {
     const base = this.options.base();
-    if (base === null) return;
+    if (base === null || this.running.has(number)) return;
     const body = [
       planCommentMarker(base.fleet),
       "### bosun plan: waiting for a maintainer",
@@ -276,9 +321,14 @@ export class PullRequestBot {
       "This pull request comes from a fork, so its head is planned against the live clusters only after a user with write access to this repository comments `/bosun plan` (each new push needs a new command).",
       "",
     ].join("\n");
-    await this.options.host.comment(number, base.fleet, body).catch((error: unknown) => {
+    try {
+      await this.options.host.comment(number, base.fleet, body);
+      // The plan comment is gone: a later plan, even an unchanged one, is published again.
+      const tracked = this.tracked.get(number);
+      if (tracked) tracked.published = null;
+    } catch (error) {
       this.options.log.warn({ host: this.options.host.kind, number, err: this.scrub(error) }, "could not comment on a fork's pull request");
-    });
+    }
   }
 
   private planUrl(): string | undefined {
@@ -287,10 +337,14 @@ export class PullRequestBot {
   }
 
   private scrub(error: unknown): string {
-    const secrets = this.options.host.secrets();
-    let text = this.options.scrub(asError(error).message);
-    for (const secret of secrets) if (secret !== "") text = text.split(secret).join("[redacted]");
-    return text;
+    return this.scrubText(asError(error).message);
+  }
+
+  /** `text` without the daemon's secrets and the host's credentials. */
+  private scrubText(text: string): string {
+    let out = this.options.scrub(text);
+    for (const secret of this.options.host.secrets()) if (secret !== "") out = out.split(secret).join("[redacted]");
+    return out;
   }
 }
 

@@ -108,7 +108,9 @@ export async function handleGitLabHook(request: HookRequest, context: ReviewHook
     if (number === undefined || sha === undefined || baseRef === undefined || action === undefined) {
       return { status: 202, body: { ignored: `merge request ${written ?? ""} is not planned` } };
     }
-    const fork = integer(attributes?.source_project_id) !== integer(attributes?.target_project_id);
+    // Fails closed: a request whose projects are not both named is treated as a fork.
+    const source = integer(attributes?.source_project_id);
+    const fork = source === undefined || source !== integer(attributes?.target_project_id);
     const outcome = bot.onRequest({ action, number, sha, baseRef, fork });
     context.log("info", `merge request !${String(number)} ${action}: ${outcome.reason}`, { provider: "gitlab", number, sha });
     return { status: 202, body: { [outcome.accepted ? "accepted" : "ignored"]: outcome.reason } };
@@ -118,7 +120,9 @@ export async function handleGitLabHook(request: HookRequest, context: ReviewHook
   const commentId = integer(attributes?.id);
   const user = integer(record(payload.user)?.id);
   const body = text(attributes?.note);
-  if (text(attributes?.noteable_type) !== "MergeRequest" || number === undefined || commentId === undefined || user === undefined || body === undefined) {
+  // A note edited later is not a new command (GitLab sends `action: update` for it).
+  const noteAction = text(attributes?.action);
+  if (text(attributes?.noteable_type) !== "MergeRequest" || (noteAction !== undefined && noteAction !== "create") || number === undefined || commentId === undefined || user === undefined || body === undefined) {
     return { status: 202, body: { ignored: "not a note on a merge request" } };
   }
   const outcome = await bot.onComment({ number, commentId, user: String(user), body });

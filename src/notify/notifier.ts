@@ -368,6 +368,17 @@ export class Notifier {
   }
 
   private async deliver(receiver: DesiredReceiver, key: string): Promise<void> {
+    // In flight before the state is read: a resolution committed meanwhile keeps the condition for us.
+    const flight = `${receiver.name}\0${key}`;
+    this.inFlight.add(flight);
+    try {
+      await this.deliverNow(receiver, key);
+    } finally {
+      this.inFlight.delete(flight);
+    }
+  }
+
+  private async deliverNow(receiver: DesiredReceiver, key: string): Promise<void> {
     const condition = (await this.read()).conditions.find((c) => c.key === key);
     if (condition === undefined) return;
     const due = this.due(receiver, condition);
@@ -378,8 +389,6 @@ export class Notifier {
     }
     const fields = { receiver: receiver.name, type: receiver.type, event: condition.event.kind, status: due.send, fingerprint: condition.fingerprint, ...(condition.event.cluster ? { cluster: condition.event.cluster } : {}) };
     let target: ResolvedReceiver | undefined;
-    const flight = `${receiver.name}\0${key}`;
-    this.inFlight.add(flight);
     try {
       target = this.resolveReceiver(receiver);
       const context: DeliveryContext = { retry: this.retry, sleep: this.sleep, signal: this.abort.signal, now: new Date(this.now()) };
@@ -394,8 +403,6 @@ export class Notifier {
       await this.record(receiver, key, (d) => ({ ...d, failedAt, error: message }));
       const pause = this.options.retryPauseSeconds ?? DEFAULT_RETRY_PAUSE_SECONDS;
       this.options.log.warn({ ...fields, reason: error instanceof BosunError ? error.reason : "Internal" }, `${message}; tried again in ${String(pause)}s at the next sync`);
-    } finally {
-      this.inFlight.delete(flight);
     }
   }
 

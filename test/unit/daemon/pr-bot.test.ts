@@ -6,7 +6,7 @@
  */
 import { Writable } from "node:stream";
 import pino from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { PullRequestBot, type PullRequestBotOptions } from "../../../src/daemon/pr-bot.js";
 import type { PullRequestBase, PullRequestPlan } from "../../../src/daemon/pr-plan.js";
 import type { ChangeRequest, PublishOutcome, ScmHost } from "../../../src/scm/host.js";
@@ -337,5 +337,90 @@ describe("failures", () => {
     const everything = JSON.stringify(logs);
     expect(everything).not.toContain(HOST_SECRET);
     expect(everything).not.toContain(DAEMON_SECRET);
+  });
+});
+
+describe("what a fork cannot get around", () => {
+  it("is not planned when it is open at start: the command is not remembered across restarts", async () => {
+    const { bot, host, planner } = harness();
+    host.open(7, sha(7), { fork: true });
+    host.open(8, sha(8));
+    await bot.start();
+    await settle(bot);
+    expect(planner.calls).toEqual(["refs/pull/8/head"]);
+    expect(host.comments.find((c) => c.number === 7)?.body).toContain("waiting for a maintainer");
+  });
+
+  it("is not published when its head moved between the command and the fetch", async () => {
+    const { bot, host, planner } = harness();
+    host.open(5, sha(5), { fork: true });
+    bot.onRequest({ action: "opened", number: 5, sha: sha(5), baseRef: "main", fork: true });
+    await settle(bot);
+    planner.hold();
+    expect((await bot.onComment({ number: 5, commentId: 1, user: "maintainer", body: "/bosun plan" })).accepted).toBe(true);
+    // The author pushes while the commanded plan is being fetched: the fetch sees the new head.
+    host.open(5, sha(6), { fork: true });
+    planner.release();
+    await settle(bot);
+    expect(planner.calls).toEqual(["refs/pull/5/head"]);
+    expect(host.statusCalls).toEqual([]);
+    expect(host.comments.map((c) => c.body).some((b) => b.includes("staging-eu-1"))).toBe(false);
+  });
+
+  it("drops a queued plan when it pushes before the plan starts", async () => {
+    const { bot, host, planner } = harness({ concurrency: 1 });
+    planner.hold();
+    bot.onRequest(opened(host, 1, sha(1)));
+    host.open(5, sha(5), { fork: true });
+    bot.onRequest({ action: "opened", number: 5, sha: sha(5), baseRef: "main", fork: true });
+    await bot.onComment({ number: 5, commentId: 1, user: "maintainer", body: "/bosun plan" });
+    host.open(5, sha(6), { fork: true });
+    bot.onRequest({ action: "synchronize", number: 5, sha: sha(6), baseRef: "main", fork: true });
+    planner.release();
+    await settle(bot);
+    expect(planner.count(5)).toBe(0);
+  });
+});
+
+describe("what leaves the bot", () => {
+  it("scrubs the daemon's and the host's secrets from the comment and the statuses", async () => {
+    const { bot, host, planner } = harness();
+    planner.plan = planBuilder().clusters(clusterPlan({ name: "canary-1", wave: "canary", status: "unreachable", reason: `dial https://user:${DAEMON_SECRET}@10.0.0.1 failed (${HOST_SECRET})` })).build();
+    bot.onRequest(opened(host, 1, sha(1)));
+    await settle(bot);
+    const sent = JSON.stringify([host.comments, host.statusCalls]);
+    expect(sent).toContain("dial https://");
+    expect(sent).not.toContain(DAEMON_SECRET);
+    expect(sent).not.toContain(HOST_SECRET);
+  });
+
+  it("forgets a request retargeted to another branch", async () => {
+    const { bot, host, planner } = harness();
+    bot.onRequest(opened(host, 1, sha(1)));
+    await settle(bot);
+    expect(bot.onRequest({ action: "edited", number: 1, sha: sha(1), baseRef: "release-1", fork: false }).accepted).toBe(false);
+    bot.replanAll("base moved");
+    await settle(bot);
+    expect(planner.count(1)).toBe(1);
+    expect(bot.list()).toEqual([]);
+  });
+
+  it("lists the open requests again after a failed listing", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const { bot, host, planner } = harness();
+      host.open(1, sha(1));
+      const listOpen = host.listOpen.bind(host);
+      let failures = 1;
+      host.listOpen = (baseRef: string) => (failures-- > 0 ? Promise.reject(new Error("502 from GitHub")) : listOpen(baseRef));
+      await bot.start();
+      expect(planner.calls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await settle(bot);
+      expect(planner.calls).toEqual(["refs/pull/1/head"]);
+      await bot.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

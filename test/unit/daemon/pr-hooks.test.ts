@@ -384,6 +384,21 @@ describe("POST /hooks/gitlab", () => {
     expect(bot.planned).toEqual([]);
   });
 
+  it("takes a merge request whose projects are not both named for a fork (fails closed)", async () => {
+    const bot = new RecordingBot("gitlab");
+    await handleGitLabHook(gitlab("Merge Request Hook", mergeRequestEvent({ source_project_id: undefined, target_project_id: undefined })), context(bot, "gitlabhq/gitlab-test"));
+    expect(bot.requests.map((r) => r.fork)).toEqual([true]);
+    expect(bot.planned).toEqual([]);
+  });
+
+  it("ignores an edited note: an edit is not a new command", async () => {
+    const bot = new RecordingBot("gitlab");
+    const edited = mergeRequestNote("/bosun plan") as { object_attributes: Record<string, unknown> };
+    edited.object_attributes.action = "update";
+    expect((await handleGitLabHook(gitlab("Note Hook", edited), context(bot, "gitlabhq/gitlab-test"))).body).toEqual({ ignored: "not a note on a merge request" });
+    expect(bot.commands).toEqual([]);
+  });
+
   it("a note /bosun plan on a merge request → onComment with the user's id", async () => {
     const bot = new RecordingBot("gitlab");
     const response = await handleGitLabHook(gitlab("Note Hook", mergeRequestNote("/bosun plan")), context(bot, "gitlabhq/gitlab-test"));

@@ -733,7 +733,9 @@ export class Daemon implements DaemonControl {
       const state = this.states.get(cluster.name);
       if (!state) continue;
       if (cluster.status === "unreachable" || cluster.status === "invalid") continue;
-      if (cluster.status === "in-sync") {
+      // Drift is what steps would revert: a cluster blocked with nothing to revert (nodes not ready, a
+      // refused ladder) has not drifted — the plan and the status page say why it is blocked.
+      if (cluster.status === "in-sync" || cluster.steps.length === 0) {
         this.clearAlert({ kind: "drift", cluster: cluster.name });
         if (state.drift) {
           log.info({ cluster: cluster.name, revision }, "drift resolved");

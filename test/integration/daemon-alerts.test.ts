@@ -7,17 +7,12 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
-import { SoloMembership } from "../../src/daemon/membership.js";
-import { DaemonMetrics } from "../../src/daemon/metrics.js";
-import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
-import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
+import { testDaemon } from "../support/daemon.js";
 import { alertsIn, startAlertmanager, type Alertmanager } from "../support/alertmanager.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { deleteNamespaces, eventually, forgetAddons, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { deleteNamespaces, eventually, forgetAddons, sandboxCluster } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/daemon");
 const NAMESPACE = "dmn-settings";
@@ -28,7 +23,7 @@ let work: string;
 let git: GitServer;
 let alertmanager: Alertmanager;
 let daemon: Daemon | undefined;
-const logs: string[] = [];
+let logs: string[] = [];
 
 async function driftAlerts(): Promise<Awaited<ReturnType<typeof alertsIn>>> {
   return (await alertsIn(alertmanager)).filter((a) => a.labels.alertname === "BosunDrift" && a.labels.cluster === "alpha" && a.status.state === "active");
@@ -61,26 +56,14 @@ beforeAll(async () => {
   await fs.appendFile(path.join(fleet, "fleet.yaml"), "  alerting:\n    repeatInterval: 1m\n    receivers:\n      - name: oncall\n        type: alertmanager\n        urlFromEnv: BOSUN_SECRET_ALERTMANAGER_URL\n        events: [drift, drift-resolved]\n");
   git = await startGitServer();
   const url = await git.serveFixture(fleet, "fleet");
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  daemon = new Daemon({
+  const built = testDaemon({
+    work,
     source: { repo: url, ref: "main" },
-    intervalMs: 3_600_000,
-    driftIntervalMs: 3_600_000,
-    clusterTimeoutMs: 60_000,
-    store: new DirectoryStateStore(path.join(work, "state")),
-    membership: new SoloMembership("test"),
-    metrics: new DaemonMetrics({ defaultMetrics: false }),
-    log: pino({ level: "debug" }, sink),
-    env: { ...process.env, KUBECONFIG: sharedSandbox().kubeconfig, BOSUN_KUSTOMIZE: sharedSandbox().binaries.kustomize, BOSUN_CACHE_DIR: path.join(work, "cache"), BOSUN_SECRET_ALERTMANAGER_URL: alertmanager.url },
-    policy: { allowedSecretEnv: [...DEFAULT_ALLOWED_ENV], allowedChartRepos: [], allowInternalChartRepos: false, allowRemoteKustomize: false },
-    allowExecPlugins: false,
+    env: { BOSUN_SECRET_ALERTMANAGER_URL: alertmanager.url },
     publicUrl: () => "http://bosun.example.internal",
   });
+  daemon = built.daemon;
+  logs = built.logs;
   await daemon.start();
   await settle();
 }, 900_000);

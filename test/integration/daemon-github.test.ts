@@ -20,20 +20,16 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { parse } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { startHttpServer, type HttpServer } from "../../src/daemon/http.js";
-import { SoloMembership } from "../../src/daemon/membership.js";
 import { DaemonMetrics } from "../../src/daemon/metrics.js";
-import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
 import { loadApiTokens } from "../../src/daemon/tokens.js";
 import { planCommentMarker } from "../../src/scm/comment.js";
 import { GitHubHost } from "../../src/scm/github-host.js";
-import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { auditMark, bosunWrites, type AuditEvent } from "../support/audit.js";
+import { testDaemon } from "../support/daemon.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startGitHubServer, testAppKeys, type GitHubServer } from "../support/github-server.js";
 import { signedWebhook, type SignedWebhook } from "../support/github-webhooks.js";
@@ -59,7 +55,7 @@ const metrics = new DaemonMetrics({ defaultMetrics: false });
 let server: HttpServer;
 let alerts: http.Server;
 const alertBodies: string[] = [];
-const logs: string[] = [];
+let logs: string[] = [];
 let kubeToken = "";
 /** The audit logs of both clusters from the end of the first reconcile on: every PR plan is in it. */
 let audit: (() => Promise<AuditEvent[]>)[] = [];
@@ -161,36 +157,16 @@ beforeAll(async () => {
   const keys = testAppKeys();
   github = await startGitHubServer({ owner: OWNER, repo: REPO, token: "unused-token", app: { id: APP_ID, publicKeyPem: keys.publicKeyPem, installationId: INSTALLATION }, latencyMs: 20 });
   github.seedPermission("maintainer-mia", "write");
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  daemon = new Daemon({
+  const built = testDaemon({
+    work,
     source: { repo: url, ref: "main" },
-    intervalMs: 3_600_000,
-    driftIntervalMs: 3_600_000,
-    clusterTimeoutMs: 60_000,
-    store: new DirectoryStateStore(path.join(work, "state")),
-    membership: new SoloMembership("test"),
     metrics,
-    log: pino({ level: "debug" }, sink),
-    env: {
-      ...process.env,
-      KUBECONFIG: sharedSandbox().kubeconfig,
-      BOSUN_KUSTOMIZE: sharedSandbox().binaries.kustomize,
-      BOSUN_HELM: sharedSandbox().binaries.helm,
-      BOSUN_CACHE_DIR: path.join(work, "cache"),
-      BOSUN_GIT_TOKEN: canaries.gitToken,
-      BOSUN_SECRET_DB_PASSWORD: canaries.secretEnv,
-      BOSUN_SECRET_ALERT_URL: alertUrl,
-    },
-    policy: { allowedSecretEnv: [...DEFAULT_ALLOWED_ENV], allowedChartRepos: [], allowInternalChartRepos: false, allowRemoteKustomize: false },
-    allowExecPlugins: false,
+    env: { BOSUN_GIT_TOKEN: canaries.gitToken, BOSUN_SECRET_DB_PASSWORD: canaries.secretEnv, BOSUN_SECRET_ALERT_URL: alertUrl },
     publicUrl: () => "http://bosun.example.internal",
     reviews: [new GitHubHost({ repo: { owner: OWNER, repo: REPO }, apiUrl: github.url, auth: { kind: "app", appId: APP_ID, privateKey: keys.privateKeyPem, installationId: INSTALLATION } })],
   });
+  daemon = built.daemon;
+  logs = built.logs;
   server = await startHttpServer({
     listen: "127.0.0.1:0",
     control: daemon,

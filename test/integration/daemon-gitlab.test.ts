@@ -10,22 +10,17 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { startHttpServer, type HttpServer } from "../../src/daemon/http.js";
-import { SoloMembership } from "../../src/daemon/membership.js";
-import { DaemonMetrics } from "../../src/daemon/metrics.js";
-import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
 import { ApiTokens } from "../../src/daemon/tokens.js";
 import { planCommentMarker } from "../../src/scm/comment.js";
 import { GitLabHost } from "../../src/scm/gitlab-host.js";
-import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { auditMark, bosunRequests, isDryRun, type AuditEvent } from "../support/audit.js";
+import { testDaemon } from "../support/daemon.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startGitLabServer, type GitLabServer } from "../support/gitlab-server.js";
-import { deleteNamespaces, forgetAddons, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { deleteNamespaces, forgetAddons, sandboxCluster } from "../support/sandbox.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/fleets/daemon");
 const NAMESPACE = "dmn-settings";
@@ -46,7 +41,7 @@ let gitlab: GitLabServer;
 let daemon: Daemon | undefined;
 let hooks: HttpServer | undefined;
 let marks: Record<"alpha" | "gamma", () => Promise<AuditEvent[]>>;
-const logs: string[] = [];
+let logs: string[] = [];
 /** The heads pushed to the merge request, in order. */
 const heads: string[] = [];
 
@@ -216,27 +211,15 @@ beforeAll(async () => {
   git = await startGitServer();
   const url = await git.serveFixture(fleet, "fleet");
   gitlab = await startGitLabServer({ projectId: PROJECT_ID, projectPath: PROJECT, mergeRequests: [], token: API_TOKEN });
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  daemon = new Daemon({
+  const built = testDaemon({
+    work,
     source: { repo: url, ref: "main" },
-    intervalMs: 3_600_000,
-    driftIntervalMs: 3_600_000,
-    clusterTimeoutMs: 60_000,
-    store: new DirectoryStateStore(path.join(work, "state")),
-    membership: new SoloMembership("test"),
-    metrics: new DaemonMetrics({ defaultMetrics: false }),
-    log: pino({ level: "debug" }, sink),
-    env: { ...process.env, KUBECONFIG: sharedSandbox().kubeconfig, BOSUN_KUSTOMIZE: sharedSandbox().binaries.kustomize, BOSUN_CACHE_DIR: path.join(work, "cache"), BOSUN_GITLAB_TOKEN: API_TOKEN, BOSUN_WEBHOOK_GITLAB_TOKEN: HOOK_TOKEN },
-    policy: { allowedSecretEnv: [...DEFAULT_ALLOWED_ENV], allowedChartRepos: [], allowInternalChartRepos: false, allowRemoteKustomize: false },
-    allowExecPlugins: false,
+    env: { BOSUN_GITLAB_TOKEN: API_TOKEN, BOSUN_WEBHOOK_GITLAB_TOKEN: HOOK_TOKEN },
     publicUrl: () => "http://bosun.example.internal",
     reviews: [new GitLabHost({ project: PROJECT, host: gitlab.url, token: API_TOKEN })],
   });
+  daemon = built.daemon;
+  logs = built.logs;
   await daemon.start();
   await new Promise((resolve) => setTimeout(resolve, 50));
   await daemon.idle();

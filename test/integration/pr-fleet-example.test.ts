@@ -12,25 +12,21 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
 import { parseDocument } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { startHttpServer, type HttpServer } from "../../src/daemon/http.js";
-import { SoloMembership } from "../../src/daemon/membership.js";
-import { DaemonMetrics } from "../../src/daemon/metrics.js";
-import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
 import { loadApiTokens } from "../../src/daemon/tokens.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
 import { sandboxUp } from "../../src/sandbox/up.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { planCommentMarker } from "../../src/scm/comment.js";
 import { GitHubHost } from "../../src/scm/github-host.js";
-import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
+import { testDaemon } from "../support/daemon.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startGitHubServer, type GitHubServer } from "../support/github-server.js";
 import { signedWebhook, type SignedWebhook } from "../support/github-webhooks.js";
-import { eventually, sharedSandbox } from "../support/sandbox.js";
+import { eventually } from "../support/sandbox.js";
 
 const FLEET = path.resolve(import.meta.dirname, "../../fleet-example");
 const NAME = "pr-example";
@@ -93,26 +89,12 @@ beforeAll(async () => {
   git = await startGitServer();
   const url = await git.serveFixture(fleet, "fleet");
   github = await startGitHubServer({ owner: "acme", repo: "fleet", token: TOKEN, latencyMs: 100 });
-  daemon = new Daemon({
+  daemon = testDaemon({
+    work: root,
     source: { repo: url, ref: "main" },
-    intervalMs: 3_600_000,
-    driftIntervalMs: 3_600_000,
-    clusterTimeoutMs: 60_000,
-    store: new DirectoryStateStore(path.join(root, "state")),
-    membership: new SoloMembership("test"),
-    metrics: new DaemonMetrics({ defaultMetrics: false }),
-    log: pino({ level: "silent" }),
-    env: {
-      ...process.env,
-      KUBECONFIG: sandboxLayout(root, NAME).kubeconfig,
-      BOSUN_HELM: sharedSandbox().binaries.helm,
-      BOSUN_KUSTOMIZE: sharedSandbox().binaries.kustomize,
-      BOSUN_CACHE_DIR: path.join(root, "cache"),
-    },
-    policy: { allowedSecretEnv: [...DEFAULT_ALLOWED_ENV], allowedChartRepos: [], allowInternalChartRepos: false, allowRemoteKustomize: false },
-    allowExecPlugins: false,
+    kubeconfig: sandboxLayout(root, NAME).kubeconfig,
     reviews: [new GitHubHost({ repo: { owner: "acme", repo: "fleet" }, apiUrl: github.url, auth: { kind: "token", token: TOKEN } })],
-  });
+  }).daemon;
   server = await startHttpServer({
     listen: "127.0.0.1:0",
     control: daemon,

@@ -23,13 +23,12 @@ import path from "node:path";
 import { parse } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
-import { startHttpServer, type HttpServer } from "../../src/daemon/http.js";
 import { DaemonMetrics } from "../../src/daemon/metrics.js";
-import { loadApiTokens } from "../../src/daemon/tokens.js";
 import { planCommentMarker } from "../../src/scm/comment.js";
 import { GitHubHost } from "../../src/scm/github-host.js";
 import { auditMark, bosunWrites, type AuditEvent } from "../support/audit.js";
-import { testDaemon } from "../support/daemon.js";
+import { testDaemon, testHttpServer } from "../support/daemon.js";
+import type { HttpServer } from "../../src/daemon/http.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startGitHubServer, testAppKeys, type GitHubServer } from "../support/github-server.js";
 import { signedWebhook, type SignedWebhook } from "../support/github-webhooks.js";
@@ -167,16 +166,7 @@ beforeAll(async () => {
   });
   daemon = built.daemon;
   logs = built.logs;
-  server = await startHttpServer({
-    listen: "127.0.0.1:0",
-    control: daemon,
-    metrics: () => Promise.resolve({ contentType: "text/plain", body: "" }),
-    tokens: await loadApiTokens({}),
-    hooks: { github: SECRET },
-    followedRef: "main",
-    reviews: { github: `${OWNER}/${REPO}` },
-    log: () => undefined,
-  });
+  server = await testHttpServer(daemon, { hooks: { github: SECRET }, reviews: { github: `${OWNER}/${REPO}` }, metrics });
   await daemon.start();
   await settle();
   // alpha converged at main (its add-on applied); gamma's wave is manual. From here on, only plans run.

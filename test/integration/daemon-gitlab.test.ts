@@ -12,12 +12,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
-import { startHttpServer, type HttpServer } from "../../src/daemon/http.js";
-import { ApiTokens } from "../../src/daemon/tokens.js";
 import { planCommentMarker } from "../../src/scm/comment.js";
 import { GitLabHost } from "../../src/scm/gitlab-host.js";
 import { auditMark, bosunRequests, isDryRun, type AuditEvent } from "../support/audit.js";
-import { testDaemon } from "../support/daemon.js";
+import { testDaemon, testHttpServer } from "../support/daemon.js";
+import type { HttpServer } from "../../src/daemon/http.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startGitLabServer, type GitLabServer } from "../support/gitlab-server.js";
 import { deleteNamespaces, forgetAddons, sandboxCluster } from "../support/sandbox.js";
@@ -223,16 +222,7 @@ beforeAll(async () => {
   await daemon.start();
   await new Promise((resolve) => setTimeout(resolve, 50));
   await daemon.idle();
-  hooks = await startHttpServer({
-    listen: "127.0.0.1:0",
-    control: daemon,
-    metrics: () => Promise.resolve({ contentType: "text/plain", body: "" }),
-    tokens: ApiTokens.of([]),
-    hooks: { gitlab: HOOK_TOKEN },
-    followedRef: "main",
-    reviews: { gitlab: PROJECT },
-    log: () => undefined,
-  });
+  hooks = await testHttpServer(daemon, { hooks: { gitlab: HOOK_TOKEN }, reviews: { gitlab: PROJECT } });
   // From here on the daemon's own loop has nothing to do (alpha's add-on is applied, gamma waits for a
   // manual approval, the intervals are an hour): whatever bosun sends to the clusters is the bot's.
   marks = { alpha: await auditMark("alpha"), gamma: await auditMark("gamma") };

@@ -15,14 +15,13 @@ import path from "node:path";
 import { parseDocument } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../../src/daemon/daemon.js";
-import { startHttpServer, type HttpServer } from "../../src/daemon/http.js";
-import { loadApiTokens } from "../../src/daemon/tokens.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
 import { sandboxUp } from "../../src/sandbox/up.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { planCommentMarker } from "../../src/scm/comment.js";
 import { GitHubHost } from "../../src/scm/github-host.js";
-import { testDaemon } from "../support/daemon.js";
+import { testDaemon, testHttpServer } from "../support/daemon.js";
+import type { HttpServer } from "../../src/daemon/http.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startGitHubServer, type GitHubServer } from "../support/github-server.js";
 import { signedWebhook, type SignedWebhook } from "../support/github-webhooks.js";
@@ -95,16 +94,7 @@ beforeAll(async () => {
     kubeconfig: sandboxLayout(root, NAME).kubeconfig,
     reviews: [new GitHubHost({ repo: { owner: "acme", repo: "fleet" }, apiUrl: github.url, auth: { kind: "token", token: TOKEN } })],
   }).daemon;
-  server = await startHttpServer({
-    listen: "127.0.0.1:0",
-    control: daemon,
-    metrics: () => Promise.resolve({ contentType: "text/plain", body: "" }),
-    tokens: await loadApiTokens({}),
-    hooks: { github: SECRET },
-    followedRef: "main",
-    reviews: { github: "acme/fleet" },
-    log: () => undefined,
-  });
+  server = await testHttpServer(daemon, { hooks: { github: SECRET }, reviews: { github: "acme/fleet" } });
   await daemon.start();
   await daemon.idle();
 }, 600_000);

@@ -1,15 +1,19 @@
 /**
  * A `Daemon` for integration tests, in the test's own process: hour-long intervals (the test triggers
  * every loop itself), a directory state store and one replica, its log lines collected, the shared
- * sandbox's kubeconfig and binaries in its environment, and the default, safe operator policy.
+ * sandbox's kubeconfig and binaries in its environment, and the default, safe operator policy; and its
+ * real HTTP server for the webhooks.
  */
 import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { Daemon, type DaemonOptions } from "../../src/daemon/daemon.js";
+import type { HookSecrets } from "../../src/daemon/hooks.js";
+import { startHttpServer, type HttpServer, type HttpServerOptions } from "../../src/daemon/http.js";
 import { SoloMembership } from "../../src/daemon/membership.js";
 import { DaemonMetrics } from "../../src/daemon/metrics.js";
 import { DirectoryStateStore } from "../../src/daemon/store-dir.js";
+import { ApiTokens } from "../../src/daemon/tokens.js";
 import { DEFAULT_ALLOWED_ENV } from "../../src/spec/environment.js";
 import { sharedSandbox } from "./sandbox.js";
 
@@ -63,4 +67,26 @@ export function testDaemon(options: TestDaemonOptions): TestDaemon {
     },
   });
   return { daemon, logs, metrics };
+}
+
+/** The webhook secrets and bot repositories of {@link testHttpServer}. */
+export interface TestHttpOptions {
+  hooks: HookSecrets;
+  reviews: NonNullable<HttpServerOptions["reviews"]>;
+  /** The `/metrics` exposition (default an empty one). */
+  metrics?: DaemonMetrics;
+}
+
+/** The daemon's real HTTP server on a free port of 127.0.0.1, following `main`, with no API token. */
+export async function testHttpServer(daemon: Daemon, options: TestHttpOptions): Promise<HttpServer> {
+  return startHttpServer({
+    listen: "127.0.0.1:0",
+    control: daemon,
+    metrics: () => (options.metrics ? options.metrics.expose() : Promise.resolve({ contentType: "text/plain", body: "" })),
+    tokens: ApiTokens.of([]),
+    hooks: options.hooks,
+    followedRef: "main",
+    reviews: options.reviews,
+    log: () => undefined,
+  });
 }

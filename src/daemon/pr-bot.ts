@@ -18,9 +18,8 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { asError, BosunError } from "../errors.js";
-import { renderInvalidComment, renderPlanComment } from "../scm/comment.js";
+import { planCommentMarker, renderInvalidComment, renderPlanComment } from "../scm/comment.js";
 import { isPlanCommand, type ChangeRequest, type ScmHost } from "../scm/host.js";
-import { planCommentMarker } from "../scm/comment.js";
 import { invalidStatuses, planStatuses, type CommitStatus } from "../scm/statuses.js";
 import { invalidLines, type PullRequestBase, type PullRequestPlan } from "./pr-plan.js";
 

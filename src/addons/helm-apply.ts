@@ -166,7 +166,8 @@ export function rollbackTarget(history: readonly Pick<HelmRevision, "revision" |
  * to; `env` holds the secret values' variables. Failures: `RenderFailed` (render), `ApplyFailed` with
  * `phase` recover, apply or inventory (the message says what state the release was left in: rolled back
  * to a deployed revision, or uninstalled after a failed first install); an unreachable cluster or a
- * missing helm propagate as they are.
+ * missing helm propagate as they are. `planned.chartDigest` (a step's) pins a repository chart: an archive
+ * with another digest now (a re-tagged chart) is refused before anything is written.
  */
 export async function applyHelmAddon(
   ctx: HelmApplyContext,
@@ -174,6 +175,7 @@ export async function applyHelmAddon(
   addon: DesiredAddon,
   fleetDir: string,
   env: Readonly<Record<string, string | undefined>>,
+  planned: { chartDigest?: string } = {},
 ): Promise<HelmApplyResult> {
   const source = addon.source;
   if (source.kind !== "helm") throw new InternalError(`applyHelmAddon called for the Kustomize add-on ${addon.name}`);
@@ -184,6 +186,13 @@ export async function applyHelmAddon(
 
   const entry = await inventoryEntryOfKind(ctx.rest, addon.name, "helm");
   const rendered = await render(ctx, addon, fleetDir, env, knownSecrets);
+  if (planned.chartDigest !== undefined && rendered.chartDigest !== planned.chartDigest) {
+    throw new AddonApplyError(
+      addon.name,
+      "apply",
+      `add-on ${addon.name}: chart ${rendered.chart} ${rendered.chartVersion} changed since the plan: the plan rendered sha256:${planned.chartDigest}, the repository now serves ${rendered.chartDigest === undefined ? "no pinned archive" : `sha256:${rendered.chartDigest}`} (the version was published again); nothing was installed — plan again`,
+    );
+  }
   const secrets = [...knownSecrets, ...rendered.secrets];
   const helmTimeout = `${addon.timeoutSeconds}s`;
   // Helm's own timeout covers the wait; a rollback after it waits as long again.
@@ -234,8 +243,9 @@ export async function applyHelmAddon(
       {
         release: addon.name,
         namespace,
-        chart: helmChartRef(source, fleetDir),
-        ...(source.chart.kind === "repo" ? { repo: source.chart.repo, version: source.chart.version } : {}),
+        // A repository chart is installed from the archive the render verified, never fetched again by helm.
+        chart: rendered.chartFile ?? helmChartRef(source, fleetDir),
+        ...(source.chart.kind === "repo" && rendered.chartFile === undefined ? { repo: source.chart.repo, version: source.chart.version } : {}),
         values: rendered.values,
         createNamespace: true,
         wait: true,

@@ -145,6 +145,7 @@ async function observeHelm(context: AddonContext, addon: DesiredAddon, source: H
         prune: [],
         chart: rendered.chart,
         chartVersion: rendered.chartVersion,
+        ...(rendered.chartDigest === undefined ? {} : { chartDigest: rendered.chartDigest }),
         valuesDiff: valuesDiff === null ? null : scrubText(valuesDiff, [...secrets, ...rendered.secrets]),
       },
     };

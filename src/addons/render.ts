@@ -28,6 +28,7 @@ import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, resolveTool, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
+import { ChartFetcher, ChartFetchError, type FetchedChart } from "../source/chart-fetch.js";
 import { chartRepoFetchProblem } from "./chart-repo-guard.js";
 import { countRenderSpawn, renderKey, secretDigest, type RenderCache, type RenderTool } from "./render-cache.js";
 import { inventoryId } from "./inventory.js";
@@ -74,6 +75,11 @@ export interface RenderOptions {
   repoPolicy?: RepoPolicy;
   /** Stops helm or kustomize when it aborts (the run's signal during an apply). */
   signal?: AbortSignal;
+  /**
+   * Fetches charts from HTTP(S) repositories for this run (one index request per repository per run);
+   * without one, each render makes its own, with the policy's credentials.
+   */
+  charts?: ChartFetcher;
 }
 
 export type { RenderCache } from "./render-cache.js";
@@ -116,6 +122,9 @@ export interface RenderedHelmAddon {
   chartVersion: string;
   /** The secret values taken from the environment, so that messages can be scrubbed of them. */
   secrets: string[];
+  /** A chart from an HTTP(S) repository: the SHA-256 of the archive rendered, and the archive in bosun's cache. */
+  chartDigest?: string;
+  chartFile?: string;
 }
 
 /** A rendered Kustomize add-on. */
@@ -179,11 +188,13 @@ async function renderHelm(
   }
   const chart = await chartFacts(source, fleetDir);
   const helmOptions: HelmOptions = { ...pick(options, "helm"), ...pick(options, "timeoutMs"), ...pick(options, "signal") };
-  const chartRef = helmChartRef(source, fleetDir);
+  const fetched = await fetchRepoChart(addon.name, source, options);
+  const chartRef = fetched?.file ?? helmChartRef(source, fleetDir);
   const template = {
     release: addon.name,
     namespace,
-    ...(source.chart.kind === "repo" ? { repo: source.chart.repo, version: source.chart.version } : {}),
+    // A fetched chart is a local archive; an OCI chart is still pulled by helm.
+    ...(source.chart.kind === "repo" && fetched === undefined ? { repo: source.chart.repo, version: source.chart.version } : {}),
     ...pick(options, "kubeVersion"),
     ...pick(options, "apiVersions"),
   };
@@ -192,7 +203,9 @@ async function renderHelm(
     "helm",
     async (cache) => {
       const [chartKey, tool] = await Promise.all([
-        source.chart.kind === "local" ? cache.treeDigest(fleetDir, chartRef) : Promise.resolve({ repo: source.chart.repo, name: source.chart.name, version: source.chart.version }),
+        source.chart.kind === "local"
+          ? cache.treeDigest(fleetDir, chartRef)
+          : Promise.resolve(fetched ? { digest: fetched.digest } : { repo: source.chart.repo, name: source.chart.name, version: source.chart.version }),
         resolveTool("helm", options.helm).then((file) => cache.executableIdentity(file)),
       ]);
       if (chartKey === null) return null;
@@ -230,7 +243,25 @@ async function renderHelm(
     chart: chart.name,
     chartVersion: chart.version,
     secrets: secrets.map((s) => s.value),
+    ...(fetched ? { chartDigest: fetched.digest, chartFile: fetched.file } : {}),
   };
+}
+
+/**
+ * A chart from an HTTP(S) repository, fetched by bosun (the operator's credentials and CA, pinned by
+ * digest: `src/source/chart-fetch.ts`); undefined for a local or an OCI chart.
+ */
+async function fetchRepoChart(addon: string, source: HelmChartSource, options: RenderOptions): Promise<FetchedChart | undefined> {
+  const chart = source.chart;
+  if (chart.kind !== "repo" || chart.repo.startsWith("oci://")) return undefined;
+  const policy = options.repoPolicy ?? DEFAULT_REPO_POLICY;
+  const charts = options.charts ?? new ChartFetcher({ allowInternal: policy.allowInternalChartRepos, ...(policy.chartCredentials ? { credentials: policy.chartCredentials } : {}) });
+  try {
+    return await charts.fetch(chart.repo, chart.name, chart.version);
+  } catch (error) {
+    if (error instanceof ChartFetchError) throw new AddonRenderError(addon, `add-on ${addon}: ${error.message}`, error);
+    throw error;
+  }
 }
 
 /**

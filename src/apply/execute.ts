@@ -241,7 +241,8 @@ async function runStep(run: ClusterRun, rest: KubeRest, kubeconfig: string, step
     case "addon.apply": {
       const addon = addonOf(step.addon);
       if (addon.source.kind === "helm") {
-        const result = await applyHelmAddon(helmContext, desired, addon, run.fleetDir, run.env);
+        const planned = step.kind === "addon.apply" || step.chartDigest === undefined ? {} : { chartDigest: step.chartDigest };
+        const result = await applyHelmAddon(helmContext, desired, addon, run.fleetDir, run.env, planned);
         return `${result.outcome}, release revision ${result.revision}`;
       }
       const result = await applyKustomizeAddon(kustomizeContext, desired, addon, run.fleetDir);

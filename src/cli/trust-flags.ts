@@ -12,6 +12,7 @@ import { UsageError } from "../errors.js";
 import { checkAllowedPrefixes } from "../spec/chart-repo-url.js";
 import { ALLOW_EXEC_PLUGINS_VARIABLE, ALLOWED_ENV_VARIABLE, DEFAULT_ALLOWED_ENV, parseEnvPatterns } from "../spec/environment.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
+import { CHART_CREDENTIALS_FILE_VARIABLE, CHART_CREDENTIALS_VARIABLE, ChartCredentialsError, loadChartCredentialsSync, NO_CHART_CREDENTIALS } from "../source/chart-credentials.js";
 
 /** The variables read, by what they set. */
 export const TRUST_ENV = {
@@ -29,6 +30,7 @@ export interface TrustFlags {
   allowInternalChartRepos?: boolean;
   allowRemoteKustomize?: boolean;
   allowExecPlugins?: boolean;
+  chartCredentials?: string;
 }
 
 /** What the operator allows. */
@@ -52,7 +54,11 @@ export function withTrustFlags(command: Command, options: { plugins: boolean }):
       (value: string, all: string[] | undefined) => [...(all ?? []), ...splitList(value)],
     )
     .option("--allow-internal-chart-repos", `allow chart repositories on loopback, private and link-local addresses (also ${TRUST_ENV.allowInternalChartRepos}=true)`)
-    .option("--allow-remote-kustomize", `allow kustomizations to use remote https:// resources (also ${TRUST_ENV.allowRemoteKustomize}=true)`);
+    .option("--allow-remote-kustomize", `allow kustomizations to use remote https:// resources (also ${TRUST_ENV.allowRemoteKustomize}=true)`)
+    .option(
+      "--chart-credentials <file>",
+      `chart repository credentials and CAs by URL prefix (also ${CHART_CREDENTIALS_FILE_VARIABLE}, or the YAML itself in ${CHART_CREDENTIALS_VARIABLE}); see docs/chart-repositories.md`,
+    );
   if (options.plugins) {
     command.option(
       "--allow-exec-plugins",
@@ -74,9 +80,20 @@ export function trustSelection(flags: TrustFlags, env: NodeJS.ProcessEnv): Trust
       allowedChartRepos,
       allowInternalChartRepos: flags.allowInternalChartRepos ?? envSwitch(env, TRUST_ENV.allowInternalChartRepos),
       allowRemoteKustomize: flags.allowRemoteKustomize ?? envSwitch(env, TRUST_ENV.allowRemoteKustomize),
+      ...chartCredentials(flags, env),
     },
     allowExecPlugins: flags.allowExecPlugins === true || envSwitch(env, TRUST_ENV.allowExecPlugins),
   };
+}
+
+function chartCredentials(flags: TrustFlags, env: NodeJS.ProcessEnv): Pick<RepoPolicy, "chartCredentials"> {
+  try {
+    const list = loadChartCredentialsSync(flags.chartCredentials, env);
+    return list === NO_CHART_CREDENTIALS ? {} : { chartCredentials: list };
+  } catch (error) {
+    if (error instanceof ChartCredentialsError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function allowedSecretEnv(flags: TrustFlags, env: NodeJS.ProcessEnv): string[] {

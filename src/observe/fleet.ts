@@ -8,6 +8,7 @@ import { setMaxListeners } from "node:events";
 import type * as k8s from "@kubernetes/client-node";
 import { observeAddons } from "../addons/observe.js";
 import { RenderCache } from "../addons/render-cache.js";
+import { ChartFetcher } from "../source/chart-fetch.js";
 import { observeBackup } from "../backup/observe.js";
 import { driverFor } from "../drivers/index.js";
 import { BosunError, ToolNotFoundError, asError } from "../errors.js";
@@ -51,6 +52,9 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   // A view per run: clusters that install the same chart with the same values share one `helm template`,
   // and each tree is hashed once per run, not once per cluster.
   const renderCache = (options.renderCache ?? new RenderCache()).run();
+  // One fetcher per run: each chart repository's index is asked for once, whatever the number of clusters.
+  const policy = options.repoPolicy;
+  const charts = new ChartFetcher({ allowInternal: policy?.allowInternalChartRepos ?? false, ...(policy?.chartCredentials ? { credentials: policy.chartCredentials } : {}) });
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < clusters.length) {
@@ -58,7 +62,7 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
       next += 1;
       const cluster = clusters[index] as DesiredCluster;
       const started = performance.now();
-      const observed = await observeWithDeadline(cluster, defaultConfig, options, renderCache);
+      const observed = await observeWithDeadline(cluster, defaultConfig, options, renderCache, charts);
       results[index] = observed;
       options.onCluster?.(observed, performance.now() - started);
     }
@@ -67,7 +71,7 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   return results;
 }
 
-async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.KubeConfig, options: ObserveOptions, renderCache: RenderCache): Promise<ObservedCluster> {
+async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.KubeConfig, options: ObserveOptions, renderCache: RenderCache, charts: ChartFetcher): Promise<ObservedCluster> {
   const controller = new AbortController();
   // Every request of the cluster listens on this one signal; many run at once by design.
   setMaxListeners(0, controller.signal);
@@ -79,7 +83,7 @@ async function observeWithDeadline(cluster: DesiredCluster, base: () => k8s.Kube
     }, options.clusterTimeoutMs);
   });
   try {
-    return await Promise.race([observeCluster(cluster, base, options, controller.signal, renderCache), deadline]);
+    return await Promise.race([observeCluster(cluster, base, options, controller.signal, renderCache, charts), deadline]);
   } finally {
     clearTimeout(timer);
     controller.abort();
@@ -93,6 +97,7 @@ export async function observeCluster(
   options: ObserveOptions,
   signal: AbortSignal,
   renderCache?: RenderCache,
+  charts?: ChartFetcher,
 ): Promise<ObservedCluster> {
   const restOptions = { timeoutMs: options.requestTimeoutMs, signal };
   const clients: KubeRest[] = [];
@@ -111,6 +116,7 @@ export async function observeCluster(
         ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
         ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
         ...(renderCache ? { renderCache } : {}),
+        ...(charts ? { charts } : {}),
         ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
       }),
       observeBackup(rest, cluster),

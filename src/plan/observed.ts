@@ -136,7 +136,7 @@ export interface HelmAddonObservation {
     chart: string;
     chartVersion: string;
   } | null;
-  render: RenderOutcome & { chart?: string; chartVersion?: string; valuesDiff?: string | null };
+  render: RenderOutcome & { chart?: string; chartVersion?: string; chartDigest?: string; valuesDiff?: string | null };
 }
 
 /** A Kustomize add-on: its inventory entry and the desired build diffed against live. */

@@ -129,6 +129,8 @@ export interface AddonInstallStep extends StepBase {
   /** Helm: chart and version. */
   chart?: string;
   chartVersion?: string;
+  /** Helm from a chart repository: the SHA-256 of the archive the plan rendered; apply installs only that. */
+  chartDigest?: string;
   objects: ObjectSummary[];
   diff: string;
 }
@@ -139,6 +141,8 @@ export interface AddonUpgradeStep extends StepBase {
   addon: string;
   chart: string;
   chartVersion: { from: string; to: string };
+  /** A chart from a repository: the SHA-256 of the archive the plan rendered; apply installs only that. */
+  chartDigest?: string;
   /** Masked unified diff of the release values, empty when unchanged. */
   valuesDiff: string;
   objects: ObjectSummary[];

@@ -106,6 +106,7 @@ function canonicalStep(step: Step): Step {
         addonKind: step.addonKind,
         ...(step.chart === undefined ? {} : { chart: step.chart }),
         ...(step.chartVersion === undefined ? {} : { chartVersion: step.chartVersion }),
+        ...(step.chartDigest === undefined ? {} : { chartDigest: step.chartDigest }),
         objects: canonicalObjects(step.objects),
         diff: step.diff,
       };
@@ -116,6 +117,7 @@ function canonicalStep(step: Step): Step {
         addon: step.addon,
         chart: step.chart,
         chartVersion: { from: step.chartVersion.from, to: step.chartVersion.to },
+        ...(step.chartDigest === undefined ? {} : { chartDigest: step.chartDigest }),
         valuesDiff: step.valuesDiff,
         objects: canonicalObjects(step.objects),
         diff: step.diff,

@@ -26,7 +26,7 @@
  */
 import fs from "node:fs/promises";
 import { parseSingleYaml, type YamlWalkHooks, type YamlPosition } from "../bounded-yaml.js";
-import { readRegularFile } from "../bounded-file.js";
+import { readRegularFile, readRegularFileSync } from "../bounded-file.js";
 import { underPrefix } from "../spec/chart-repo-url.js";
 
 /** The variable holding the credentials list itself (YAML or JSON). */
@@ -180,6 +180,19 @@ export async function loadChartCredentials(file: string | undefined, env: Readon
   const path = file ?? env[CHART_CREDENTIALS_FILE_VARIABLE];
   if (path !== undefined && path !== "") {
     const read = await readRegularFile(path, MAX_LIST_BYTES);
+    if (!read.ok) throw new ChartCredentialsError(`${path}: cannot read the chart credentials (${read.problem})`);
+    return parseChartCredentials(read.text, path);
+  }
+  const inline = env[CHART_CREDENTIALS_VARIABLE];
+  if (inline !== undefined && inline.trim() !== "") return parseChartCredentials(inline, CHART_CREDENTIALS_VARIABLE);
+  return NO_CHART_CREDENTIALS;
+}
+
+/** {@link loadChartCredentials}, read synchronously (for flag parsing, before anything runs). */
+export function loadChartCredentialsSync(file: string | undefined, env: Readonly<Record<string, string | undefined>>): ChartCredentialsList {
+  const path = file ?? env[CHART_CREDENTIALS_FILE_VARIABLE];
+  if (path !== undefined && path !== "") {
+    const read = readRegularFileSync(path, MAX_LIST_BYTES);
     if (!read.ok) throw new ChartCredentialsError(`${path}: cannot read the chart credentials (${read.problem})`);
     return parseChartCredentials(read.text, path);
   }

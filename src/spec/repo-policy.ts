@@ -5,6 +5,7 @@
  * Everything is off by default.
  */
 
+import type { ChartCredentialsList } from "../source/chart-credentials.js";
 import { DEFAULT_ALLOWED_ENV } from "./environment.js";
 
 /** The operator's allowances for what a fleet repository may reference. */
@@ -28,6 +29,11 @@ export interface RepoPolicy {
    * of these as well. Set by `loadFleet` from the Fleet document — for a pull request, the base branch's.
    */
   fleetChartRepos?: readonly string[];
+  /**
+   * The operator's chart repository credentials and CAs (`--chart-credentials`), by URL prefix: used when
+   * bosun fetches a chart, never part of a plan or a render's key.
+   */
+  chartCredentials?: ChartCredentialsList;
 }
 
 /** The default: `BOSUN_SECRET_*`, any public chart repository, nothing internal, nothing remote in kustomizations. */

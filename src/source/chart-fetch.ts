@@ -79,8 +79,9 @@ interface SeenIndex {
   text: string;
 }
 
-/** Indexes kept for conditional requests, oldest dropped first. */
+/** Indexes kept for conditional requests, oldest dropped first: at most this many, and this many bytes. */
 const MAX_SEEN_INDEXES = 32;
+const MAX_SEEN_INDEX_BYTES = 64 * 1024 * 1024;
 const seenIndexes = new Map<string, SeenIndex>();
 
 /** Counters of this process's repository requests, for metrics and tests. */
@@ -173,7 +174,12 @@ export class ChartFetcher {
     seenIndexes.delete(indexUrl);
     if (response.etag !== undefined || response.lastModified !== undefined) {
       seenIndexes.set(indexUrl, { text, ...(response.etag ? { etag: response.etag } : {}), ...(response.lastModified ? { lastModified: response.lastModified } : {}) });
-      while (seenIndexes.size > MAX_SEEN_INDEXES) seenIndexes.delete(seenIndexes.keys().next().value as string);
+      let bytes = [...seenIndexes.values()].reduce((sum, seen) => sum + seen.text.length, 0);
+      while (seenIndexes.size > MAX_SEEN_INDEXES || bytes > MAX_SEEN_INDEX_BYTES) {
+        const [oldest, seen] = seenIndexes.entries().next().value as [string, SeenIndex];
+        seenIndexes.delete(oldest);
+        bytes -= seen.text.length;
+      }
     }
     return text;
   }

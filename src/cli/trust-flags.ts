@@ -12,7 +12,7 @@ import { UsageError } from "../errors.js";
 import { checkAllowedPrefixes } from "../spec/chart-repo-url.js";
 import { ALLOW_EXEC_PLUGINS_VARIABLE, ALLOWED_ENV_VARIABLE, DEFAULT_ALLOWED_ENV, parseEnvPatterns } from "../spec/environment.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
-import { CHART_CREDENTIALS_FILE_VARIABLE, CHART_CREDENTIALS_VARIABLE, ChartCredentialsError, loadChartCredentialsSync, NO_CHART_CREDENTIALS } from "../source/chart-credentials.js";
+import { CHART_CREDENTIALS_FILE_VARIABLE, CHART_CREDENTIALS_VARIABLE, ChartCredentialsError, loadChartCredentials, NO_CHART_CREDENTIALS } from "../source/chart-credentials.js";
 
 /** The variables read, by what they set. */
 export const TRUST_ENV = {
@@ -88,7 +88,7 @@ export function trustSelection(flags: TrustFlags, env: NodeJS.ProcessEnv): Trust
 
 function chartCredentials(flags: TrustFlags, env: NodeJS.ProcessEnv): Pick<RepoPolicy, "chartCredentials"> {
   try {
-    const list = loadChartCredentialsSync(flags.chartCredentials, env);
+    const list = loadChartCredentials(flags.chartCredentials, env);
     return list === NO_CHART_CREDENTIALS ? {} : { chartCredentials: list };
   } catch (error) {
     if (error instanceof ChartCredentialsError) throw new UsageError(error.message);

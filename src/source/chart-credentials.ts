@@ -24,7 +24,6 @@
  * boundary: `underPrefix`), so a more specific entry wins and `…/platform` never matches `…/platform-evil`.
  * Credentials are sent only over `https://` and `oci://` (an entry for `http://` is refused).
  */
-import fs from "node:fs/promises";
 import { parseSingleYaml, type YamlWalkHooks, type YamlPosition } from "../bounded-yaml.js";
 import { readRegularFile, readRegularFileSync } from "../bounded-file.js";
 import { underPrefix } from "../spec/chart-repo-url.js";
@@ -174,22 +173,10 @@ function normalise(url: URL): string {
 
 /**
  * Reads the operator's list: `file` (a flag) wins, else {@link CHART_CREDENTIALS_FILE_VARIABLE}, else the
- * YAML in {@link CHART_CREDENTIALS_VARIABLE}; none of them gives {@link NO_CHART_CREDENTIALS}.
+ * YAML in {@link CHART_CREDENTIALS_VARIABLE}; none of them gives {@link NO_CHART_CREDENTIALS}. Synchronous:
+ * it is read with the flags, before anything runs.
  */
-export async function loadChartCredentials(file: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<ChartCredentialsList> {
-  const path = file ?? env[CHART_CREDENTIALS_FILE_VARIABLE];
-  if (path !== undefined && path !== "") {
-    const read = await readRegularFile(path, MAX_LIST_BYTES);
-    if (!read.ok) throw new ChartCredentialsError(`${path}: cannot read the chart credentials (${read.problem})`);
-    return parseChartCredentials(read.text, path);
-  }
-  const inline = env[CHART_CREDENTIALS_VARIABLE];
-  if (inline !== undefined && inline.trim() !== "") return parseChartCredentials(inline, CHART_CREDENTIALS_VARIABLE);
-  return NO_CHART_CREDENTIALS;
-}
-
-/** {@link loadChartCredentials}, read synchronously (for flag parsing, before anything runs). */
-export function loadChartCredentialsSync(file: string | undefined, env: Readonly<Record<string, string | undefined>>): ChartCredentialsList {
+export function loadChartCredentials(file: string | undefined, env: Readonly<Record<string, string | undefined>>): ChartCredentialsList {
   const path = file ?? env[CHART_CREDENTIALS_FILE_VARIABLE];
   if (path !== undefined && path !== "") {
     const read = readRegularFileSync(path, MAX_LIST_BYTES);
@@ -268,22 +255,6 @@ export async function resolveChartAuth(entry: ChartRepoCredentials, env: Readonl
     out.secrets.push(out.key);
   }
   return out;
-}
-
-/** True when every PEM file the list names exists (for a start-up check that fails early and clearly). */
-export async function missingCredentialFiles(list: ChartCredentialsList): Promise<string[]> {
-  const files = list.repositories.flatMap((entry) => [
-    entry.caFile,
-    entry.certFile,
-    entry.keyFile,
-    entry.password && "file" in entry.password ? entry.password.file : undefined,
-    entry.token && "file" in entry.token ? entry.token.file : undefined,
-  ]);
-  const missing: string[] = [];
-  for (const file of files) {
-    if (file !== undefined && !(await fs.stat(file).then((s) => s.isFile(), () => false))) missing.push(file);
-  }
-  return missing;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -129,7 +129,8 @@ export class ChartFetcher {
     const { entry } = found;
     if (entry.digest !== undefined) {
       const cached = path.join(this.options.cacheDir, `sha256-${entry.digest}.tgz`);
-      if (await isFile(cached)) {
+      // A file is trusted only as far as its content matches its name (a crash can leave one truncated).
+      if ((await fileDigest(cached)) === entry.digest) {
         chartFetchStats.cacheHits += 1;
         return { file: cached, digest: entry.digest, url: safe(entry.urls[0] ?? indexUrl) };
       }
@@ -144,8 +145,12 @@ export class ChartFetcher {
     await fs.mkdir(this.options.cacheDir, { recursive: true, mode: 0o700 });
     const file = path.join(this.options.cacheDir, `sha256-${digest}.tgz`);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    await fs.writeFile(tmp, body, { mode: 0o600 });
-    await fs.rename(tmp, file);
+    try {
+      await fs.writeFile(tmp, body, { mode: 0o600, flush: true });
+      await fs.rename(tmp, file);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
     return { file, digest, url: safe(url) };
   }
 
@@ -194,11 +199,22 @@ export class ChartFetcher {
       const parsed = new URL(url);
       if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new ChartFetchError("refused", `${request.what}: ${safe(url)} is not an http(s) URL`);
       const entry = credentialsFor(this.options.credentials, url);
-      const auth: ResolvedChartAuth = entry ? await resolveChartAuth(entry, this.options.env) : { secrets: [] };
+      let auth: ResolvedChartAuth = { secrets: [] };
+      if (entry) {
+        try {
+          auth = await resolveChartAuth(entry, this.options.env);
+        } catch (error) {
+          throw new ChartFetchError("refused", error instanceof Error ? error.message : "cannot read the chart credentials");
+        }
+      }
       const response = await this.once(parsed, request, auth);
       if (response.status >= 300 && response.status < 400 && response.status !== 304) {
         if (!response.location) throw new ChartFetchError("invalid", `${request.what}: ${safe(url)} redirected without a Location`);
-        url = new URL(response.location, url).toString();
+        try {
+          url = new URL(response.location, url).toString();
+        } catch {
+          throw new ChartFetchError("invalid", `${request.what}: ${safe(url)} redirected to something that is not a URL`);
+        }
         continue;
       }
       if (response.status === 304 && request.allowNotModified) return response;
@@ -227,12 +243,15 @@ export class ChartFetcher {
       headers,
       timeout: this.options.timeoutMs,
       lookup: this.lookup(url),
+      // A fresh connection per request: a pooled socket would skip the address check of `lookup`.
+      agent: false,
     };
     return new Promise((resolve, reject) => {
       const onResponse = (res: http.IncomingMessage): void => {
         const status = res.statusCode ?? 0;
         if (status !== 200) {
-          res.resume();
+          // The body of a redirect or an error is not read: it could be endless.
+          res.destroy();
           resolve({ status, body: Buffer.alloc(0), ...(typeof res.headers.location === "string" ? { location: res.headers.location } : {}) });
           return;
         }
@@ -269,8 +288,14 @@ export class ChartFetcher {
         url.protocol === "https:"
           ? https.request({ ...common, ca: auth.ca === undefined ? undefined : [...tls.rootCertificates, auth.ca], cert: auth.cert, key: auth.key, servername: net.isIP(common.host) ? undefined : common.host }, onResponse)
           : http.request(common, onResponse);
-      req.on("timeout", () => {
+      const timeout = (): void => {
         req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" }));
+      };
+      req.on("timeout", timeout);
+      // The socket timeout only measures silence: a server that drips bytes is stopped by this deadline.
+      const deadline = setTimeout(timeout, this.options.timeoutMs);
+      req.on("close", () => {
+        clearTimeout(deadline);
       });
       req.on("error", (error) => {
         reject(error instanceof ChartFetchError ? error : connectError(error, request.what, url));
@@ -279,23 +304,36 @@ export class ChartFetcher {
     });
   }
 
-  /** A `lookup` that refuses internal addresses unless allowed, checking the address actually connected to. */
+  /**
+   * A `lookup` that refuses internal addresses unless allowed, checking the addresses actually connected
+   * to. Node 20 asks for every address (`all: true`, for happy eyeballs) or for one; both forms are kept.
+   */
   private lookup(url: URL): net.LookupFunction {
     const allowInternal = this.options.allowInternal;
-    return (hostname, options, callback) => {
-      dns.lookup(hostname, { ...options, all: false }, (error, address, family) => {
-        if (error) {
-          callback(error, address, family);
-          return;
-        }
-        const cls = classifyAddress(address);
-        if (cls !== "public" && !allowInternal) {
-          callback(new ChartFetchError("refused", `${safe(url.toString())}: the host ${hostname} resolves to ${address}, a ${cls} address: bosun fetches charts only from public hosts unless the operator allows internal ones (--allow-internal-chart-repos)`), address, family);
-          return;
-        }
-        callback(null, address, family);
-      });
+    const refuse = (hostname: string, address: string): ChartFetchError | undefined => {
+      const cls = classifyAddress(address);
+      if (cls === "public" || allowInternal) return undefined;
+      return new ChartFetchError("refused", `${safe(url.toString())}: the host ${hostname} resolves to ${address}, a ${cls} address: bosun fetches charts only from public hosts unless the operator allows internal ones (--allow-internal-chart-repos)`);
     };
+    return ((hostname: string, options: dns.LookupOptions, callback: (error: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+        if (error) {
+          callback(error, options.all ? [] : "");
+          return;
+        }
+        for (const entry of addresses) {
+          const problem = refuse(hostname, entry.address);
+          if (problem) {
+            callback(problem, options.all ? [] : "");
+            return;
+          }
+        }
+        const first = addresses[0];
+        if (options.all) callback(null, addresses);
+        else if (first) callback(null, first.address, first.family);
+        else callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "");
+      });
+    });
   }
 }
 
@@ -349,9 +387,10 @@ function safe(url: string): string {
   }
 }
 
-async function isFile(file: string): Promise<boolean> {
-  return fs.stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+async function fileDigest(file: string): Promise<string | undefined> {
+  try {
+    return createHash("sha256").update(await fs.readFile(file)).digest("hex");
+  } catch {
+    return undefined;
+  }
 }

@@ -172,6 +172,27 @@ describe("ChartFetcher against an HTTPS repository with a private CA and basic a
     expect(big.failure).toBe("too-large");
   });
 
+  it("resolves a host name, refusing it when it resolves to an internal address unless allowed", async () => {
+    const byName = base.replace("127.0.0.1", "localhost");
+    const credentials = parseChartCredentials(`repositories:\n  - url: ${byName}\n    username: bosun\n    passwordEnv: CHARTS_PASSWORD\n    caFile: ${ca.caFile}\n`, "c");
+    const allowed = new ChartFetcher({ credentials, env: { CHARTS_PASSWORD: PASSWORD }, allowInternal: true, cacheDir });
+    expect((await allowed.fetch(`${byName}/charts`, "demo", "1.0.0")).digest).toBe(sha(archive));
+    requests.length = 0;
+    const refused = await failure(new ChartFetcher({ credentials, env: { CHARTS_PASSWORD: PASSWORD }, allowInternal: false, cacheDir }).fetch(`${byName}/charts`, "demo", "1.0.0"));
+    expect(refused.failure).toBe("refused");
+    expect(refused.message).toMatch(/the host localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(requests).toEqual([]);
+  });
+
+  it("downloads again when a cached archive does not match its name", async () => {
+    const first = await fetcher(FULL.replace("CA", ca.caFile)).fetch(`${base}/charts`, "demo", "1.0.0");
+    await fs.writeFile(first.file, "truncated");
+    requests.length = 0;
+    const again = await fetcher(FULL.replace("CA", ca.caFile)).fetch(`${base}/charts`, "demo", "1.0.0");
+    expect(await fs.readFile(again.file)).toEqual(archive);
+    expect(requests.map((r) => r.path)).toContain("/charts/demo-1.0.0.tgz");
+  });
+
   it("refuses internal addresses unless the operator allows them", async () => {
     const error = await failure(fetcher(FULL.replace("CA", ca.caFile), { allowInternal: false }).fetch(`${base}/charts`, "demo", "1.0.0"));
     expect(error.failure).toBe("refused");

@@ -7,6 +7,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { ensureDebianPackage } from "./packages.js";
 
 /** PEM files of a test CA and what it signed. */
 export interface TestCa {
@@ -21,8 +22,12 @@ export interface TestCa {
   remove: () => Promise<void>;
 }
 
+let program: Promise<string> | undefined;
+
 async function openssl(args: readonly string[], cwd: string): Promise<void> {
-  await execa("openssl", args, { cwd, timeout: 60_000 });
+  // Debian's base image has it; a machine without it gets the package, as the other test programs do.
+  program ??= ensureDebianPackage("openssl", "openssl");
+  await execa(await program, args, { cwd, timeout: 60_000 });
 }
 
 /** Creates a fresh CA with a server certificate for 127.0.0.1/localhost and a client certificate. */

@@ -52,8 +52,9 @@ for (const subnet of SUBNETS) {
 
 /**
  * The class of an IP address (without brackets). IPv6 addresses that carry an IPv4 address — mapped
- * (`::ffff:127.0.0.1`), compatible (`::127.0.0.1`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`) — are
- * judged by the IPv4 address they carry. Anything that is not an IP address is `reserved`.
+ * (`::ffff:127.0.0.1`), translated (`::ffff:0:127.0.0.1`), compatible (`::127.0.0.1`), NAT64
+ * (`64:ff9b::/96`) and 6to4 (`2002::/16`) — are judged by the IPv4 address they carry; local-use NAT64 and
+ * Teredo, whose IPv4 address cannot be read off reliably, are reserved. Anything that is not an IP address is `reserved`.
  */
 export function classifyAddress(address: string): AddressClass {
   const family = net.isIP(address);
@@ -61,6 +62,7 @@ export function classifyAddress(address: string): AddressClass {
   if (family !== 6) return "reserved";
   const embedded = embeddedIpv4(address);
   if (embedded !== undefined) return classifyAddress(embedded);
+  if (translatedElsewhere(address)) return "reserved";
   return lookUpClass(address, "ipv6");
 }
 
@@ -77,12 +79,25 @@ function embeddedIpv4(address: string): string | undefined {
   const zeros = (from: number, to: number): boolean => words.slice(from, to).every((w) => w === 0);
   // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible; ::, ::1 excluded: they are their own classes).
   if (zeros(0, 5) && words[5] === 0xffff) return v4(words[6] ?? 0, words[7] ?? 0);
+  // ::ffff:0:a.b.c.d (SIIT, RFC 7915: an IPv4-translated address).
+  if (zeros(0, 4) && words[4] === 0xffff && words[5] === 0) return v4(words[6] ?? 0, words[7] ?? 0);
   if (zeros(0, 6) && ((words[6] ?? 0) !== 0 || (words[7] ?? 0) > 1)) return v4(words[6] ?? 0, words[7] ?? 0);
   // 64:ff9b::a.b.c.d (NAT64 well-known prefix).
   if (words[0] === 0x64 && words[1] === 0xff9b && zeros(2, 6)) return v4(words[6] ?? 0, words[7] ?? 0);
   // 2002:AABB:CCDD::/48 (6to4).
   if (words[0] === 0x2002) return v4(words[1] ?? 0, words[2] ?? 0);
   return undefined;
+}
+
+/**
+ * Prefixes whose addresses a local translator or tunnel turns into an IPv4 address bosun cannot read off
+ * reliably: local-use NAT64 (`64:ff9b:1::/48`, RFC 8215: the IPv4 position depends on the prefix length a
+ * network chose) and Teredo (`2001::/32`, the client's address obscured). Refused as reserved.
+ */
+function translatedElsewhere(address: string): boolean {
+  const words = ipv6Words(address);
+  if (!words) return false;
+  return (words[0] === 0x64 && words[1] === 0xff9b && words[2] === 1) || (words[0] === 0x2001 && words[1] === 0);
 }
 
 /** The eight 16-bit words of an IPv6 address (with an optional dotted IPv4 tail). */

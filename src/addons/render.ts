@@ -28,7 +28,7 @@ import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, resolveTool, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
-import { ChartFetcher, ChartFetchError, type FetchedChart } from "../source/chart-fetch.js";
+import { chartFetcherFor, ChartFetchError, type ChartFetcher, type FetchedChart } from "../source/chart-fetch.js";
 import { chartRepoFetchProblem } from "./chart-repo-guard.js";
 import { countRenderSpawn, renderKey, secretDigest, type RenderCache, type RenderTool } from "./render-cache.js";
 import { inventoryId } from "./inventory.js";
@@ -254,8 +254,7 @@ async function renderHelm(
 async function fetchRepoChart(addon: string, source: HelmChartSource, options: RenderOptions): Promise<FetchedChart | undefined> {
   const chart = source.chart;
   if (chart.kind !== "repo" || chart.repo.startsWith("oci://")) return undefined;
-  const policy = options.repoPolicy ?? DEFAULT_REPO_POLICY;
-  const charts = options.charts ?? new ChartFetcher({ allowInternal: policy.allowInternalChartRepos, ...(policy.chartCredentials ? { credentials: policy.chartCredentials } : {}) });
+  const charts = options.charts ?? chartFetcherFor(options.repoPolicy ?? DEFAULT_REPO_POLICY);
   try {
     return await charts.fetch(chart.repo, chart.name, chart.version);
   } catch (error) {

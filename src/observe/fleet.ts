@@ -8,7 +8,7 @@ import { setMaxListeners } from "node:events";
 import type * as k8s from "@kubernetes/client-node";
 import { observeAddons } from "../addons/observe.js";
 import { RenderCache } from "../addons/render-cache.js";
-import { ChartFetcher } from "../source/chart-fetch.js";
+import { chartFetcherFor, type ChartFetcher } from "../source/chart-fetch.js";
 import { observeBackup } from "../backup/observe.js";
 import { driverFor } from "../drivers/index.js";
 import { BosunError, ToolNotFoundError, asError } from "../errors.js";
@@ -53,8 +53,7 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   // and each tree is hashed once per run, not once per cluster.
   const renderCache = (options.renderCache ?? new RenderCache()).run();
   // One fetcher per run: each chart repository's index is asked for once, whatever the number of clusters.
-  const policy = options.repoPolicy;
-  const charts = new ChartFetcher({ allowInternal: policy?.allowInternalChartRepos ?? false, ...(policy?.chartCredentials ? { credentials: policy.chartCredentials } : {}) });
+  const charts = chartFetcherFor(options.repoPolicy);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < clusters.length) {

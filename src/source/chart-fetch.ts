@@ -26,6 +26,7 @@ import tls from "node:tls";
 import { BosunError } from "../errors.js";
 import { cacheRoot } from "../paths.js";
 import { classifyAddress, redactUrl } from "../spec/chart-repo-url.js";
+import type { RepoPolicy } from "../spec/repo-policy.js";
 import { credentialsFor, NO_CHART_CREDENTIALS, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
 import { DEFAULT_CHART_INDEX_LIMITS, findChartVersion, type ChartIndexLimits } from "./chart-index.js";
 
@@ -86,6 +87,11 @@ const seenIndexes = new Map<string, SeenIndex>();
 
 /** Counters of this process's repository requests, for metrics and tests. */
 export const chartFetchStats = { indexRequests: 0, indexNotModified: 0, chartDownloads: 0, cacheHits: 0 };
+
+/** A fetcher for one run with the operator's allowances: internal hosts and chart credentials. */
+export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepos" | "chartCredentials"> | undefined): ChartFetcher {
+  return new ChartFetcher({ allowInternal: policy?.allowInternalChartRepos ?? false, ...(policy?.chartCredentials ? { credentials: policy.chartCredentials } : {}) });
+}
 
 /**
  * Fetches charts for one run (a plan or an apply): each repository's index is fetched at most once per

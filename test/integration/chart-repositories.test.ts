@@ -11,9 +11,11 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeInventoryEntry } from "../../src/addons/inventory.js";
+import { KubeRest } from "../../src/kube/rest.js";
 import { helmUninstall } from "../../src/tools/helm.js";
 import { startChartRepo, type ChartRepo } from "../support/chart-repo.js";
-import { bosun, sharedSandbox } from "../support/sandbox.js";
+import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 import { createTestCa, type TestCa } from "../support/tls.js";
 
 const CHART = path.resolve(import.meta.dirname, "../fixtures/charts/hello");
@@ -76,8 +78,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Nothing of this file may outlive it: the release, bosun's inventory entry for it (which would make the
+  // next file's plan of gamma uninstall it) and its namespace.
   const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
   await helmUninstall(target, RELEASE, RELEASE, { helm: sharedSandbox().binaries.helm ?? "helm" }, { ignoreNotFound: true }).catch(() => undefined);
+  const gamma = sandboxCluster("gamma");
+  await removeInventoryEntry(new KubeRest(gamma.kc, { cluster: "gamma" }), RELEASE).catch(() => undefined);
+  await deleteNamespaces(gamma.core, [RELEASE]).catch(() => undefined);
   await repo.close();
   await ca.remove();
   await fs.rm(base, { recursive: true, force: true });

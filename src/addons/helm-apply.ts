@@ -245,7 +245,6 @@ export async function applyHelmAddon(
         namespace,
         // A repository chart is installed from the archive the render verified, never fetched again by helm.
         chart: rendered.chartFile ?? helmChartRef(source, fleetDir),
-        ...(source.chart.kind === "repo" && rendered.chartFile === undefined ? { repo: source.chart.repo, version: source.chart.version } : {}),
         values: rendered.values,
         createNamespace: true,
         wait: true,

@@ -28,7 +28,8 @@ import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, HelmChartSource } from "../spec/types.js";
 import { helmTemplate, resolveTool, type HelmOptions } from "../tools/helm.js";
 import { kustomizeBuild, type KustomizeOptions } from "../tools/kustomize.js";
-import { chartFetcherFor, ChartFetchError, type ChartFetcher, type FetchedChart } from "../source/chart-fetch.js";
+import { chartFetcherFor, type ChartFetcher } from "../source/chart-fetch.js";
+import { ChartFetchError, type FetchedChart } from "../source/chart-fetch-error.js";
 import { chartRepoFetchProblem } from "./chart-repo-guard.js";
 import { countRenderSpawn, renderKey, secretDigest, type RenderCache, type RenderTool } from "./render-cache.js";
 import { inventoryId } from "./inventory.js";
@@ -193,8 +194,7 @@ async function renderHelm(
   const template = {
     release: addon.name,
     namespace,
-    // A fetched chart is a local archive; an OCI chart is still pulled by helm.
-    ...(source.chart.kind === "repo" && fetched === undefined ? { repo: source.chart.repo, version: source.chart.version } : {}),
+    // A repository chart has been fetched by bosun: helm renders the local archive and fetches nothing.
     ...pick(options, "kubeVersion"),
     ...pick(options, "apiVersions"),
   };
@@ -248,13 +248,13 @@ async function renderHelm(
 }
 
 /**
- * A chart from an HTTP(S) repository, fetched by bosun (the operator's credentials and CA, pinned by
- * digest: `src/source/chart-fetch.ts`); undefined for a local or an OCI chart.
+ * A chart from an HTTP(S) repository or an OCI registry, fetched by bosun with the operator's credentials
+ * and CA and pinned by digest (`src/source/chart-fetch.ts`, `chart-oci.ts`); undefined for a local chart.
  */
 async function fetchRepoChart(addon: string, source: HelmChartSource, options: RenderOptions): Promise<FetchedChart | undefined> {
   const chart = source.chart;
-  if (chart.kind !== "repo" || chart.repo.startsWith("oci://")) return undefined;
-  const charts = options.charts ?? chartFetcherFor(options.repoPolicy ?? DEFAULT_REPO_POLICY);
+  if (chart.kind !== "repo") return undefined;
+  const charts = options.charts ?? chartFetcherFor(options.repoPolicy ?? DEFAULT_REPO_POLICY, options.helm);
   try {
     return await charts.fetch(chart.repo, chart.name, chart.version);
   } catch (error) {

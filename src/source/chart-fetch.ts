@@ -23,34 +23,13 @@ import https from "node:https";
 import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
-import { BosunError } from "../errors.js";
 import { cacheRoot } from "../paths.js";
-import { classifyAddress, redactUrl } from "../spec/chart-repo-url.js";
+import { classifyAddress } from "../spec/chart-repo-url.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 import { credentialsFor, NO_CHART_CREDENTIALS, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
+import { ChartFetchError, literalHostProblem, safe, type FetchedChart } from "./chart-fetch-error.js";
+import { pullOciChart } from "./chart-oci.js";
 import { DEFAULT_CHART_INDEX_LIMITS, findChartVersion, type ChartIndexLimits } from "./chart-index.js";
-
-/** What kind of failure a fetch met (for callers that act on it, and for tests). */
-export type ChartFetchFailure = "unauthorized" | "forbidden" | "not-found" | "tls" | "unreachable" | "too-large" | "digest-mismatch" | "invalid" | "refused";
-
-/** A chart could not be fetched. The message names the repository, never a credential. */
-export class ChartFetchError extends BosunError {
-  readonly failure: ChartFetchFailure;
-  constructor(failure: ChartFetchFailure, message: string) {
-    super(message, { reason: failure === "unauthorized" || failure === "forbidden" ? "Unauthorized" : failure === "unreachable" ? "Unreachable" : "RenderFailed", retryable: failure === "unreachable" });
-    this.failure = failure;
-  }
-}
-
-/** A chart archive on local disk, with what pins it. */
-export interface FetchedChart {
-  /** The `.tgz` in bosun's chart cache. */
-  file: string;
-  /** SHA-256 of the archive, lower-case hex. */
-  digest: string;
-  /** Where it was downloaded from (without user info). */
-  url: string;
-}
 
 /** How a fetcher connects. */
 export interface ChartFetcherOptions {
@@ -66,6 +45,8 @@ export interface ChartFetcherOptions {
   indexLimits?: ChartIndexLimits;
   /** The chart cache directory (default `<cache>/charts`). */
   cacheDir?: string;
+  /** The helm executable for OCI pulls (default: bosun's lookup, BOSUN_HELM first). */
+  helm?: string;
 }
 
 /** Largest chart archive downloaded by default (charts with vendored dependencies run to a few MiB). */
@@ -86,11 +67,15 @@ const MAX_SEEN_INDEX_BYTES = 64 * 1024 * 1024;
 const seenIndexes = new Map<string, SeenIndex>();
 
 /** Counters of this process's repository requests, for metrics and tests. */
-export const chartFetchStats = { indexRequests: 0, indexNotModified: 0, chartDownloads: 0, cacheHits: 0 };
+export const chartFetchStats = { indexRequests: 0, indexNotModified: 0, chartDownloads: 0, cacheHits: 0, ociPulls: 0 };
 
 /** A fetcher for one run with the operator's allowances: internal hosts and chart credentials. */
-export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepos" | "chartCredentials"> | undefined): ChartFetcher {
-  return new ChartFetcher({ allowInternal: policy?.allowInternalChartRepos ?? false, ...(policy?.chartCredentials ? { credentials: policy.chartCredentials } : {}) });
+export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepos" | "chartCredentials"> | undefined, helm?: string): ChartFetcher {
+  return new ChartFetcher({
+    allowInternal: policy?.allowInternalChartRepos ?? false,
+    ...(policy?.chartCredentials ? { credentials: policy.chartCredentials } : {}),
+    ...(helm === undefined ? {} : { helm }),
+  });
 }
 
 /**
@@ -98,7 +83,8 @@ export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepo
  * fetcher, each archive at most once per process and digest.
  */
 export class ChartFetcher {
-  private readonly options: Required<Omit<ChartFetcherOptions, "credentials" | "env">> & { credentials: ChartCredentialsList; env: Readonly<Record<string, string | undefined>> };
+  private readonly options: Required<Omit<ChartFetcherOptions, "credentials" | "env" | "helm">> & { credentials: ChartCredentialsList; env: Readonly<Record<string, string | undefined>> };
+  private readonly helm: string | undefined;
   private readonly indexes = new Map<string, Promise<string>>();
   private readonly charts = new Map<string, Promise<FetchedChart>>();
 
@@ -112,18 +98,28 @@ export class ChartFetcher {
       indexLimits: options.indexLimits ?? DEFAULT_CHART_INDEX_LIMITS,
       cacheDir: options.cacheDir ?? path.join(cacheRoot(), "charts"),
     };
+    this.helm = options.helm;
   }
 
-  /** The archive of `name` at `version` from the repository at `repo` (`https://…` or `http://…`). */
+  /**
+   * The archive of `name` at `version` from the repository at `repo`: an HTTP(S) chart repository
+   * (`https://…`, `http://…`) or an OCI registry path (`oci://…`, pulled through helm: `chart-oci.ts`).
+   */
   async fetch(repo: string, name: string, version: string): Promise<FetchedChart> {
     const key = `${repo}\0${name}\0${version}`;
     let pending = this.charts.get(key);
     if (!pending) {
-      pending = this.fetchOnce(repo, name, version);
+      pending = repo.startsWith("oci://") ? this.pullOci(repo, name, version) : this.fetchOnce(repo, name, version);
       // A failure is not remembered beyond this run's other callers: the next run tries again.
       this.charts.set(key, pending);
     }
     return pending;
+  }
+
+  private async pullOci(repo: string, name: string, version: string): Promise<FetchedChart> {
+    const pulled = await pullOciChart(repo, name, version, { ...this.options, ...(this.helm ? { helm: this.helm } : {}) });
+    chartFetchStats.ociPulls += 1;
+    return pulled;
   }
 
   private async fetchOnce(repo: string, name: string, version: string): Promise<FetchedChart> {
@@ -343,14 +339,6 @@ export class ChartFetcher {
   }
 }
 
-/** Whether a literal-IP host is allowed (no lookup happens for it). */
-export function literalHostProblem(url: URL, allowInternal: boolean): string | undefined {
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (net.isIP(host) === 0 || allowInternal) return undefined;
-  const cls = classifyAddress(host);
-  return cls === "public" ? undefined : `${safe(url.toString())}: ${host} is a ${cls} address: bosun fetches charts only from public hosts unless the operator allows internal ones (--allow-internal-chart-repos)`;
-}
-
 function statusError(status: number, what: string, url: string, sentCredentials: boolean): ChartFetchError {
   const where = `${what} at ${safe(url)}`;
   if (status === 401) {
@@ -383,14 +371,6 @@ function connectError(error: unknown, what: string, url: URL): ChartFetchError {
 
 function tooLarge(request: { maxBytes: number; what: string }, url: URL): ChartFetchError {
   return new ChartFetchError("too-large", `${request.what} at ${safe(url.toString())} is larger than the limit of ${request.maxBytes} bytes`);
-}
-
-function safe(url: string): string {
-  try {
-    return redactUrl(new URL(url));
-  } catch {
-    return "(not a URL)";
-  }
 }
 
 async function fileDigest(file: string): Promise<string | undefined> {

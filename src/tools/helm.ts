@@ -7,6 +7,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import semver from "semver";
+import { BosunError } from "../errors.js";
 import { binCacheDir } from "../paths.js";
 import { isExecutable } from "./executable.js";
 import { PLAN_APPLY_TOOLS, type ToolName } from "./names.js";
@@ -27,6 +28,25 @@ export interface HelmOptions {
   timeoutMs?: number;
   /** Stops the program when it aborts (see `RunOptions.signal`). */
   signal?: AbortSignal;
+  /**
+   * A private helm home (an empty directory of this user's only): helm's configuration, cache, data,
+   * plugins, repository list and registry logins all live under it, so that nothing is read from or
+   * written to the user's own helm configuration. Registry logins need it.
+   */
+  home?: string;
+}
+
+/** helm's environment for a private home: every location helm reads or writes, including the ones a user's environment may override. */
+function homeEnv(home: string): Record<string, string> {
+  return {
+    HELM_CONFIG_HOME: path.join(home, "config"),
+    HELM_CACHE_HOME: path.join(home, "cache"),
+    HELM_DATA_HOME: path.join(home, "data"),
+    HELM_PLUGINS: path.join(home, "data", "plugins"),
+    HELM_REGISTRY_CONFIG: path.join(home, "config", "registry", "config.json"),
+    HELM_REPOSITORY_CONFIG: path.join(home, "config", "repositories.yaml"),
+    HELM_REPOSITORY_CACHE: path.join(home, "cache", "repository"),
+  };
 }
 
 const resolved = new Map<string, Promise<string>>();
@@ -75,11 +95,13 @@ async function lookUp(name: string): Promise<string> {
   return name;
 }
 
-async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number): Promise<RunResult> {
+async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number, input?: string): Promise<RunResult> {
   return runProcess({
     tool: "helm",
     file: await resolveTool("helm", options.helm),
     args,
+    ...(options.home === undefined ? {} : { env: homeEnv(options.home) }),
+    ...(input === undefined ? {} : { input }),
     timeoutMs: options.timeoutMs ?? timeoutMs,
     ...(maxBuffer === undefined ? {} : { maxBuffer }),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -163,6 +185,46 @@ export async function helmPackage(chartDir: string, destination: string, options
 /** Writes `index.yaml` for the charts in `dir`, with download URLs under `url`. */
 export async function helmRepoIndex(dir: string, url: string, options: HelmOptions = {}): Promise<void> {
   await helm(["repo", "index", "--url", url, "--", dir], options);
+}
+
+/** TLS files for a registry connection (paths; helm reads them). */
+export interface HelmRegistryTls {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+function registryTlsArgs(tls: HelmRegistryTls): string[] {
+  const args: string[] = [];
+  if (tls.caFile !== undefined) args.push("--ca-file", tls.caFile);
+  if (tls.certFile !== undefined && tls.keyFile !== undefined) args.push("--cert-file", tls.certFile, "--key-file", tls.keyFile);
+  return args;
+}
+
+/**
+ * `helm registry login` to `host` (`name[:port]`) inside a private helm home (required: the login is
+ * written to its registry configuration, never to the user's). The password goes through standard input,
+ * never the command line.
+ */
+export async function helmRegistryLogin(host: string, login: { username: string; password: string }, tls: HelmRegistryTls, options: HelmOptions & { home: string }): Promise<void> {
+  await helm(["registry", "login", "--username", login.username, "--password-stdin", ...registryTlsArgs(tls), "--", host], options, 60_000, undefined, login.password);
+}
+
+/**
+ * `helm pull` of `oci://…/chart` at `version` into `destination`; returns the archive and the manifest
+ * digest helm printed (when it did).
+ */
+export async function helmPull(ref: string, version: string, destination: string, tls: HelmRegistryTls, options: HelmOptions): Promise<{ file: string; manifestDigest?: string }> {
+  const { stdout, stderr } = await helm(["pull", "--version", version, "--destination", destination, ...registryTlsArgs(tls), "--", ref], options, 120_000);
+  const files = (await fs.readdir(destination)).filter((f) => f.endsWith(".tgz"));
+  if (files.length !== 1 || files[0] === undefined) throw new BosunError(`helm pull left ${files.length} chart archives, not one, in ${destination}`, { reason: "ProcessFailed" });
+  const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(`${stdout}\n${stderr}`)?.[1];
+  return { file: path.join(destination, files[0]), ...(digest ? { manifestDigest: digest } : {}) };
+}
+
+/** `helm push` of a packaged chart to an OCI registry path (`oci://host/path`); the tests' registry uses it. */
+export async function helmPush(archive: string, ociRepo: string, tls: HelmRegistryTls, options: HelmOptions): Promise<void> {
+  await helm(["push", ...registryTlsArgs(tls), "--", archive, ociRepo], options, 120_000);
 }
 
 /** What `helm template` renders: the release it pretends to install and where its values are. */

@@ -132,6 +132,7 @@ const BUILDERS: Record<BuildGroupId, Builder> = {
   kwok: (out, work, onPackage) => installGroup("kwok", out, work, onPackage),
   helm: (out, work, onPackage) => installGroup("helm", out, work, onPackage),
   kustomize: (out, work, onPackage) => installGroup("kustomize", out, work, onPackage),
+  registry: (out, work, onPackage) => installGroup("registry", out, work, onPackage),
 };
 
 /** Removes temp build directories left by builders that were killed (their pid is in the name). */
@@ -189,7 +190,7 @@ async function buildEtcd(outDir: string, dir: string, onPackage: (pkg: string) =
   }
 }
 
-async function installGroup(name: "kwok" | "helm" | "kustomize", outDir: string, workDir: string, onPackage: (pkg: string) => void): Promise<void> {
+async function installGroup(name: "kwok" | "helm" | "kustomize" | "registry", outDir: string, workDir: string, onPackage: (pkg: string) => void): Promise<void> {
   const version = CATALOG[name].version;
   const install = INSTALLS[name];
   await goInstall({

@@ -12,6 +12,7 @@ export const VERSIONS = {
   kwok: "0.8.0",
   helm: "4.3.1",
   kustomize: "5.8.2",
+  registry: "3.1.2",
 } as const;
 
 /** Every program bosun can locate or build. */
@@ -25,7 +26,8 @@ export type BinaryName =
   | "kubectl"
   | "kwok"
   | "helm"
-  | "kustomize";
+  | "kustomize"
+  | "registry";
 
 /**
  * The binaries the sandbox and the test suite use, in build order (cheap ones first so a failure shows
@@ -51,7 +53,7 @@ export interface VersionProbe {
 }
 
 /** A set of binaries built together from one wrapper module or one `go install`. */
-export type BuildGroupId = "kubernetes" | "kubectl" | "etcd" | "kwok" | "helm" | "kustomize";
+export type BuildGroupId = "kubernetes" | "kubectl" | "etcd" | "kwok" | "helm" | "kustomize" | "registry";
 
 /** One binary's entry in the catalogue. */
 export interface BinaryEntry {
@@ -116,10 +118,17 @@ export const CATALOG: Readonly<Record<BinaryName, BinaryEntry>> = {
     group: "kustomize",
     probe: { args: ["version"], accepts: (out) => /v5\.\d+\.\d+/.test(out) },
   },
+  // The CNCF distribution registry: the tests' OCI registry for charts (`helm push`, `helm pull`).
+  registry: {
+    name: "registry",
+    version: VERSIONS.registry,
+    group: "registry",
+    probe: { args: ["--version"], accepts: (out) => /github\.com\/distribution\/distribution\/v3 v3\./.test(out) },
+  },
 };
 
-/** Every name in the catalogue. */
-export const CATALOG_NAMES: readonly BinaryName[] = [...ALL_BINARIES, "kubectl"];
+/** Every name in the catalogue: the sandbox's, kubectl, and the registry only the tests run. */
+export const CATALOG_NAMES: readonly BinaryName[] = [...ALL_BINARIES, "kubectl", "registry"];
 
 /** What needs binaries: a bosun command, the demo, or the test suite. */
 export type BinaryUse = "plan" | "apply" | "sandbox-lite" | "sandbox-full" | "demo" | "test";
@@ -222,7 +231,7 @@ export const ETCD_PACKAGES: Readonly<Record<"etcd" | "etcdctl" | "etcdutl", stri
 };
 
 /** `go install` targets and version ldflags for the programs that build without a wrapper module. */
-export const INSTALLS: Readonly<Record<"kwok" | "helm" | "kustomize", { pkg: string; ldflags: (v: string) => string[] }>> = {
+export const INSTALLS: Readonly<Record<"kwok" | "helm" | "kustomize" | "registry", { pkg: string; ldflags: (v: string) => string[] }>> = {
   kwok: {
     pkg: "sigs.k8s.io/kwok/cmd/kwok",
     ldflags: (v) => ["-s", "-w", `-X sigs.k8s.io/kwok/pkg/consts.Version=${v}`],
@@ -232,4 +241,5 @@ export const INSTALLS: Readonly<Record<"kwok" | "helm" | "kustomize", { pkg: str
     ldflags: (v) => ["-s", "-w", `-X helm.sh/helm/v4/internal/version.version=v${v}`, "-X helm.sh/helm/v4/internal/version.gitTreeState=clean"],
   },
   kustomize: { pkg: "sigs.k8s.io/kustomize/kustomize/v5", ldflags: () => ["-s", "-w"] },
+  registry: { pkg: "github.com/distribution/distribution/v3/cmd/registry", ldflags: () => ["-s", "-w"] },
 };

@@ -56,6 +56,8 @@ describe("binary catalogue", () => {
     ["helm", "v2.17.0+g1", false],
     ["kustomize", "v5.8.2", true],
     ["kustomize", "{Version:kustomize/v4.5.7}", false],
+    ["registry", "registry github.com/distribution/distribution/v3 v3.1.2+unknown", true],
+    ["registry", "registry github.com/docker/distribution v2.8.3", false],
   ] as const)("%s on PATH printing %j is accepted: %s", (name, output, accepted) => {
     expect(CATALOG[name].probe.accepts(output)).toBe(accepted);
   });

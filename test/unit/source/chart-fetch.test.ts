@@ -13,7 +13,8 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseChartCredentials } from "../../../src/source/chart-credentials.js";
-import { ChartFetcher, ChartFetchError } from "../../../src/source/chart-fetch.js";
+import { ChartFetcher } from "../../../src/source/chart-fetch.js";
+import { ChartFetchError } from "../../../src/source/chart-fetch-error.js";
 import { createTestCa, type TestCa } from "../../support/tls.js";
 
 const PASSWORD = "s3cret-chart-password";

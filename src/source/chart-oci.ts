@@ -1,0 +1,141 @@
+/**
+ * Pulling a pinned chart from an OCI registry. OCI registries speak the distribution API (token exchange,
+ * manifests, blobs), which helm already implements, so bosun drives helm — but in a private helm home made
+ * for this one pull and removed right after: the operator's credentials are logged in there (password on
+ * standard input), nothing is read from or written to the user's own helm configuration, and no login
+ * outlives the pull. The archive helm pulled is hashed and kept in the same digest-named cache as the
+ * archives of HTTP(S) repositories (`chart-fetch.ts`), so a plan records its digest and an apply re-checks
+ * it the same way.
+ *
+ * What bosun cannot check here, because helm makes the connection: the address connected to. The host's
+ * addresses are checked before helm runs (a literal internal address here, a name resolving to one by
+ * the render's guard), which leaves DNS rebinding between that lookup and helm's (docs/security.md).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { ProcessError, ToolNotFoundError } from "../errors.js";
+import { helmPull, helmRegistryLogin, type HelmRegistryTls } from "../tools/helm.js";
+import { credentialsFor, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
+import { ChartFetchError, literalHostProblem, safe, type FetchedChart } from "./chart-fetch-error.js";
+
+/** How one OCI pull runs. */
+export interface OciPullOptions {
+  credentials: ChartCredentialsList;
+  env: Readonly<Record<string, string | undefined>>;
+  allowInternal: boolean;
+  timeoutMs: number;
+  maxChartBytes: number;
+  cacheDir: string;
+  /** The helm executable (default: bosun's lookup). */
+  helm?: string;
+  signal?: AbortSignal;
+}
+
+/** Longest message text taken from helm's own error output. */
+const MAX_DETAIL = 300;
+
+/** `name` at `version` from the OCI registry path `repo` (`oci://host[:port]/path`), pulled by helm and pinned by digest. */
+export async function pullOciChart(repo: string, name: string, version: string, options: OciPullOptions): Promise<FetchedChart> {
+  const ref = `${repo.replace(/\/+$/, "")}/${name}`;
+  let url: URL;
+  try {
+    url = new URL(ref);
+  } catch {
+    throw new ChartFetchError("invalid", `OCI registry ${safe(repo)}: ${name} does not make a valid chart reference`);
+  }
+  const where = `OCI registry ${safe(repo)}`;
+  // A literal address is refused here as well; a name is checked by the render's guard
+  // (chart-repo-guard.ts) right before, since helm resolves it itself.
+  const literal = literalHostProblem(url, options.allowInternal);
+  if (literal !== undefined) throw new ChartFetchError("refused", literal);
+  const entry = credentialsFor(options.credentials, ref);
+  let auth: ResolvedChartAuth = { secrets: [] };
+  if (entry) {
+    if (entry.token !== undefined) {
+      throw new ChartFetchError("refused", `${where}: the chart credentials entry ${entry.url} (${entry.source}) gives a token, but a registry login takes a username and password (registries that issue tokens accept one as the password: username + passwordEnv)`);
+    }
+    try {
+      auth = await resolveChartAuth(entry, options.env);
+    } catch (error) {
+      throw new ChartFetchError("refused", error instanceof Error ? error.message : "cannot read the chart credentials");
+    }
+  }
+  const tls: HelmRegistryTls = {
+    ...(entry?.caFile ? { caFile: path.resolve(entry.caFile) } : {}),
+    ...(entry?.certFile && entry.keyFile ? { certFile: path.resolve(entry.certFile), keyFile: path.resolve(entry.keyFile) } : {}),
+  };
+  // mkdtemp makes the directory readable by this user only; the login written into it dies with it.
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-helm-home-"));
+  const helmOptions = { home, timeoutMs: options.timeoutMs, ...(options.helm ? { helm: options.helm } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  try {
+    if (auth.basic) {
+      try {
+        await helmRegistryLogin(url.host, auth.basic, tls, helmOptions);
+      } catch (error) {
+        throw helmFailure(error, `${where}: login as ${auth.basic.username}`, auth, true);
+      }
+    }
+    const destination = path.join(home, "pull");
+    await fs.mkdir(destination);
+    let pulled: { file: string };
+    try {
+      pulled = await helmPull(ref, version, destination, tls, helmOptions);
+    } catch (error) {
+      throw helmFailure(error, `${where}: ${name} ${version}`, auth, auth.basic !== undefined);
+    }
+    const size = (await fs.stat(pulled.file)).size;
+    if (size > options.maxChartBytes) throw new ChartFetchError("too-large", `${where}: ${name} ${version} is larger than the limit of ${options.maxChartBytes} bytes`);
+    const body = await fs.readFile(pulled.file);
+    const digest = createHash("sha256").update(body).digest("hex");
+    await fs.mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+    const file = path.join(options.cacheDir, `sha256-${digest}.tgz`);
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      await fs.writeFile(tmp, body, { mode: 0o600, flush: true });
+      await fs.rename(tmp, file);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    return { file, digest, url: safe(ref) };
+  } finally {
+    await fs.rm(home, { recursive: true, force: true });
+  }
+}
+
+/** A helm failure as a {@link ChartFetchError}: classified from helm's message, with a short, scrubbed excerpt of it. */
+function helmFailure(error: unknown, where: string, auth: ResolvedChartAuth, sentCredentials: boolean): unknown {
+  if (error instanceof ToolNotFoundError || !(error instanceof ProcessError)) return error;
+  if (error.timedOut) return new ChartFetchError("unreachable", `${where}: the registry did not answer in time`);
+  const text = error.stderr;
+  const detail = excerpt(text, auth.secrets);
+  if (/status code 401|unauthorized|basic credential not found/i.test(text)) {
+    return new ChartFetchError(
+      "unauthorized",
+      sentCredentials
+        ? `${where}: the registry refused the configured credentials (401 Unauthorized); check the chart credentials entry for it`
+        : `${where}: the registry needs credentials (401 Unauthorized); configure them in the chart credentials (--chart-credentials, docs/chart-repositories.md)`,
+    );
+  }
+  if (/status code 403|denied|forbidden/i.test(text)) return new ChartFetchError("forbidden", `${where}: the registry forbids access (403 Forbidden)${sentCredentials ? " to the configured credentials" : ""}`);
+  if (/x509: certificate signed by unknown authority|certificate is not trusted/i.test(text)) {
+    return new ChartFetchError("tls", `${where}: TLS: the registry's certificate is not signed by a trusted CA; add the registry's CA bundle as caFile in its chart credentials entry`);
+  }
+  if (/x509: certificate has expired|not yet valid/i.test(text)) return new ChartFetchError("tls", `${where}: TLS: the registry's certificate is not valid now`);
+  if (/x509: certificate is valid for|doesn't contain any IP SANs|not valid for any names/i.test(text)) return new ChartFetchError("tls", `${where}: TLS: the registry's certificate does not name its host`);
+  if (/\btls:|x509:/i.test(text)) return new ChartFetchError("tls", `${where}: TLS handshake failed (${detail})`);
+  if (/: not found|manifest unknown|name unknown/i.test(text)) return new ChartFetchError("not-found", `${where}: not found in the registry (no such chart, or no such version)`);
+  if (/connection refused|no such host|i\/o timeout|network is unreachable|deadline exceeded|connection reset|EOF/i.test(text)) {
+    return new ChartFetchError("unreachable", `${where}: the registry is unreachable (${detail})`);
+  }
+  return new ChartFetchError("invalid", `${where}: helm failed (${detail})`);
+}
+
+/** The last line of helm's error output, without control characters or secrets, and short. */
+function excerpt(stderr: string, secrets: readonly string[]): string {
+  let line = stderr.trim().split("\n").at(-1) ?? "";
+  line = line.replace(/^Error:\s*/, "").replace(/\p{Cc}/gu, " ");
+  for (const secret of secrets) if (secret !== "") line = line.replaceAll(secret, "***");
+  return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL)}…` : line;
+}

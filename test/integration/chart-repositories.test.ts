@@ -5,7 +5,8 @@
  * file) `bosun plan` and `bosun apply` install the chart into a sandbox cluster; without the CA, or without
  * the credentials, the add-on is blocked with a message that says what to configure, and the password
  * never shows. Three clusters installing the chart fetch it once; a second plan fetches only the index. A
- * chart published again under the same version between `plan --out` and `apply --plan` is refused.
+ * chart published again under the same version between `plan --out` and `apply --plan` is refused. A
+ * lite sandbox of ten clusters, all installing the chart, downloads it once too.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -13,6 +14,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeInventoryEntry } from "../../src/addons/inventory.js";
 import { KubeRest } from "../../src/kube/rest.js";
+import { sandboxDown } from "../../src/sandbox/down.js";
+import { sandboxLayout } from "../../src/sandbox/layout.js";
+import { sandboxUp } from "../../src/sandbox/up.js";
 import { helmUninstall } from "../../src/tools/helm.js";
 import { startChartRepo, type ChartRepo } from "../support/chart-repo.js";
 import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
@@ -151,5 +155,46 @@ describe("a private HTTPS chart repository", () => {
     const stale = await bosun(["apply", "--plan", out, "--yes", ...TRUST, "--chart-credentials", credentials], { env: env() });
     expect(stale.exitCode).toBe(1);
     expect(stale.stderr).toMatch(/refusing .*cluster alpha changed since the plan was made/);
+  });
+});
+
+describe("a fleet of ten clusters using one repository chart", () => {
+  const NAME = "crepo10";
+  const TEN = Array.from({ length: 10 }, (_, i) => `c${String(i + 1).padStart(2, "0")}`);
+  let root: string;
+  let tenFleet: string;
+
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-crepo10-"));
+    tenFleet = path.join(root, "fleet");
+    await fs.mkdir(path.join(tenFleet, "clusters"), { recursive: true });
+    // Seeded as kubeadm clusters at the spec's version, one control-plane node each.
+    const seed = TEN.map((name) => `  - name: ${name}\n    kubernetesVersion: "1.35.4"\n    nodes:\n      - { name: ${name}-cp-1, role: control-plane }\n`).join("");
+    await fs.writeFile(path.join(tenFleet, "sandbox.yaml"), `apiVersion: bosun.dev/v1alpha1\nkind: Sandbox\nclusters:\n${seed}`);
+    await sandboxUp({ root, name: NAME, mode: "lite", from: tenFleet, progress: () => undefined });
+    await fs.copyFile(path.join(fleet, "fleet.yaml"), path.join(tenFleet, "fleet.yaml"));
+    for (const name of TEN) await fs.writeFile(path.join(tenFleet, "clusters", `${name}.yaml`), cluster(name));
+  }, 300_000);
+
+  afterAll(async () => {
+    await sandboxDown(root, NAME);
+    await fs.rm(root, { recursive: true, force: true });
+  }, 120_000);
+
+  it("downloads the chart once for all ten, and a second plan asks only for the index", async () => {
+    const tenEnv = env({ KUBECONFIG: sandboxLayout(root, NAME).kubeconfig, BOSUN_CACHE_DIR: path.join(root, "cache") });
+    repo.requests.length = 0;
+    const plan = await bosun(["plan", "--fleet", tenFleet, ...TRUST, "--chart-credentials", credentials, "-o", "json"], { env: tenEnv });
+    expect(plan.exitCode, plan.stderr + plan.stdout.slice(0, 2000)).toBe(0);
+    const parsed = JSON.parse(plan.stdout) as { clusters: { name: string; steps: { kind: string; chartDigest?: string }[] }[] };
+    const digests = TEN.map((name) => parsed.clusters.find((c) => c.name === name)?.steps.find((s) => s.kind === "addon.install")?.chartDigest);
+    expect(digests.every((d) => d !== undefined && /^[0-9a-f]{64}$/.test(d)), JSON.stringify(digests)).toBe(true);
+    expect(new Set(digests).size).toBe(1);
+    expect(repo.requests.filter((r) => r.status !== 401).map((r) => `${r.status} ${r.path}`)).toEqual(["200 /index.yaml", "200 /hello-0.1.0.tgz"]);
+
+    repo.requests.length = 0;
+    const again = await bosun(["plan", "--fleet", tenFleet, ...TRUST, "--chart-credentials", credentials], { env: tenEnv });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(repo.requests.map((r) => r.path)).toEqual(["/index.yaml"]);
   });
 });

@@ -35,6 +35,7 @@ const ALL_OPTIONS = {
   logFormat: "text",
   targets: { kubeconfigSecret: "bosun-targets" },
   git: { tokenSecret: "bosun-git" },
+  chartCredentials: { secret: "bosun-charts" },
   api: { tokenSecret: "bosun-api", tokenKey: "api-token" },
   webhook: { secret: "bosun-webhook" },
   extraArgs: ["--api-tokens-file", "/tmp/tokens"],
@@ -217,6 +218,13 @@ describe("rendered with every option on", () => {
     expect(only(objects, "Deployment").spec?.replicas).toBe(3);
     expect(podSpec(objects).terminationGracePeriodSeconds).toBeGreaterThan(90);
     expect(objects.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")).toBe(false);
+  });
+
+  it("mounts the chart credentials Secret read-only and points BOSUN_CHART_CREDENTIALS_FILE at its list", () => {
+    expect(envOf(objects)).toMatchObject({ BOSUN_CHART_CREDENTIALS_FILE: "/etc/bosun/charts/credentials.yaml" });
+    expect(container(objects).volumeMounts).toContainEqual({ name: "chart-credentials", mountPath: "/etc/bosun/charts", readOnly: true });
+    // Every key of the Secret: the list and the password, CA and certificate files it names.
+    expect(podSpec(objects).volumes).toContainEqual({ name: "chart-credentials", secret: { secretName: "bosun-charts", defaultMode: 0o440 } });
   });
 
   it("renders a ServiceMonitor scraping /metrics on the Service's http port", () => {

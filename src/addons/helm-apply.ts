@@ -38,6 +38,7 @@ import { BosunError, InternalError, ProcessError, ToolNotFoundError } from "../e
 import { httpStatus } from "../kube/errors.js";
 import { pollUntil } from "../poll.js";
 import { UnreachableError, type KubeObject, type KubeRest } from "../kube/rest.js";
+import type { ChartFetcher } from "../source/chart-fetch.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 import type { DesiredAddon, DesiredCluster, HelmChartSource } from "../spec/types.js";
 import { helmHistory, helmRollback, helmUninstall, helmUpgradeInstall, type HelmRevision, type HelmTarget } from "../tools/helm.js";
@@ -62,6 +63,8 @@ export interface HelmApplyContext {
   helm?: string;
   /** The operator's allowances for chart repositories, checked before helm fetches (default: public only). */
   repoPolicy?: RepoPolicy;
+  /** The run's chart fetcher (a repository index read once, an OCI chart pulled once); default one per render. */
+  charts?: ChartFetcher;
   /** Progress, one line at a time (never a value). */
   log?: (line: string) => void;
   /**
@@ -340,6 +343,7 @@ async function render(
       ...capabilities,
       ...(ctx.helm === undefined ? {} : { helm: ctx.helm }),
       ...(ctx.repoPolicy === undefined ? {} : { repoPolicy: ctx.repoPolicy }),
+      ...(ctx.charts === undefined ? {} : { charts: ctx.charts }),
     });
     if (rendered.kind !== "helm") throw new InternalError(`the Helm add-on ${addon.name} rendered as Kustomize`);
     return rendered;

@@ -27,6 +27,7 @@ import { acquireClusterLock, holderIdentity } from "./lock.js";
 import { openJournal } from "./journal.js";
 import { stepFingerprint } from "./journal-state.js";
 import type { ClusterOutcome } from "./waves.js";
+import type { ChartFetcher } from "../source/chart-fetch.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 
 
@@ -60,6 +61,8 @@ export interface ClusterRun {
   kustomize?: string;
   /** The operator's allowances for chart repositories (default: public only). */
   repoPolicy?: RepoPolicy;
+  /** The run's chart fetcher, shared by its clusters (default: one per add-on render). */
+  charts?: ChartFetcher;
   /** The cluster's upgrade driver; without one, a plan with upgrade steps is deferred. */
   upgrader?: Upgrader;
   log: (line: string) => void;
@@ -225,6 +228,7 @@ async function runStep(run: ClusterRun, rest: KubeRest, kubeconfig: string, step
     target: { kubeconfig, context: run.rest.kubeConfig.getCurrentContext() },
     ...(run.helm ? { helm: run.helm } : {}),
     ...(run.repoPolicy ? { repoPolicy: run.repoPolicy } : {}),
+    ...(run.charts ? { charts: run.charts } : {}),
     log: run.log,
   };
   const kustomizeContext = { rest, ...(run.kustomize ? { kustomize: run.kustomize } : {}), log: run.log };

@@ -13,6 +13,7 @@ import { RunGuard } from "./guard.js";
 import { newRunId } from "./lock.js";
 import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
 import { windowVerdict } from "../plan/windows.js";
+import { chartFetcherFor } from "../source/chart-fetch.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 
 /** Inputs of one apply. */
@@ -47,6 +48,9 @@ export interface ApplyFleetOptions {
 export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResults> {
   const { plan, fleet } = options;
   const runId = options.runId ?? newRunId();
+  // One chart fetcher for the run: a repository's index is read once and an OCI chart pulled once,
+  // however many clusters install it; each is still checked against the plan's digest.
+  const charts = chartFetcherFor(options.repoPolicy, options.env.BOSUN_HELM);
   const baseConfig = (() => {
     let kc: ReturnType<typeof defaultKubeConfig> | undefined;
     return () => (kc ??= defaultKubeConfig(options.env));
@@ -107,6 +111,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
           leaseSeconds: cluster.steps.some((s) => s.kind === "controlPlane.upgrade") ? 300 : 60,
           ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
           ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
+          charts,
           ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
           log: options.log,
           ...(options.onStep ? { onStep: options.onStep } : {}),

@@ -53,7 +53,7 @@ export async function observeFleet(clusters: readonly DesiredCluster[], options:
   // and each tree is hashed once per run, not once per cluster.
   const renderCache = (options.renderCache ?? new RenderCache()).run();
   // One fetcher per run: each chart repository's index is asked for once, whatever the number of clusters.
-  const charts = chartFetcherFor(options.repoPolicy);
+  const charts = chartFetcherFor(options.repoPolicy, options.env.BOSUN_HELM);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < clusters.length) {

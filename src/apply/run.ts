@@ -50,7 +50,7 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
   const runId = options.runId ?? newRunId();
   // One chart fetcher for the run: a repository's index is read once and an OCI chart pulled once,
   // however many clusters install it; each is still checked against the plan's digest.
-  const charts = chartFetcherFor(options.repoPolicy, options.env.BOSUN_HELM);
+  const charts = chartFetcherFor(options.repoPolicy, options.env.BOSUN_HELM, options.signal);
   const baseConfig = (() => {
     let kc: ReturnType<typeof defaultKubeConfig> | undefined;
     return () => (kc ??= defaultKubeConfig(options.env));

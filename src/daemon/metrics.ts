@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { renderStats } from "../addons/render-cache.js";
+import { chartFetchStats } from "../source/chart-fetch.js";
 
 /** Seconds buckets for plans and reconciles: a plan of a cluster takes 0.1–10 s, an upgrade minutes. */
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -64,6 +65,21 @@ export class DaemonMetrics {
       collect() {
         const stats = renderStats();
         for (const counter of ["hits", "misses", "uncacheable", "evictions", "entries", "bytes"] as const) this.set({ counter }, stats[counter]);
+      },
+    });
+    // The chart fetcher's own counters: what the repositories and registries were asked for (an idle daemon
+    // with an unchanged repository adds index_not_modified only).
+    new Gauge({
+      name: "bosun_chart_fetches",
+      help: "Chart repository and registry requests since the process started: index requests, indexes not modified (304), archive downloads, archives found in the cache, OCI pulls.",
+      labelNames: ["counter"],
+      registers,
+      collect() {
+        this.set({ counter: "index_requests" }, chartFetchStats.indexRequests);
+        this.set({ counter: "index_not_modified" }, chartFetchStats.indexNotModified);
+        this.set({ counter: "downloads" }, chartFetchStats.chartDownloads);
+        this.set({ counter: "cache_hits" }, chartFetchStats.cacheHits);
+        this.set({ counter: "oci_pulls" }, chartFetchStats.ociPulls);
       },
     });
     this.reviewSeconds = new Histogram({ name: "bosun_pull_request_plan_duration_seconds", help: "Time from a pull request's turn to its plan published (or found unchanged, or failed), by host and outcome.", labelNames: ["host", "outcome"], buckets: DURATION_BUCKETS, registers });

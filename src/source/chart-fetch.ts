@@ -47,6 +47,8 @@ export interface ChartFetcherOptions {
   cacheDir?: string;
   /** The helm executable for OCI pulls (default: bosun's lookup, BOSUN_HELM first). */
   helm?: string;
+  /** Stops every request and pull of the run (its SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** Largest chart archive downloaded by default (charts with vendored dependencies run to a few MiB). */
@@ -70,11 +72,12 @@ const seenIndexes = new Map<string, SeenIndex>();
 export const chartFetchStats = { indexRequests: 0, indexNotModified: 0, chartDownloads: 0, cacheHits: 0, ociPulls: 0 };
 
 /** A fetcher for one run with the operator's allowances: internal hosts and chart credentials. */
-export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepos" | "chartCredentials"> | undefined, helm?: string): ChartFetcher {
+export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepos" | "chartCredentials"> | undefined, helm?: string, signal?: AbortSignal): ChartFetcher {
   return new ChartFetcher({
     allowInternal: policy?.allowInternalChartRepos ?? false,
     ...(policy?.chartCredentials ? { credentials: policy.chartCredentials } : {}),
     ...(helm === undefined ? {} : { helm }),
+    ...(signal === undefined ? {} : { signal }),
   });
 }
 
@@ -83,8 +86,9 @@ export function chartFetcherFor(policy: Pick<RepoPolicy, "allowInternalChartRepo
  * fetcher, each archive at most once per process and digest.
  */
 export class ChartFetcher {
-  private readonly options: Required<Omit<ChartFetcherOptions, "credentials" | "env" | "helm">> & { credentials: ChartCredentialsList; env: Readonly<Record<string, string | undefined>> };
+  private readonly options: Required<Omit<ChartFetcherOptions, "credentials" | "env" | "helm" | "signal">> & { credentials: ChartCredentialsList; env: Readonly<Record<string, string | undefined>> };
   private readonly helm: string | undefined;
+  private readonly signal: AbortSignal | undefined;
   private readonly indexes = new Map<string, Promise<string>>();
   private readonly charts = new Map<string, Promise<FetchedChart>>();
 
@@ -99,6 +103,7 @@ export class ChartFetcher {
       cacheDir: options.cacheDir ?? path.join(cacheRoot(), "charts"),
     };
     this.helm = options.helm;
+    this.signal = options.signal;
   }
 
   /**
@@ -117,7 +122,7 @@ export class ChartFetcher {
   }
 
   private async pullOci(repo: string, name: string, version: string): Promise<FetchedChart> {
-    const pulled = await pullOciChart(repo, name, version, { ...this.options, ...(this.helm ? { helm: this.helm } : {}) });
+    const pulled = await pullOciChart(repo, name, version, { ...this.options, ...(this.helm ? { helm: this.helm } : {}), ...(this.signal ? { signal: this.signal } : {}) });
     chartFetchStats.ociPulls += 1;
     return pulled;
   }
@@ -247,6 +252,7 @@ export class ChartFetcher {
       lookup: this.lookup(url),
       // A fresh connection per request: a pooled socket would skip the address check of `lookup`.
       agent: false,
+      ...(this.signal ? { signal: this.signal } : {}),
     };
     return new Promise((resolve, reject) => {
       const onResponse = (res: http.IncomingMessage): void => {

@@ -16,7 +16,9 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ProcessError, ToolNotFoundError } from "../errors.js";
-import { helmPull, helmRegistryLogin, type HelmRegistryTls } from "../tools/helm.js";
+import { helmPull, writeHelmHomeLogins, type HelmRegistryTls } from "../tools/helm.js";
+import { processGone } from "../tools/detached.js";
+import { REPO_CHART_NAME } from "../spec/chart-repo-url.js";
 import { credentialsFor, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
 import { ChartFetchError, literalHostProblem, safe, type FetchedChart } from "./chart-fetch-error.js";
 
@@ -30,22 +32,27 @@ export interface OciPullOptions {
   cacheDir: string;
   /** The helm executable (default: bosun's lookup). */
   helm?: string;
+  /** Stops helm (a run's SIGTERM); the private home is removed all the same. */
   signal?: AbortSignal;
 }
 
 /** Longest message text taken from helm's own error output. */
 const MAX_DETAIL = 300;
+/** Private helm homes are named `bosun-helm-home-<pid>-…`, so that a dead process's can be told apart. */
+const HOME_PREFIX = "bosun-helm-home-";
 
 /** `name` at `version` from the OCI registry path `repo` (`oci://host[:port]/path`), pulled by helm and pinned by digest. */
 export async function pullOciChart(repo: string, name: string, version: string, options: OciPullOptions): Promise<FetchedChart> {
+  const where = `OCI registry ${safe(repo)}`;
+  // The spec refuses such names already; a name with `@` or `:` would pull another digest or tag.
+  if (!REPO_CHART_NAME.test(name)) throw new ChartFetchError("invalid", `${where}: ${JSON.stringify(name.slice(0, 80))} is not a chart name`);
   const ref = `${repo.replace(/\/+$/, "")}/${name}`;
   let url: URL;
   try {
     url = new URL(ref);
   } catch {
-    throw new ChartFetchError("invalid", `OCI registry ${safe(repo)}: ${name} does not make a valid chart reference`);
+    throw new ChartFetchError("invalid", `${where}: ${name} does not make a valid chart reference`);
   }
-  const where = `OCI registry ${safe(repo)}`;
   // A literal address is refused here as well; a name is checked by the render's guard
   // (chart-repo-guard.ts) right before, since helm resolves it itself.
   const literal = literalHostProblem(url, options.allowInternal);
@@ -66,24 +73,19 @@ export async function pullOciChart(repo: string, name: string, version: string, 
     ...(entry?.caFile ? { caFile: path.resolve(entry.caFile) } : {}),
     ...(entry?.certFile && entry.keyFile ? { certFile: path.resolve(entry.certFile), keyFile: path.resolve(entry.keyFile) } : {}),
   };
+  await sweepAbandonedHomes();
   // mkdtemp makes the directory readable by this user only; the login written into it dies with it.
-  const home = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-helm-home-"));
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), `${HOME_PREFIX}${String(process.pid)}-`));
   const helmOptions = { home, timeoutMs: options.timeoutMs, ...(options.helm ? { helm: options.helm } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   try {
-    if (auth.basic) {
-      try {
-        await helmRegistryLogin(url.host, auth.basic, tls, helmOptions);
-      } catch (error) {
-        throw helmFailure(error, `${where}: login as ${auth.basic.username}`, auth, true);
-      }
-    }
+    await writeHelmHomeLogins(home, new Map(auth.basic ? [[url.host, auth.basic]] : []));
     const destination = path.join(home, "pull");
     await fs.mkdir(destination);
     let pulled: { file: string };
     try {
       pulled = await helmPull(ref, version, destination, tls, helmOptions);
     } catch (error) {
-      throw helmFailure(error, `${where}: ${name} ${version}`, auth, auth.basic !== undefined);
+      throw helmFailure(error, `${where}: ${name} ${version}`, url, auth);
     }
     const size = (await fs.stat(pulled.file)).size;
     if (size > options.maxChartBytes) throw new ChartFetchError("too-large", `${where}: ${name} ${version} is larger than the limit of ${options.maxChartBytes} bytes`);
@@ -104,13 +106,39 @@ export async function pullOciChart(repo: string, name: string, version: string, 
   }
 }
 
-/** A helm failure as a {@link ChartFetchError}: classified from helm's message, with a short, scrubbed excerpt of it. */
-function helmFailure(error: unknown, where: string, auth: ResolvedChartAuth, sentCredentials: boolean): unknown {
+let swept: Promise<void> | undefined;
+
+/**
+ * Removes the private helm homes of processes that are gone (killed before their `finally` ran), once per
+ * process: they hold a registry login.
+ */
+function sweepAbandonedHomes(): Promise<void> {
+  swept ??= (async () => {
+    const entries = await fs.readdir(os.tmpdir()).catch(() => [] as string[]);
+    for (const entry of entries) {
+      const pid = new RegExp(`^${HOME_PREFIX}(\\d+)-`).exec(entry)?.[1];
+      if (pid === undefined || Number(pid) === process.pid) continue;
+      if (await processGone(Number(pid))) await fs.rm(path.join(os.tmpdir(), entry), { recursive: true, force: true }).catch(() => undefined);
+    }
+  })();
+  return swept;
+}
+
+/**
+ * A helm failure as a {@link ChartFetchError}, classified from helm's message once every word the fleet
+ * wrote (the registry host, its path, the chart name) is taken out of it, so that a repository named
+ * `…/access-denied` cannot pass for a 403; with a short, scrubbed excerpt.
+ */
+function helmFailure(error: unknown, where: string, url: URL, auth: ResolvedChartAuth): unknown {
   if (error instanceof ToolNotFoundError || !(error instanceof ProcessError)) return error;
   if (error.timedOut) return new ChartFetchError("unreachable", `${where}: the registry did not answer in time`);
-  const text = error.stderr;
+  const text = error.stderr
+    .split("\n")
+    .map((line) => line.split(" ").map((word) => (word.includes(url.host) ? "<ref>" : word)).join(" "))
+    .join("\n");
   const detail = excerpt(text, auth.secrets);
-  if (/status code 401|unauthorized|basic credential not found/i.test(text)) {
+  const sentCredentials = auth.basic !== undefined;
+  if (/response status code 401|basic credential not found|\bunauthorized: /.test(text)) {
     return new ChartFetchError(
       "unauthorized",
       sentCredentials
@@ -118,15 +146,15 @@ function helmFailure(error: unknown, where: string, auth: ResolvedChartAuth, sen
         : `${where}: the registry needs credentials (401 Unauthorized); configure them in the chart credentials (--chart-credentials, docs/chart-repositories.md)`,
     );
   }
-  if (/status code 403|denied|forbidden/i.test(text)) return new ChartFetchError("forbidden", `${where}: the registry forbids access (403 Forbidden)${sentCredentials ? " to the configured credentials" : ""}`);
-  if (/x509: certificate signed by unknown authority|certificate is not trusted/i.test(text)) {
+  if (/response status code 403|\bdenied: /.test(text)) return new ChartFetchError("forbidden", `${where}: the registry forbids access (403 Forbidden)${sentCredentials ? " to the configured credentials" : ""}`);
+  if (/x509: certificate signed by unknown authority/.test(text)) {
     return new ChartFetchError("tls", `${where}: TLS: the registry's certificate is not signed by a trusted CA; add the registry's CA bundle as caFile in its chart credentials entry`);
   }
-  if (/x509: certificate has expired|not yet valid/i.test(text)) return new ChartFetchError("tls", `${where}: TLS: the registry's certificate is not valid now`);
-  if (/x509: certificate is valid for|doesn't contain any IP SANs|not valid for any names/i.test(text)) return new ChartFetchError("tls", `${where}: TLS: the registry's certificate does not name its host`);
-  if (/\btls:|x509:/i.test(text)) return new ChartFetchError("tls", `${where}: TLS handshake failed (${detail})`);
-  if (/: not found|manifest unknown|name unknown/i.test(text)) return new ChartFetchError("not-found", `${where}: not found in the registry (no such chart, or no such version)`);
-  if (/connection refused|no such host|i\/o timeout|network is unreachable|deadline exceeded|connection reset|EOF/i.test(text)) {
+  if (/x509: certificate has expired or is not yet valid/.test(text)) return new ChartFetchError("tls", `${where}: TLS: the registry's certificate is not valid now`);
+  if (/x509: certificate is valid for|doesn't contain any IP SANs|x509: certificate is not valid for any names/.test(text)) return new ChartFetchError("tls", `${where}: TLS: the registry's certificate does not name its host`);
+  if (/\btls: |\bx509: /.test(text)) return new ChartFetchError("tls", `${where}: TLS handshake failed (${detail})`);
+  if (/<ref>:? not found|\bmanifest unknown\b|\bname unknown\b|response status code 404/.test(text)) return new ChartFetchError("not-found", `${where}: not found in the registry (no such chart, or no such version)`);
+  if (/connect: connection refused|no such host|i\/o timeout|network is unreachable|context deadline exceeded|connection reset by peer|\bEOF\b/.test(text)) {
     return new ChartFetchError("unreachable", `${where}: the registry is unreachable (${detail})`);
   }
   return new ChartFetchError("invalid", `${where}: helm failed (${detail})`);

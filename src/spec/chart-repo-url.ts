@@ -202,6 +202,12 @@ export function checkChartRepoUrl(written: string, policy: RepoPolicy): ChartRep
   if (url.username !== "" || url.password !== "") {
     problems.push(`chart repository ${shown} carries credentials in the URL: give them to helm through its own configuration, never in the fleet repository`);
   }
+  if (url.protocol === "oci:" && (url.search !== "" || url.hash !== "" || /[?#]/.test(written))) {
+    problems.push(`chart repository ${shown}: an OCI registry path has no query or fragment (helm would pull another repository than the one checked)`);
+  }
+  if (hasDotSegment(written)) {
+    problems.push(`chart repository ${shown}: the path has "." or ".." segments (the URL checked would not be the URL fetched)`);
+  }
   const secretParams = [...new Set([...url.searchParams.keys()].filter(isSecretParameter))];
   if (secretParams.length > 0) {
     problems.push(`chart repository ${shown} carries a secret in its query string (${secretParams.map((p) => JSON.stringify(p)).join(", ")}): never put credentials in the fleet repository`);
@@ -219,6 +225,16 @@ export function checkChartRepoUrl(written: string, policy: RepoPolicy): ChartRep
   }
   return { problems, url, ...(host ? { host } : {}) };
 }
+
+/** Whether the path of a URL as written has a `.` or `..` segment, also percent-encoded (`%2e`). */
+function hasDotSegment(written: string): boolean {
+  const afterScheme = written.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+  const path = afterScheme.split(/[?#]/, 1)[0] ?? "";
+  return path.split("/").some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
+/** A chart's name in a repository or registry: letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
+export const REPO_CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 /**
  * Whether `url` lies under the allowed `prefix`: same scheme, same host and port, and the prefix's path

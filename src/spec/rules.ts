@@ -10,7 +10,7 @@
  * Rules never throw: they record issues at the position of the node they are about and carry on, so the
  * user sees every problem in one run.
  */
-import { checkChartRepoUrl } from "./chart-repo-url.js";
+import { checkChartRepoUrl, REPO_CHART_NAME } from "./chart-repo-url.js";
 import { durationSeconds } from "./duration.js";
 import type { Addon, ClusterSpec, FleetSpec, Selector } from "./generated.js";
 import type { IssueCollector, SourcePosition } from "./issues.js";
@@ -74,6 +74,14 @@ function checkWrittenAddon(addon: Addon, spec: ClusterSpec, i: number, fallback:
     if (helm.repo !== undefined) {
       const repoAt = at(ctx, spec, ["addons", i, "helm", "repo"], fallback);
       for (const problem of checkChartRepoUrl(helm.repo, ctx.policy ?? DEFAULT_REPO_POLICY).problems) ctx.issues.error(repoAt, problem);
+      // With a repository, `chart` is a name there: no path, tag or digest may ride along with it (an OCI
+      // `name@sha256:…` would pull that digest and ignore the pinned version).
+      if (!REPO_CHART_NAME.test(helm.chart)) {
+        ctx.issues.error(
+          at(ctx, spec, ["addons", i, "helm", "chart"], fallback),
+          `with repo, chart is the chart's name in the repository: letters, digits, '.', '_' and '-', starting with a letter or digit (found ${JSON.stringify(helm.chart.slice(0, 80))})`,
+        );
+      }
     }
     if (helm.repo === undefined) {
       refs.push({ kind: "chart", written: helm.chart, at: at(ctx, spec, ["addons", i, "helm", "chart"], fallback), ...(helm.version ? { version: helm.version } : {}) });

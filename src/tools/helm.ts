@@ -36,17 +36,50 @@ export interface HelmOptions {
   home?: string;
 }
 
-/** helm's environment for a private home: every location helm reads or writes, including the ones a user's environment may override. */
-function homeEnv(home: string): Record<string, string> {
+/**
+ * helm's environment for a private home: every location helm reads or writes, including the ones a
+ * user's environment may override — and Docker's configuration, which helm's registry client falls back
+ * to for credentials (`~/.docker/config.json`, credential helpers), so that a user's own registry logins
+ * never reach a registry the fleet names.
+ */
+export function helmHomeEnv(home: string): Record<string, string> {
   return {
+    HOME: home,
+    DOCKER_CONFIG: path.join(home, "docker"),
     HELM_CONFIG_HOME: path.join(home, "config"),
     HELM_CACHE_HOME: path.join(home, "cache"),
     HELM_DATA_HOME: path.join(home, "data"),
     HELM_PLUGINS: path.join(home, "data", "plugins"),
+    HELM_CONTENT_CACHE: path.join(home, "cache", "content"),
     HELM_REGISTRY_CONFIG: path.join(home, "config", "registry", "config.json"),
     HELM_REPOSITORY_CONFIG: path.join(home, "config", "repositories.yaml"),
     HELM_REPOSITORY_CACHE: path.join(home, "cache", "repository"),
+    HELM_DEBUG: "false",
   };
+}
+
+/**
+ * An auth entry that is never used. A registry configuration without any entry makes helm's registry
+ * client pick the desktop's native credential store (keychain, secret service, `pass`) when a helper for
+ * it is on PATH — for reading and for storing a login — so both files always have one.
+ */
+const PLACEHOLDER_REGISTRY = "placeholder.bosun.invalid";
+
+/**
+ * Writes the registry logins of a private helm home (`logins`: registry host → username and password)
+ * the way `helm registry login` stores them, plus an empty Docker configuration; files readable by this
+ * user only. No helm process, no password on any command line or pipe.
+ */
+export async function writeHelmHomeLogins(home: string, logins: ReadonlyMap<string, { username: string; password: string }>): Promise<void> {
+  const env = helmHomeEnv(home);
+  const auths: Record<string, { auth?: string }> = { [PLACEHOLDER_REGISTRY]: {} };
+  for (const [host, login] of logins) auths[host] = { auth: Buffer.from(`${login.username}:${login.password}`).toString("base64") };
+  const registryConfig = env.HELM_REGISTRY_CONFIG ?? "";
+  const dockerConfig = env.DOCKER_CONFIG ?? "";
+  await fs.mkdir(path.dirname(registryConfig), { recursive: true, mode: 0o700 });
+  await fs.mkdir(dockerConfig, { recursive: true, mode: 0o700 });
+  await fs.writeFile(registryConfig, JSON.stringify({ auths }), { mode: 0o600 });
+  await fs.writeFile(path.join(dockerConfig, "config.json"), JSON.stringify({ auths: { [PLACEHOLDER_REGISTRY]: {} } }), { mode: 0o600 });
 }
 
 const resolved = new Map<string, Promise<string>>();
@@ -100,7 +133,7 @@ async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, m
     tool: "helm",
     file: await resolveTool("helm", options.helm),
     args,
-    ...(options.home === undefined ? {} : { env: homeEnv(options.home) }),
+    ...(options.home === undefined ? {} : { env: helmHomeEnv(options.home) }),
     ...(input === undefined ? {} : { input }),
     timeoutMs: options.timeoutMs ?? timeoutMs,
     ...(maxBuffer === undefined ? {} : { maxBuffer }),
@@ -199,15 +232,6 @@ function registryTlsArgs(tls: HelmRegistryTls): string[] {
   if (tls.caFile !== undefined) args.push("--ca-file", tls.caFile);
   if (tls.certFile !== undefined && tls.keyFile !== undefined) args.push("--cert-file", tls.certFile, "--key-file", tls.keyFile);
   return args;
-}
-
-/**
- * `helm registry login` to `host` (`name[:port]`) inside a private helm home (required: the login is
- * written to its registry configuration, never to the user's). The password goes through standard input,
- * never the command line.
- */
-export async function helmRegistryLogin(host: string, login: { username: string; password: string }, tls: HelmRegistryTls, options: HelmOptions & { home: string }): Promise<void> {
-  await helm(["registry", "login", "--username", login.username, "--password-stdin", ...registryTlsArgs(tls), "--", host], options, 60_000, undefined, login.password);
 }
 
 /**

@@ -72,6 +72,11 @@ async function writeCredentials(name: string, lines: readonly string[]): Promise
   return file;
 }
 
+/** Private helm homes left in the runs' TMPDIR. */
+async function homesLeft(): Promise<string[]> {
+  return (await fs.readdir(tmp)).filter((entry) => entry.startsWith("bosun-helm-home-"));
+}
+
 /** Anything helm keeps in a home directory (config, cache, data: `…/helm/…`); helm's kube client cache in ~/.kube is not helm's configuration. */
 async function helmFilesIn(dir: string): Promise<string[]> {
   return (await fs.readdir(dir, { recursive: true })).filter((entry) => /(^|\/)helm(\/|$)/.test(entry));
@@ -123,14 +128,35 @@ describe("a private OCI registry", () => {
     expect(tlsOut).toMatch(/TLS: the registry's certificate is not signed by a trusted CA; add the registry's CA bundle as caFile/);
     const wrong = await bosun(["plan", "--fleet", fleet, "--cluster", "gamma", ...TRUST, "--chart-credentials", credentials], { env: { ...env(), REGISTRY_PASSWORD: "not-the-password" } });
     const wrongOut = `${wrong.stdout}\n${wrong.stderr}`;
-    expect(wrongOut).toMatch(/login as bosun: the registry refused the configured credentials \(401 Unauthorized\)/);
+    expect(wrongOut).toMatch(/hello 0\.1\.0: the registry refused the configured credentials \(401 Unauthorized\)/);
     for (const text of [authOut, tlsOut, wrongOut]) {
       expect(text).not.toContain(PASSWORD);
       expect(text).not.toContain("not-the-password");
     }
+    // Failed pulls leave no private helm home (with a login in it) behind either.
+    expect(await homesLeft()).toEqual([]);
     // The add-on is blocked, with its reason; the rest of the cluster's plan is still made.
     expect(unauthorized.stdout).toMatch(/^gamma\s+wave default\s+blocked$/m);
     expect(unauthorized.stdout).toMatch(/^\s+versions\s+control plane 1\.35\.4, workers 1\.35\.4$/m);
+  });
+
+  it("never sends the user's own Docker or helm registry logins to a registry the fleet names", async () => {
+    // The user running bosun is logged in to the registry (docker login, helm registry login), but the
+    // operator's list has no credentials for it: bosun's pull must go without them and meet the 401.
+    const auth = Buffer.from(`bosun:${PASSWORD}`).toString("base64");
+    const config = JSON.stringify({ auths: { [registry.host]: { auth } } });
+    await fs.mkdir(path.join(home, ".docker"), { recursive: true });
+    await fs.writeFile(path.join(home, ".docker", "config.json"), config);
+    await fs.mkdir(path.join(home, ".config", "helm", "registry"), { recursive: true });
+    await fs.writeFile(path.join(home, ".config", "helm", "registry", "config.json"), config);
+    try {
+      const caOnly = await writeCredentials("ca-only.yaml", [`caFile: ${ca.caFile}`]);
+      const plan = await bosun(["plan", "--fleet", fleet, "--cluster", "gamma", ...TRUST, "--chart-credentials", caOnly], { env: { ...env(), DOCKER_CONFIG: path.join(home, ".docker") } });
+      expect(plan.stdout).toMatch(/hello 0\.1\.0: the registry needs credentials \(401 Unauthorized\)/);
+    } finally {
+      await fs.rm(path.join(home, ".docker"), { recursive: true, force: true });
+      await fs.rm(path.join(home, ".config", "helm"), { recursive: true, force: true });
+    }
   });
 
   it("names an unknown version and a registry that is down, blocking only that add-on", async () => {
@@ -163,7 +189,7 @@ describe("a private OCI registry", () => {
     expect(plan.stdout + plan.stderr).not.toContain(PASSWORD);
     // The login lived in a private helm home that is gone: HOME has no helm directories, TMPDIR no home.
     expect(await helmFilesIn(home)).toEqual([]);
-    expect((await fs.readdir(tmp)).filter((entry) => entry.startsWith("bosun-helm-home-"))).toEqual([]);
+    expect(await homesLeft()).toEqual([]);
   });
 
   it("applies the chart from the registry, and the next plan is in sync", async () => {
@@ -188,5 +214,16 @@ describe("a private OCI registry", () => {
     const stale = await bosun(["apply", "--plan", out, "--yes", ...TRUST, "--chart-credentials", credentials], { env: env() });
     expect(stale.exitCode, stale.stdout + stale.stderr).toBe(1);
     expect(stale.stderr).toMatch(/refusing .*cluster alpha changed since the plan was made/);
+    // What changed is the chart's digest, and only that: the pull worked, the new archive is another one.
+    const digestOf = (plan: string): string | undefined =>
+      (JSON.parse(plan) as { clusters: { name: string; steps: { kind: string; state: string; chartDigest?: string }[] }[] }).clusters
+        .find((c) => c.name === "alpha")
+        ?.steps.find((s) => s.kind === "addon.install" && s.state === "pending")?.chartDigest;
+    const fresh = await bosun(["plan", "--fleet", fleet, "--cluster", "alpha", ...TRUST, "--chart-credentials", credentials, "-o", "json"], { env: env() });
+    const before = digestOf(await fs.readFile(out, "utf8"));
+    const after = digestOf(fresh.stdout);
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
+    expect(after).toMatch(/^[0-9a-f]{64}$/);
+    expect(after).not.toBe(before);
   });
 });

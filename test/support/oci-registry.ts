@@ -10,7 +10,7 @@ import https from "node:https";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import { startDetached, stopDetached } from "../../src/tools/detached.js";
-import { helmPackage, helmPush, helmRegistryLogin } from "../../src/tools/helm.js";
+import { helmPackage, helmPush, writeHelmHomeLogins } from "../../src/tools/helm.js";
 import { freePort } from "./net.js";
 import { eventually } from "./sandbox.js";
 import type { TestCa } from "./tls.js";
@@ -63,7 +63,7 @@ export async function startOciRegistry(dir: string, options: { registry: string;
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
   const tls = { caFile: options.ca.caFile };
   const helmOptions = { helm: options.helm, home };
-  await helmRegistryLogin(host, { username: options.username, password: options.password }, tls, helmOptions);
+  await writeHelmHomeLogins(home, new Map([[host, { username: options.username, password: options.password }]]));
   const repo = `oci://${host}/charts`;
   return {
     repo,

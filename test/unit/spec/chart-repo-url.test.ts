@@ -4,7 +4,7 @@
  * scheme, host and path-segment boundaries only.
  */
 import { describe, expect, it } from "vitest";
-import { checkAllowedPrefixes, checkChartRepoUrl, classifyAddress, underPrefix } from "../../../src/spec/chart-repo-url.js";
+import { checkAllowedPrefixes, checkChartRepoUrl, classifyAddress, REPO_CHART_NAME, underPrefix } from "../../../src/spec/chart-repo-url.js";
 import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../../../src/spec/repo-policy.js";
 
 const policy = (over: Partial<RepoPolicy> = {}): RepoPolicy => ({ ...DEFAULT_REPO_POLICY, ...over });
@@ -153,5 +153,35 @@ describe("allowed chart repositories", () => {
     const found = checkAllowedPrefixes(prefixes);
     if (problem === undefined) expect(found).toBeUndefined();
     else expect(found).toContain(problem);
+  });
+});
+
+describe("URLs whose checked form is not what helm fetches", () => {
+  it.each([
+    ["oci://registry.example.com/charts?x=1", "no query or fragment"],
+    ["oci://registry.example.com/charts#frag", "no query or fragment"],
+    ["oci://registry.example.com/charts/../secret", "segments"],
+    ["https://charts.example.com/team/%2e%2e/other", "segments"],
+    ["https://charts.example.com/./team", "segments"],
+  ])("%s is refused (%s)", (url, problem) => {
+    expect(checkChartRepoUrl(url, policy()).problems.join("\n")).toContain(problem);
+  });
+
+  it.each(["oci://registry.example.com/charts", "https://charts.example.com/team/v1.2", "https://charts.example.com/..team"])("%s passes", (url) => {
+    expect(checkChartRepoUrl(url, policy()).problems).toEqual([]);
+  });
+});
+
+describe("REPO_CHART_NAME", () => {
+  it.each([
+    ["ingress-nginx", true],
+    ["cert_manager.v2", true],
+    ["hello@sha256:0123", false],
+    ["hello:1.0.0", false],
+    ["team/hello", false],
+    ["..", false],
+    ["-flag", false],
+  ])("%s is a chart name: %s", (name, ok) => {
+    expect(REPO_CHART_NAME.test(name)).toBe(ok);
   });
 });

@@ -77,6 +77,8 @@ const cases: Case[] = [
   { name: "repo chart without version", mutate: (b) => b.delete(PROD, ["spec", "addons", 0, "helm", "version"]), file: PROD, needle: "helm:", message: "a chart from a repo must pin its version" },
   { name: "chart version range", mutate: (b) => b.set(PROD, ["spec", "addons", 0, "helm", "version"], "^1.2.0"), file: PROD, needle: "version:", message: "is a version range, not a pinned chart version" },
   { name: "repo not a URL", mutate: (b) => b.set(PROD, ["spec", "addons", 0, "helm", "repo"], "charts.example.com"), file: PROD, needle: "repo:", message: "does not have the expected form" },
+  { name: "repo chart name with a digest", mutate: (b) => b.set(PROD, ["spec", "addons", 0, "helm", "chart"], "web@sha256:0123"), file: PROD, needle: "chart: web@", message: "with repo, chart is the chart's name in the repository" },
+  { name: "OCI repo with a query", mutate: (b) => b.set(PROD, ["spec", "addons", 0, "helm", "repo"], "oci://registry.example.com/charts?x=1"), file: PROD, needle: "repo:", message: "an OCI registry path has no query or fragment" },
   { name: "dependsOn unknown add-on", mutate: (b) => b.set(CANARY, ["spec", "addons", 0, "dependsOn"], ["metrics", "nope"]), file: CANARY, needle: "- nope", message: 'add-on "monitoring" depends on "nope", which this cluster does not have' },
   { name: "dependsOn itself", mutate: (b) => b.set(CANARY, ["spec", "addons", 0, "dependsOn"], ["monitoring"]), file: CANARY, needle: "- monitoring", message: 'add-on "monitoring" depends on itself' },
   {

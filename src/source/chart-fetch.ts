@@ -15,9 +15,7 @@
  * - Every failure is a {@link ChartFetchError} whose message names the repository (without user info), the
  *   status or TLS problem, and what to configure — never a secret.
  */
-import { createHash, randomBytes } from "node:crypto";
 import dns from "node:dns";
-import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
@@ -27,6 +25,7 @@ import { cacheRoot } from "../paths.js";
 import { classifyAddress } from "../spec/chart-repo-url.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 import { credentialsFor, NO_CHART_CREDENTIALS, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
+import { findCachedChart, sha256Hex, storeChart } from "./chart-cache.js";
 import { ChartFetchError, literalHostProblem, safe, type FetchedChart } from "./chart-fetch-error.js";
 import { pullOciChart } from "./chart-oci.js";
 import { DEFAULT_CHART_INDEX_LIMITS, findChartVersion, type ChartIndexLimits } from "./chart-index.js";
@@ -135,9 +134,8 @@ export class ChartFetcher {
     if (!found.ok) throw new ChartFetchError(found.problem.kind === "invalid" ? "invalid" : "not-found", `${where}: ${found.problem.message}`);
     const { entry } = found;
     if (entry.digest !== undefined) {
-      const cached = path.join(this.options.cacheDir, `sha256-${entry.digest}.tgz`);
-      // A file is trusted only as far as its content matches its name (a crash can leave one truncated).
-      if ((await fileDigest(cached)) === entry.digest) {
+      const cached = await findCachedChart(this.options.cacheDir, entry.digest);
+      if (cached !== undefined) {
         chartFetchStats.cacheHits += 1;
         return { file: cached, digest: entry.digest, url: safe(entry.urls[0] ?? indexUrl) };
       }
@@ -145,20 +143,12 @@ export class ChartFetcher {
     const url = entry.urls[0] ?? indexUrl;
     const { body } = await this.get(url, { maxBytes: this.options.maxChartBytes, what: `${name} ${version}` });
     chartFetchStats.chartDownloads += 1;
-    const digest = createHash("sha256").update(body).digest("hex");
+    const digest = sha256Hex(body);
     if (entry.digest !== undefined && entry.digest !== digest) {
       throw new ChartFetchError("digest-mismatch", `${where}: ${name} ${version} downloaded from ${safe(url)} has digest sha256:${digest}, but the index says sha256:${entry.digest} (a changed or corrupted archive); nothing was installed from it`);
     }
-    await fs.mkdir(this.options.cacheDir, { recursive: true, mode: 0o700 });
-    const file = path.join(this.options.cacheDir, `sha256-${digest}.tgz`);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    try {
-      await fs.writeFile(tmp, body, { mode: 0o600, flush: true });
-      await fs.rename(tmp, file);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-    return { file, digest, url: safe(url) };
+    const stored = await storeChart(this.options.cacheDir, body);
+    return { ...stored, url: safe(url) };
   }
 
   /** The index text: once per fetcher; conditionally against what this process saw before. */
@@ -379,10 +369,3 @@ function tooLarge(request: { maxBytes: number; what: string }, url: URL): ChartF
   return new ChartFetchError("too-large", `${request.what} at ${safe(url.toString())} is larger than the limit of ${request.maxBytes} bytes`);
 }
 
-async function fileDigest(file: string): Promise<string | undefined> {
-  try {
-    return createHash("sha256").update(await fs.readFile(file)).digest("hex");
-  } catch {
-    return undefined;
-  }
-}

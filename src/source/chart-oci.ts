@@ -11,7 +11,6 @@
  * addresses are checked before helm runs (a literal internal address here, a name resolving to one by
  * the render's guard), which leaves DNS rebinding between that lookup and helm's (docs/security.md).
  */
-import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +18,7 @@ import { ProcessError, ToolNotFoundError } from "../errors.js";
 import { helmPull, writeHelmHomeLogins, type HelmRegistryTls } from "../tools/helm.js";
 import { processGone } from "../tools/detached.js";
 import { REPO_CHART_NAME } from "../spec/chart-repo-url.js";
+import { storeChart } from "./chart-cache.js";
 import { credentialsFor, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
 import { ChartFetchError, literalHostProblem, safe, type FetchedChart } from "./chart-fetch-error.js";
 
@@ -89,18 +89,8 @@ export async function pullOciChart(repo: string, name: string, version: string, 
     }
     const size = (await fs.stat(pulled.file)).size;
     if (size > options.maxChartBytes) throw new ChartFetchError("too-large", `${where}: ${name} ${version} is larger than the limit of ${options.maxChartBytes} bytes`);
-    const body = await fs.readFile(pulled.file);
-    const digest = createHash("sha256").update(body).digest("hex");
-    await fs.mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
-    const file = path.join(options.cacheDir, `sha256-${digest}.tgz`);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    try {
-      await fs.writeFile(tmp, body, { mode: 0o600, flush: true });
-      await fs.rename(tmp, file);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-    return { file, digest, url: safe(ref) };
+    const stored = await storeChart(options.cacheDir, await fs.readFile(pulled.file));
+    return { ...stored, url: safe(ref) };
   } finally {
     await fs.rm(home, { recursive: true, force: true });
   }

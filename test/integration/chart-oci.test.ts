@@ -11,12 +11,10 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeInventoryEntry } from "../../src/addons/inventory.js";
-import { KubeRest } from "../../src/kube/rest.js";
-import { helmUninstall } from "../../src/tools/helm.js";
 import { freePort } from "../support/net.js";
 import { startOciRegistry, type OciRegistry } from "../support/oci-registry.js";
-import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { removeRepoChartAddon, repoChartCluster, writeRepoChartFleet } from "../support/repo-chart-fleet.js";
+import { bosun, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
 import { createTestCa, type TestCa } from "../support/tls.js";
 
 const CHART = path.resolve(import.meta.dirname, "../fixtures/charts/hello");
@@ -52,18 +50,7 @@ function env(): Record<string, string | undefined> {
 }
 
 function cluster(name: string): string {
-  return [
-    "apiVersion: bosun.dev/v1alpha1",
-    "kind: Cluster",
-    `metadata: { name: ${name} }`,
-    "spec:",
-    `  connection: { context: ${name} }`,
-    '  kubernetes: { version: "1.35.4" }',
-    "  topology: { controlPlane: { replicas: 1 } }",
-    "  addons:",
-    `    - { name: ${RELEASE}, helm: { repo: "${registry.repo}", chart: hello, version: 0.1.0 } }`,
-    "",
-  ].join("\n");
+  return repoChartCluster(name, RELEASE, registry.repo);
 }
 
 async function writeCredentials(name: string, lines: readonly string[]): Promise<string> {
@@ -96,21 +83,11 @@ beforeAll(async () => {
   await registry.push(CHART);
   credentials = await writeCredentials("chart-credentials.yaml", ["username: bosun", "passwordEnv: REGISTRY_PASSWORD", `caFile: ${ca.caFile}`]);
   fleet = path.join(base, "fleet");
-  await fs.mkdir(path.join(fleet, "clusters"), { recursive: true });
-  await fs.writeFile(
-    path.join(fleet, "fleet.yaml"),
-    "apiVersion: bosun.dev/v1alpha1\nkind: Fleet\nmetadata: { name: chart-oci }\nspec:\n  defaults:\n    provider: { kubeadm: { packageManager: apt } }\n",
-  );
-  for (const name of CLUSTERS) await fs.writeFile(path.join(fleet, "clusters", `${name}.yaml`), cluster(name));
+  await writeRepoChartFleet(fleet, "chart-oci", CLUSTERS, cluster);
 });
 
 afterAll(async () => {
-  // Nothing of this file may outlive it: the release, bosun's inventory entry for it, its namespace.
-  const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
-  await helmUninstall(target, RELEASE, RELEASE, { helm: sharedSandbox().binaries.helm ?? "helm" }, { ignoreNotFound: true }).catch(() => undefined);
-  const gamma = sandboxCluster("gamma");
-  await removeInventoryEntry(new KubeRest(gamma.kc, { cluster: "gamma" }), RELEASE).catch(() => undefined);
-  await deleteNamespaces(gamma.core, [RELEASE]).catch(() => undefined);
+  await removeRepoChartAddon("gamma", RELEASE);
   await registry.stop();
   await ca.remove();
   await fs.rm(base, { recursive: true, force: true });

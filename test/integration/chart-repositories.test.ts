@@ -12,14 +12,12 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeInventoryEntry } from "../../src/addons/inventory.js";
-import { KubeRest } from "../../src/kube/rest.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { sandboxUp } from "../../src/sandbox/up.js";
-import { helmUninstall } from "../../src/tools/helm.js";
 import { startChartRepo, type ChartRepo } from "../support/chart-repo.js";
-import { bosun, deleteNamespaces, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
+import { removeRepoChartAddon, repoChartCluster, writeRepoChartFleet } from "../support/repo-chart-fleet.js";
+import { bosun, sharedSandbox } from "../support/sandbox.js";
 import { createTestCa, type TestCa } from "../support/tls.js";
 
 const CHART = path.resolve(import.meta.dirname, "../fixtures/charts/hello");
@@ -46,18 +44,7 @@ function env(extra: Record<string, string> = {}): Record<string, string | undefi
 }
 
 function cluster(name: string): string {
-  return [
-    "apiVersion: bosun.dev/v1alpha1",
-    "kind: Cluster",
-    `metadata: { name: ${name} }`,
-    "spec:",
-    `  connection: { context: ${name} }`,
-    '  kubernetes: { version: "1.35.4" }',
-    "  topology: { controlPlane: { replicas: 1 } }",
-    "  addons:",
-    `    - { name: ${RELEASE}, helm: { repo: "${repo.url}/", chart: hello, version: 0.1.0 } }`,
-    "",
-  ].join("\n");
+  return repoChartCluster(name, RELEASE, `${repo.url}/`);
 }
 
 const TRUST = ["--allow-internal-chart-repos"];
@@ -73,22 +60,11 @@ beforeAll(async () => {
   credentials = path.join(base, "chart-credentials.yaml");
   await fs.writeFile(credentials, `repositories:\n  - url: ${repo.url}\n    username: bosun\n    passwordEnv: CHARTS_PASSWORD\n    caFile: ${ca.caFile}\n`);
   fleet = path.join(base, "fleet");
-  await fs.mkdir(path.join(fleet, "clusters"), { recursive: true });
-  await fs.writeFile(
-    path.join(fleet, "fleet.yaml"),
-    "apiVersion: bosun.dev/v1alpha1\nkind: Fleet\nmetadata: { name: chart-repos }\nspec:\n  defaults:\n    provider: { kubeadm: { packageManager: apt } }\n",
-  );
-  for (const name of CLUSTERS) await fs.writeFile(path.join(fleet, "clusters", `${name}.yaml`), cluster(name));
+  await writeRepoChartFleet(fleet, "chart-repos", CLUSTERS, cluster);
 });
 
 afterAll(async () => {
-  // Nothing of this file may outlive it: the release, bosun's inventory entry for it (which would make the
-  // next file's plan of gamma uninstall it) and its namespace.
-  const target = { kubeconfig: sharedSandbox().kubeconfig, context: "gamma" };
-  await helmUninstall(target, RELEASE, RELEASE, { helm: sharedSandbox().binaries.helm ?? "helm" }, { ignoreNotFound: true }).catch(() => undefined);
-  const gamma = sandboxCluster("gamma");
-  await removeInventoryEntry(new KubeRest(gamma.kc, { cluster: "gamma" }), RELEASE).catch(() => undefined);
-  await deleteNamespaces(gamma.core, [RELEASE]).catch(() => undefined);
+  await removeRepoChartAddon("gamma", RELEASE);
   await repo.close();
   await ca.remove();
   await fs.rm(base, { recursive: true, force: true });
@@ -172,8 +148,7 @@ describe("a fleet of ten clusters using one repository chart", () => {
     const seed = TEN.map((name) => `  - name: ${name}\n    kubernetesVersion: "1.35.4"\n    nodes:\n      - { name: ${name}-cp-1, role: control-plane }\n`).join("");
     await fs.writeFile(path.join(tenFleet, "sandbox.yaml"), `apiVersion: bosun.dev/v1alpha1\nkind: Sandbox\nclusters:\n${seed}`);
     await sandboxUp({ root, name: NAME, mode: "lite", from: tenFleet, progress: () => undefined });
-    await fs.copyFile(path.join(fleet, "fleet.yaml"), path.join(tenFleet, "fleet.yaml"));
-    for (const name of TEN) await fs.writeFile(path.join(tenFleet, "clusters", `${name}.yaml`), cluster(name));
+    await writeRepoChartFleet(tenFleet, "chart-repos-ten", TEN, cluster);
   }, 300_000);
 
   afterAll(async () => {

@@ -11,7 +11,14 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyHelmAddon } from "../../src/addons/helm-apply.js";
+import { KubeRest } from "../../src/kube/rest.js";
+import { loadChartCredentials } from "../../src/source/chart-credentials.js";
+import { ChartFetcher } from "../../src/source/chart-fetch.js";
+import { loadFleet } from "../../src/spec/load.js";
+import { DEFAULT_REPO_POLICY, type RepoPolicy } from "../../src/spec/repo-policy.js";
 import { freePort } from "../support/net.js";
+import { auditMark, bosunWrites } from "../support/audit.js";
 import { startOciRegistry, type OciRegistry } from "../support/oci-registry.js";
 import { removeRepoChartAddon, repoChartCluster, writeRepoChartFleet } from "../support/repo-chart-fleet.js";
 import { bosun, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
@@ -202,5 +209,24 @@ describe("a private OCI registry", () => {
     expect(before).toMatch(/^[0-9a-f]{64}$/);
     expect(after).toMatch(/^[0-9a-f]{64}$/);
     expect(after).not.toBe(before);
+  });
+
+  it("an apply step pinned to a digest the registry no longer serves fails before helm writes anything", async () => {
+    const policy: RepoPolicy = { ...DEFAULT_REPO_POLICY, allowInternalChartRepos: true, chartCredentials: loadChartCredentials(credentials, {}) };
+    const loaded = await loadFleet(fleet, { policy });
+    if (!loaded.ok) throw new Error(`the test fleet is invalid: ${JSON.stringify(loaded.errors)}`);
+    const beta = loaded.value.clusters.find((c) => c.name === "beta");
+    const addon = beta?.addons.find((a) => a.name === RELEASE);
+    if (!beta || !addon) throw new Error("the test fleet has no add-on on beta");
+    const clients = sandboxCluster("beta");
+    const context = { rest: new KubeRest(clients.kc, { cluster: "beta" }), target: { kubeconfig: sharedSandbox().kubeconfig, context: "beta" }, helm: sharedSandbox().binaries.helm ?? "helm", repoPolicy: policy,
+      charts: new ChartFetcher({ credentials: policy.chartCredentials, env: { REGISTRY_PASSWORD: PASSWORD }, allowInternal: true, cacheDir: path.join(base, "cache", "charts"), helm: sharedSandbox().binaries.helm ?? "helm" }) };
+    const planned = "0".repeat(64);
+    const since = await auditMark("beta");
+    const applying = applyHelmAddon(context, beta, addon, fleet, { REGISTRY_PASSWORD: PASSWORD }, { chartDigest: planned });
+    await expect(applying).rejects.toThrow(new RegExp(`changed since the plan: the plan rendered sha256:${planned}, the repository now serves sha256:[0-9a-f]{64} .*nothing was installed`));
+    // The API server's own record: neither bosun nor helm wrote anything to beta.
+    expect(bosunWrites(await since()).map((e) => `${e.verb} ${e.requestURI}`)).toEqual([]);
+    await expect(clients.core.readNamespace({ name: RELEASE })).rejects.toThrow();
   });
 });

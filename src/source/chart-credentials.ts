@@ -24,6 +24,7 @@
  * boundary: `underPrefix`), so a more specific entry wins and `…/platform` never matches `…/platform-evil`.
  * Credentials are sent only over `https://` and `oci://` (an entry for `http://` is refused).
  */
+import { withholdFromChildren } from "../tools/process.js";
 import { parseSingleYaml, type YamlWalkHooks, type YamlPosition } from "../bounded-yaml.js";
 import { readRegularFile, readRegularFileSync } from "../bounded-file.js";
 import { underPrefix } from "../spec/chart-repo-url.js";
@@ -177,6 +178,13 @@ function normalise(url: URL): string {
  * it is read with the flags, before anything runs.
  */
 export function loadChartCredentials(file: string | undefined, env: Readonly<Record<string, string | undefined>>): ChartCredentialsList {
+  const list = readChartCredentials(file, env);
+  // bosun reads these itself; no program it runs (helm, kustomize, a plugin) is given them.
+  withholdFromChildren([CHART_CREDENTIALS_VARIABLE, ...list.repositories.flatMap((entry) => [entry.username, entry.password, entry.token].flatMap((ref) => (typeof ref === "object" && "env" in ref ? [ref.env] : [])))]);
+  return list;
+}
+
+function readChartCredentials(file: string | undefined, env: Readonly<Record<string, string | undefined>>): ChartCredentialsList {
   const path = file ?? env[CHART_CREDENTIALS_FILE_VARIABLE];
   if (path !== undefined && path !== "") {
     const read = readRegularFileSync(path, MAX_LIST_BYTES);
@@ -238,6 +246,8 @@ export async function resolveChartAuth(entry: ChartRepoCredentials, env: Readonl
   const out: ResolvedChartAuth = { secrets: [] };
   if (entry.username !== undefined && entry.password !== undefined) {
     const username = await secret(entry.username, "username");
+    // Basic auth joins the two with a colon: a colon in the username would shift it into the password.
+    if (username.includes(":")) throw new ChartCredentialsError(`chart credentials for ${entry.url} (${entry.source}): the username contains ":", which basic auth cannot carry`);
     const password = await secret(entry.password, "password");
     out.basic = { username, password };
     out.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;

@@ -113,7 +113,7 @@ export class ChartFetcher {
     const key = `${repo}\0${name}\0${version}`;
     let pending = this.charts.get(key);
     if (!pending) {
-      pending = repo.startsWith("oci://") ? this.pullOci(repo, name, version) : this.fetchOnce(repo, name, version);
+      pending = isOci(repo) ? this.pullOci(repo, name, version) : this.fetchOnce(repo, name, version);
       // A failure is not remembered beyond this run's other callers: the next run tries again.
       this.charts.set(key, pending);
     }
@@ -369,3 +369,11 @@ function tooLarge(request: { maxBytes: number; what: string }, url: URL): ChartF
   return new ChartFetchError("too-large", `${request.what} at ${safe(url.toString())} is larger than the limit of ${request.maxBytes} bytes`);
 }
 
+/** Whether a repository URL is an OCI registry path (by its parsed scheme: `OCI://` is one too). */
+function isOci(repo: string): boolean {
+  try {
+    return new URL(repo).protocol === "oci:";
+  } catch {
+    return false;
+  }
+}

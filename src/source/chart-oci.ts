@@ -1,22 +1,27 @@
 /**
  * Pulling a pinned chart from an OCI registry. OCI registries speak the distribution API (token exchange,
  * manifests, blobs), which helm already implements, so bosun drives helm — but in a private helm home made
- * for this one pull and removed right after: the operator's credentials are logged in there (password on
- * standard input), nothing is read from or written to the user's own helm configuration, and no login
- * outlives the pull. The archive helm pulled is hashed and kept in the same digest-named cache as the
- * archives of HTTP(S) repositories (`chart-fetch.ts`), so a plan records its digest and an apply re-checks
- * it the same way.
+ * for this one pull and removed right after:
+ *
+ * - the operator's login is written there as helm's registry configuration (no `helm registry login`
+ *   process, no password on a command line);
+ * - HOME, Docker's configuration and every helm location point into it, so nothing is read from or written
+ *   to the user's own helm or Docker configuration, credential helpers or desktop keychain;
+ * - the homes live in bosun's own cache directory (`<cache>/helm-homes`, this user's only), never in a
+ *   shared /tmp; one left behind by a killed process is removed by a later pull once it is older than any
+ *   pull can take.
+ *
+ * The archive helm pulled is hashed and kept in the same digest-named cache as the archives of HTTP(S)
+ * repositories (`chart-cache.ts`), so a plan records its digest and an apply re-checks it the same way.
  *
  * What bosun cannot check here, because helm makes the connection: the address connected to. The host's
  * addresses are checked before helm runs (a literal internal address here, a name resolving to one by
  * the render's guard), which leaves DNS rebinding between that lookup and helm's (docs/security.md).
  */
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { ProcessError, ToolNotFoundError } from "../errors.js";
 import { helmPull, writeHelmHomeLogins, type HelmRegistryTls } from "../tools/helm.js";
-import { processGone } from "../tools/detached.js";
 import { REPO_CHART_NAME } from "../spec/chart-repo-url.js";
 import { storeChart } from "./chart-cache.js";
 import { credentialsFor, resolveChartAuth, type ChartCredentialsList, type ResolvedChartAuth } from "./chart-credentials.js";
@@ -38,21 +43,25 @@ export interface OciPullOptions {
 
 /** Longest message text taken from helm's own error output. */
 const MAX_DETAIL = 300;
-/** Private helm homes are named `bosun-helm-home-<pid>-…`, so that a dead process's can be told apart. */
-const HOME_PREFIX = "bosun-helm-home-";
+/** A private helm home older than this belongs to no running pull (a pull is stopped at its timeout). */
+const ABANDONED_AFTER_MS = 15 * 60_000;
+/** How often a long-running process looks for abandoned homes. */
+const SWEEP_EVERY_MS = 10 * 60_000;
 
 /** `name` at `version` from the OCI registry path `repo` (`oci://host[:port]/path`), pulled by helm and pinned by digest. */
 export async function pullOciChart(repo: string, name: string, version: string, options: OciPullOptions): Promise<FetchedChart> {
   const where = `OCI registry ${safe(repo)}`;
   // The spec refuses such names already; a name with `@` or `:` would pull another digest or tag.
   if (!REPO_CHART_NAME.test(name)) throw new ChartFetchError("invalid", `${where}: ${JSON.stringify(name.slice(0, 80))} is not a chart name`);
-  const ref = `${repo.replace(/\/+$/, "")}/${name}`;
   let url: URL;
   try {
-    url = new URL(ref);
+    url = new URL(`${repo.replace(/\/+$/, "")}/${name}`);
   } catch {
     throw new ChartFetchError("invalid", `${where}: ${name} does not make a valid chart reference`);
   }
+  // helm is given the URL in its canonical spelling — the spelling the allow-list, the credentials prefix
+  // and the login's host key were matched against (`[0::1]`, `:05000`, `OCI://` all normalised).
+  const ref = `oci://${url.host}${url.pathname}`;
   // A literal address is refused here as well; a name is checked by the render's guard
   // (chart-repo-guard.ts) right before, since helm resolves it itself.
   const literal = literalHostProblem(url, options.allowInternal);
@@ -73,12 +82,14 @@ export async function pullOciChart(repo: string, name: string, version: string, 
     ...(entry?.caFile ? { caFile: path.resolve(entry.caFile) } : {}),
     ...(entry?.certFile && entry.keyFile ? { certFile: path.resolve(entry.certFile), keyFile: path.resolve(entry.keyFile) } : {}),
   };
-  await sweepAbandonedHomes();
+  const homes = path.join(options.cacheDir, "..", "helm-homes");
+  await fs.mkdir(homes, { recursive: true, mode: 0o700 });
+  await sweepAbandonedHomes(homes);
   // mkdtemp makes the directory readable by this user only; the login written into it dies with it.
-  const home = await fs.mkdtemp(path.join(os.tmpdir(), `${HOME_PREFIX}${String(process.pid)}-`));
+  const home = await fs.mkdtemp(path.join(homes, "home-"));
   const helmOptions = { home, timeoutMs: options.timeoutMs, ...(options.helm ? { helm: options.helm } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   try {
-    await writeHelmHomeLogins(home, new Map(auth.basic ? [[url.host, auth.basic]] : []));
+    await writeHelmHomeLogins(home, new Map(auth.basic ? registryKeys(url.host).map((key) => [key, auth.basic as { username: string; password: string }]) : []));
     const destination = path.join(home, "pull");
     await fs.mkdir(destination);
     let pulled: { file: string };
@@ -96,22 +107,32 @@ export async function pullOciChart(repo: string, name: string, version: string, 
   }
 }
 
-let swept: Promise<void> | undefined;
+/** When each homes directory was last swept by this process. */
+const lastSweep = new Map<string, number>();
 
 /**
- * Removes the private helm homes of processes that are gone (killed before their `finally` ran), once per
- * process: they hold a registry login.
+ * Removes private helm homes that no pull can still be using (older than {@link ABANDONED_AFTER_MS}: left
+ * by a process killed before its `finally` ran), at most every {@link SWEEP_EVERY_MS}. Age, not a pid,
+ * decides, so it works across pid namespaces; only real directories of this user are removed.
  */
-function sweepAbandonedHomes(): Promise<void> {
-  swept ??= (async () => {
-    const entries = await fs.readdir(os.tmpdir()).catch(() => [] as string[]);
-    for (const entry of entries) {
-      const pid = new RegExp(`^${HOME_PREFIX}(\\d+)-`).exec(entry)?.[1];
-      if (pid === undefined || Number(pid) === process.pid) continue;
-      if (await processGone(Number(pid))) await fs.rm(path.join(os.tmpdir(), entry), { recursive: true, force: true }).catch(() => undefined);
-    }
-  })();
-  return swept;
+export async function sweepAbandonedHomes(homes: string, now = Date.now()): Promise<void> {
+  if (now - (lastSweep.get(homes) ?? 0) < SWEEP_EVERY_MS) return;
+  lastSweep.set(homes, now);
+  const entries = await fs.readdir(homes).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const dir = path.join(homes, entry);
+    const stat = await fs.lstat(dir).catch(() => undefined);
+    if (!stat?.isDirectory() || stat.uid !== process.getuid?.() || now - stat.mtimeMs < ABANDONED_AFTER_MS) continue;
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * The keys helm's registry client looks a login up by for `host`: the host itself, and for Docker Hub the
+ * index address Docker has always used.
+ */
+function registryKeys(host: string): string[] {
+  return host === "docker.io" || host === "registry-1.docker.io" || host === "index.docker.io" ? [host, "https://index.docker.io/v1/"] : [host];
 }
 
 /**

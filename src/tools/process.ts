@@ -45,7 +45,16 @@ const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
  * Variables no program bosun runs needs, holding credentials: removed from every child's environment
  * (a chart's plugin or a kustomize generator must never see the Git token).
  */
-const WITHHELD_ENV = ["BOSUN_GIT_TOKEN", "BOSUN_GIT_USERNAME", "BOSUN_GIT_PASSWORD"];
+const WITHHELD_ENV = new Set(["BOSUN_GIT_TOKEN", "BOSUN_GIT_USERNAME", "BOSUN_GIT_PASSWORD"]);
+
+/**
+ * Adds variables to those removed from every child's environment: the ones the operator's chart
+ * credentials name (`passwordEnv`, `tokenEnv`, `usernameEnv`), which bosun reads itself and no helm,
+ * kustomize or plugin needs.
+ */
+export function withholdFromChildren(names: Iterable<string>): void {
+  for (const name of names) WITHHELD_ENV.add(name);
+}
 
 /** Runs a program to completion; a non-zero exit, a signal or a timeout becomes a `ProcessError`. */
 export async function runProcess(options: RunOptions): Promise<RunResult> {
@@ -54,7 +63,7 @@ export async function runProcess(options: RunOptions): Promise<RunResult> {
     ...(options.signal ? { cancelSignal: options.signal } : {}),
     cwd: options.cwd,
     // An undefined value removes the variable from the environment the child inherits.
-    env: { ...Object.fromEntries(WITHHELD_ENV.map((name) => [name, undefined])), ...options.env },
+    env: { ...Object.fromEntries([...WITHHELD_ENV].map((name) => [name, undefined])), ...options.env },
     extendEnv: true,
     input: options.input,
     timeout: options.timeoutMs,

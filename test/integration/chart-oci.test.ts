@@ -66,9 +66,10 @@ async function writeCredentials(name: string, lines: readonly string[]): Promise
   return file;
 }
 
-/** Private helm homes left in the runs' TMPDIR. */
+/** Private helm homes left in bosun's cache, and anything bosun left in the runs' TMPDIR. */
 async function homesLeft(): Promise<string[]> {
-  return (await fs.readdir(tmp)).filter((entry) => entry.startsWith("bosun-helm-home-"));
+  const homes = await fs.readdir(path.join(base, "cache", "helm-homes")).catch(() => [] as string[]);
+  return [...homes, ...(await fs.readdir(tmp)).filter((entry) => entry.includes("helm"))];
 }
 
 /** Anything helm keeps in a home directory (config, cache, data: `…/helm/…`); helm's kube client cache in ~/.kube is not helm's configuration. */

@@ -17,6 +17,7 @@ import {
   parseChartCredentials,
   resolveChartAuth,
 } from "../../../src/source/chart-credentials.js";
+import { runProcess } from "../../../src/tools/process.js";
 
 const LIST = `repositories:
   - url: https://charts.example.com/platform/
@@ -132,5 +133,25 @@ describe("loading and resolving", () => {
     await expect(missing).rejects.toThrow("chart credentials for https://b.example (creds.yaml:6): environment variable B_TOKEN (the token) is not set");
     await fs.rm(caFile);
     await expect(resolveChartAuth(entryFor(list, "https://a.example/index.yaml"), {})).rejects.toThrow(/cannot read the CA bundle PEM file .*ca\.pem \(missing\)/);
+  });
+});
+
+describe("what the programs bosun runs see", () => {
+  it("the variables the credentials name are withheld from every child process", async () => {
+    process.env.BOSUN_TEST_CHART_PW = "child-must-not-see";
+    try {
+      loadChartCredentials(undefined, { BOSUN_CHART_CREDENTIALS: "repositories:\n  - url: https://charts.example.com\n    username: u\n    passwordEnv: BOSUN_TEST_CHART_PW\n" });
+      const { stdout } = await runProcess({ tool: "node", file: process.execPath, args: ["-e", "process.stdout.write(String(process.env.BOSUN_TEST_CHART_PW))"], timeoutMs: 10_000, notFoundHint: "" });
+      expect(stdout).toBe("undefined");
+    } finally {
+      delete process.env.BOSUN_TEST_CHART_PW;
+    }
+  });
+
+  it("a username with a colon is refused: basic auth would shift it into the password", async () => {
+    const list = parseChartCredentials("repositories:\n  - url: https://charts.example.com\n    username: 'a:b'\n    passwordEnv: PW\n", "creds.yaml");
+    const entry = list.repositories[0];
+    if (!entry) throw new Error("no entry");
+    await expect(resolveChartAuth(entry, { PW: "x" })).rejects.toThrow('the username contains ":"');
   });
 });

@@ -31,7 +31,7 @@ export interface HelmOptions {
   /**
    * A private helm home (an empty directory of this user's only): helm's configuration, cache, data,
    * plugins, repository list and registry logins all live under it, so that nothing is read from or
-   * written to the user's own helm configuration. Registry logins need it.
+   * written to the user's own helm or Docker configuration (`writeHelmHomeLogins` fills it).
    */
   home?: string;
 }
@@ -42,7 +42,7 @@ export interface HelmOptions {
  * to for credentials (`~/.docker/config.json`, credential helpers), so that a user's own registry logins
  * never reach a registry the fleet names.
  */
-export function helmHomeEnv(home: string): Record<string, string> {
+function helmHomeEnv(home: string): Record<string, string> {
   return {
     HOME: home,
     DOCKER_CONFIG: path.join(home, "docker"),
@@ -128,13 +128,12 @@ async function lookUp(name: string): Promise<string> {
   return name;
 }
 
-async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number, input?: string): Promise<RunResult> {
+async function helm(args: string[], options: HelmOptions, timeoutMs = 120_000, maxBuffer?: number): Promise<RunResult> {
   return runProcess({
     tool: "helm",
     file: await resolveTool("helm", options.helm),
     args,
     ...(options.home === undefined ? {} : { env: helmHomeEnv(options.home) }),
-    ...(input === undefined ? {} : { input }),
     timeoutMs: options.timeoutMs ?? timeoutMs,
     ...(maxBuffer === undefined ? {} : { maxBuffer }),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -23,9 +23,10 @@
  * left alone. `from` is the oldest version among the components the move raises.
  *
  * ## Decisions
- * - The apiserver moves exactly one minor per rung; intermediate minors are planned at `MINOR.0` (the one
- *   patch the planner knows exists without a release catalogue), the last rung at the desired version.
- *   A patch-only upgrade is one rung.
+ * - The apiserver moves exactly one minor per rung; the last rung goes to the desired version, and each
+ *   intermediate minor to the patch the caller's {@link PatchPick} chooses (the plan passes the latest
+ *   patch from the bundled release table or the cluster's `upgrade.intermediateVersions`, see
+ *   `intermediate-versions.ts`; {@link MINOR_ZERO} when nothing is known). A patch-only upgrade is one rung.
  * - The first rung converges the control plane to its highest observed apiserver version when apiservers
  *   are at different minors (an interrupted upgrade) or when a control-plane kubelet would otherwise fall
  *   out of skew at the next minor. Apiservers that differ only in patch need no extra rung: the next minor
@@ -57,6 +58,15 @@ import {
 
 /** How workers follow the control plane (`upgrade.skewPolicy` of the spec). */
 export type SkewPolicy = "strict" | "efficient";
+
+/**
+ * Chooses the patch of `major.minor` an intermediate rung targets. Returning a patch, not a version, keeps
+ * every pick inside its minor, so no choice can break the one-minor-per-rung rule.
+ */
+export type PatchPick = (major: number, minor: number) => number;
+
+/** The pick that knows no releases: `MINOR.0`, the one patch every minor is sure to have. */
+export const MINOR_ZERO: PatchPick = () => 0;
 
 /** One group of components moving from the oldest version it holds to `to`. */
 export interface VersionMove {
@@ -205,34 +215,51 @@ class LadderBuilder {
  * control plane is already entirely at `desired`. `newest`/`oldest` are the observed apiserver extremes
  * (within one minor of each other, and `desired` is not older than any component: both checked before).
  */
-function controlPlaneTargets(state: VersionState, oldest: KubeVersion, newest: KubeVersion, desired: KubeVersion): KubeVersion[] {
+function controlPlaneTargets(
+  state: VersionState,
+  oldest: KubeVersion,
+  newest: KubeVersion,
+  desired: KubeVersion,
+  pick: PatchPick,
+): KubeVersion[] {
   if (controlPlaneComponents(state).every((version) => compareVersions(version, desired) === 0)) return [];
   if (compareMinors(newest, desired) === 0) return [desired];
   const next = kubeVersion(newest.major, newest.minor + 1, 0);
   const converge =
     compareMinors(oldest, newest) < 0 || state.controlPlane.some((node) => kubeletTooOld(node.kubelet, next));
   const targets: KubeVersion[] = converge ? [newest] : [];
-  for (let minor = newest.minor + 1; minor < desired.minor; minor += 1) targets.push(kubeVersion(desired.major, minor, 0));
+  for (let minor = newest.minor + 1; minor < desired.minor; minor += 1) targets.push(intermediate(desired.major, minor, pick));
   targets.push(desired);
   return targets;
 }
 
+/** The version an intermediate rung of `major.minor` targets; a pick that is not a whole patch number counts as 0. */
+function intermediate(major: number, minor: number, pick: PatchPick): KubeVersion {
+  const patch = pick(major, minor);
+  return kubeVersion(major, minor, Number.isSafeInteger(patch) && patch >= 0 ? patch : 0);
+}
+
 /** Workers behind the control plane's minor climb one minor per worker-only rung (strict policy). */
-function strictCatchUp(ladder: LadderBuilder, oldestApiserver: KubeVersion): void {
+function strictCatchUp(ladder: LadderBuilder, oldestApiserver: KubeVersion, pick: PatchPick): void {
   const slowest = oldestVersion(ladder.workers);
   if (slowest === undefined) return;
   for (let minor = slowest.minor + 1; minor <= oldestApiserver.minor; minor += 1) {
-    const to = minor === oldestApiserver.minor ? oldestApiserver : kubeVersion(oldestApiserver.major, minor, 0);
+    const to = minor === oldestApiserver.minor ? oldestApiserver : intermediate(oldestApiserver.major, minor, pick);
     ladder.workersTo(to, false);
   }
 }
 
 /**
  * Plans the ladder from `observed` (versions as the observers report them, `v` prefix allowed) to
- * `desired` under `policy`. See the module comment for the state model, the meaning of a rung and every
- * decision. Never throws.
+ * `desired` under `policy`, intermediate minors at the patch `pick` chooses. See the module comment for
+ * the state model, the meaning of a rung and every decision. Never throws.
  */
-export function planLadder(observed: VersionState<string>, desired: string, policy: SkewPolicy): LadderResult {
+export function planLadder(
+  observed: VersionState<string>,
+  desired: string,
+  policy: SkewPolicy,
+  pick: PatchPick = MINOR_ZERO,
+): LadderResult {
   const parsedDesired = parseVersion(desired);
   if (!parsedDesired.ok) return refuse("unparseable", `desired version: ${parsedDesired.detail}`);
   const target = parsedDesired.version;
@@ -271,9 +298,9 @@ export function planLadder(observed: VersionState<string>, desired: string, poli
   if (components.every((component) => compareVersions(component.version, target) === 0)) return { kind: "in-sync" };
 
   const ladder = new LadderBuilder(state);
-  const targets = controlPlaneTargets(state, oldest, newest, target);
+  const targets = controlPlaneTargets(state, oldest, newest, target, pick);
   if (policy === "strict") {
-    strictCatchUp(ladder, oldest);
+    strictCatchUp(ladder, oldest, pick);
     for (const to of targets) {
       ladder.controlPlane(to);
       ladder.workersTo(to, true);

@@ -22,9 +22,11 @@
 import type { DesiredCluster, DesiredFleet } from "../spec/types.js";
 import { addonSteps } from "./addon-steps.js";
 import { backupFindings, backupScheduleSteps } from "./backup-steps.js";
+import { intermediateVersions } from "./intermediate-versions.js";
 import { planLadder } from "./ladder.js";
 import { clusterAPIVersionState, versionRanges, versionState } from "./observed-versions.js";
 import type { ObservedCluster, ObservedReachable } from "./observed.js";
+import { topologyFindings } from "./topology-findings.js";
 import { topologyStep } from "./topology-steps.js";
 import { PLAN_API_VERSION, type ClusterPlan, type ClusterStatus, type Finding, type Plan, type PlanSource, type Step } from "./types.js";
 import { upgradeSteps } from "./upgrade-steps.js";
@@ -102,7 +104,7 @@ export function planCluster(desired: DesiredCluster, observed: ObservedCluster, 
   steps.push(...backupScheduleSteps(desired, observed.backup));
   findings.push(...backupFindings(desired, observed.backup, now));
 
-  const ladder = planLadder(state, desired.kubernetes.version, desired.upgrade.skewPolicy);
+  const ladder = planLadder(state, desired.kubernetes.version, desired.upgrade.skewPolicy, intermediateVersions(desired.upgrade));
   if (ladder.kind === "refused") {
     reasons.push(`upgrade refused: ${ladder.detail}`);
   } else if (ladder.kind === "upgrade") {
@@ -110,6 +112,7 @@ export function planCluster(desired: DesiredCluster, observed: ObservedCluster, 
   }
   const scale = topologyStep(desired, driver);
   if (scale) steps.push(scale);
+  findings.push(...topologyFindings(desired, driver));
   steps.push(...addonSteps(desired, observed));
 
   const blocked = steps.find((step) => step.state === "blocked");

@@ -69,9 +69,24 @@ export interface VersionRange {
 
 /** A note on a cluster that is not a step. */
 export interface Finding {
-  kind: "backup.stale" | "backup.never-succeeded" | "node.not-ready" | "node.cordoned" | "release.unknown";
+  kind: FindingKind;
   message: string;
+  /** What to do about it, in order, when that is more than the message says. */
+  runbook?: string[];
 }
+
+/** Closed vocabulary of findings. */
+export type FindingKind =
+  | "backup.stale"
+  | "backup.never-succeeded"
+  | "node.not-ready"
+  | "node.cordoned"
+  | "release.unknown"
+  | "topology.zone-spread"
+  | "topology.zone-unknown"
+  | "topology.etcd-mode"
+  | "topology.etcd-endpoints"
+  | "topology.endpoint";
 
 /** Closed vocabulary of step states in a plan. */
 export type StepState = "pending" | "blocked" | "manual";
@@ -92,11 +107,20 @@ export interface BackupSnapshotStep extends StepBase {
   kind: "backup.snapshot";
 }
 
+/**
+ * Where a rung's target version came from: the desired `kubernetes.version`, the cluster's
+ * `upgrade.intermediateVersions`, the bundled release table's latest patch of the minor, a version the
+ * cluster already runs (converging an interrupted upgrade), or `MINOR.0` for a minor the table lacks.
+ */
+export type VersionSource = "kubernetes.version" | "upgrade.intermediateVersions" | "release-table" | "observed" | "minor-zero";
+
 /** One minor (or patch) of the control plane: every control-plane node, one at a time. */
 export interface ControlPlaneUpgradeStep extends StepBase {
   kind: "controlPlane.upgrade";
   from: string;
   to: string;
+  /** Where `to` came from (absent in plans written before it was recorded). */
+  versionSource?: VersionSource;
   /** Nodes in the order they are upgraded (kubeadm); for Cluster API, the KubeadmControlPlane. */
   targets: string[];
 }
@@ -106,6 +130,8 @@ export interface WorkersUpgradeStep extends StepBase {
   kind: "workers.upgrade";
   from: string;
   to: string;
+  /** Where `to` came from (absent in plans written before it was recorded). */
+  versionSource?: VersionSource;
   /** Nodes (kubeadm) or MachineDeployments (Cluster API) in order. */
   targets: string[];
   /** Nodes upgraded at the same time (kubeadm). */

@@ -5,11 +5,12 @@
  */
 import type { DesiredCluster } from "../spec/types.js";
 import { externalEtcdProblem } from "./backup-steps.js";
-import type { Rung } from "./ladder.js";
+import { describeVersionSource, versionSource } from "./intermediate-versions.js";
+import type { Rung, VersionMove } from "./ladder.js";
 import type { ObservedClusterAPI, ObservedKubeadm, ObservedReachable } from "./observed.js";
 import type { VersionState } from "./skew.js";
-import type { Step } from "./types.js";
-import { compareVersions, formatVersion, parseVersion } from "./versions.js";
+import type { Step, VersionSource } from "./types.js";
+import { compareVersions, formatVersion, parseVersion, type KubeVersion } from "./versions.js";
 
 /**
  * The steps of the version ladder's rungs: a verified `backup.snapshot` before the first control-plane rung
@@ -21,6 +22,7 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
   const upgradeState = blockedReason === undefined ? ("pending" as const) : ("blocked" as const);
   const withReason = blockedReason === undefined ? {} : { reason: blockedReason };
   const steps: Step[] = [];
+  const sourceOf = rungSource(desired, state);
   const firstControlPlane = rungs.find((rung) => rung.controlPlane);
   if (firstControlPlane?.controlPlane && desired.backup.etcd?.beforeUpgrade) {
     const to = formatVersion(firstControlPlane.controlPlane.to);
@@ -37,6 +39,7 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
       const from = formatVersion(rung.controlPlane.from);
       const to = formatVersion(rung.controlPlane.to);
       const targets = controlPlaneTargets(driver, state, to);
+      const source = sourceOf(rung.controlPlane);
       steps.push({
         id: `${desired.name}/controlPlane.upgrade/${to}`,
         kind: "controlPlane.upgrade",
@@ -44,11 +47,12 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
         ...withReason,
         from,
         to,
+        versionSource: source.source,
         targets,
         summary:
           driver.kind === "kubeadm"
-            ? `upgrade the control plane ${from} → ${to}, one node at a time: ${targets.join(", ")}`
-            : `set KubeadmControlPlane ${driver.controlPlane.name} to v${to} and wait for its rollout`,
+            ? `upgrade the control plane ${from} → ${to}${source.note}, one node at a time: ${targets.join(", ")}`
+            : `set KubeadmControlPlane ${driver.controlPlane.name} to v${to}${source.note} and wait for its rollout`,
       });
     }
     if (rung.workers) {
@@ -56,6 +60,7 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
       const to = formatVersion(rung.workers.to);
       const targets = workerTargets(driver, to);
       const batchSize = batchSizeOf(desired, driver);
+      const source = sourceOf(rung.workers);
       steps.push({
         id: `${desired.name}/workers.upgrade/${to}`,
         kind: "workers.upgrade",
@@ -63,16 +68,32 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
         ...withReason,
         from,
         to,
+        versionSource: source.source,
         targets,
         batchSize,
         summary:
           driver.kind === "kubeadm"
-            ? `upgrade ${targets.length} worker${targets.length === 1 ? "" : "s"} ${from} → ${to}, ${batchSize} at a time (drain, upgrade, uncordon)`
-            : `set MachineDeployment${targets.length === 1 ? "" : "s"} ${targets.join(", ")} to v${to} and wait for the rollout`,
+            ? `upgrade ${targets.length} worker${targets.length === 1 ? "" : "s"} ${from} → ${to}${source.note}, ${batchSize} at a time (drain, upgrade, uncordon)`
+            : `set MachineDeployment${targets.length === 1 ? "" : "s"} ${targets.join(", ")} to v${to}${source.note} and wait for the rollout`,
       });
     }
   }
   return steps;
+}
+
+/** Where each move's target version came from, and the note the summary gives it. */
+function rungSource(desired: DesiredCluster, state: VersionState<string>): (move: VersionMove) => { source: VersionSource; note: string } {
+  const parsed = parseVersion(desired.kubernetes.version);
+  const observed = [...state.controlPlane.flatMap((n) => [n.apiserver, n.controllerManager, n.scheduler, n.kubelet]), ...state.workers]
+    .map(parseVersion)
+    .flatMap((result): KubeVersion[] => (result.ok ? [result.version] : []));
+  return (move) => {
+    // The ladder only plans when the desired version parses, so the fallback never shows.
+    const target = parsed.ok ? parsed.version : move.to;
+    const source = versionSource(desired.upgrade, move.to, target, observed);
+    // The desired version needs no note: it is the one the spec names.
+    return { source, note: source === "kubernetes.version" ? "" : ` (${describeVersionSource(source, move.to)})` };
+  };
 }
 
 /** What stops an upgrade from starting: the preflight DESIGN section 4 asks for, as far as observation tells. */

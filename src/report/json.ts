@@ -16,6 +16,7 @@ import {
   type PlanSource,
   type Step,
   type VersionRange,
+  type VersionSource,
 } from "../plan/types.js";
 import { CLUSTER_STATUSES, STEP_STATES, visibleJson } from "./format.js";
 
@@ -69,7 +70,9 @@ function canonicalCluster(cluster: ClusterPlan): ClusterPlan {
       ...(workers === undefined ? {} : { workers: canonicalRange(workers) }),
     },
     steps: cluster.steps.map(canonicalStep),
-    findings: cluster.findings.map((finding): Finding => ({ kind: finding.kind, message: finding.message })),
+    findings: cluster.findings.map(
+      (finding): Finding => ({ kind: finding.kind, message: finding.message, ...(finding.runbook === undefined ? {} : { runbook: [...finding.runbook] }) }),
+    ),
   };
 }
 
@@ -79,6 +82,10 @@ function canonicalRange(range: VersionRange): VersionRange {
 
 function canonicalObjects(objects: readonly ObjectSummary[]): ObjectSummary[] {
   return objects.map((object) => ({ id: object.id, action: object.action }));
+}
+
+function sourceOf(step: { versionSource?: VersionSource }): { versionSource?: VersionSource } {
+  return step.versionSource === undefined ? {} : { versionSource: step.versionSource };
 }
 
 function canonicalStep(step: Step): Step {
@@ -93,9 +100,9 @@ function canonicalStep(step: Step): Step {
     case "backup.snapshot":
       return { ...base, kind: step.kind };
     case "controlPlane.upgrade":
-      return { ...base, kind: step.kind, from: step.from, to: step.to, targets: [...step.targets] };
+      return { ...base, kind: step.kind, from: step.from, to: step.to, ...sourceOf(step), targets: [...step.targets] };
     case "workers.upgrade":
-      return { ...base, kind: step.kind, from: step.from, to: step.to, targets: [...step.targets], batchSize: step.batchSize };
+      return { ...base, kind: step.kind, from: step.from, to: step.to, ...sourceOf(step), targets: [...step.targets], batchSize: step.batchSize };
     case "topology.scale":
       return { ...base, kind: step.kind, from: step.from, to: step.to, ...(step.runbook === undefined ? {} : { runbook: [...step.runbook] }) };
     case "addon.install":

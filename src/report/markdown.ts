@@ -149,7 +149,11 @@ function clusterSection(cluster: ClusterPlan, cap: number): string {
   cluster.steps.forEach((step, i) => out.push(...stepItem(step, i + 1, cap)));
   if (cluster.findings.length > 0) {
     out.push("**Findings:**", "");
-    for (const finding of cluster.findings) out.push(`- ${code(finding.kind)}: ${inline(finding.message)}`);
+    for (const finding of cluster.findings) {
+      out.push(`- ${code(finding.kind)}: ${inline(finding.message)}`);
+      // A numbered list inside the item: indented to the item's text.
+      (finding.runbook ?? []).forEach((instruction, i) => out.push(`  ${i + 1}. ${inline(instruction)}`));
+    }
     out.push("");
   }
   out.push("</details>", "");

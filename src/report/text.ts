@@ -88,6 +88,7 @@ function clusterBlock(cluster: ClusterPlan, columns: Columns, paint: Paint): str
   for (const step of cluster.steps) out.push(...stepBlock(step, columns, paint));
   for (const finding of cluster.findings) {
     out.push(...hanging(row(columns, paint("yellow", FINDING), FINDING.length, finding.kind), rowWidth(columns), finding.message));
+    out.push(...runbookBlock(finding.runbook, " ".repeat(2 + columns.state + 2)));
   }
   return out;
 }
@@ -124,15 +125,20 @@ function stepBlock(step: Step, columns: Columns, paint: Paint): string[] {
     const label = step.state === "blocked" ? "blocked: " : "reason: ";
     out.push(...hanging(`${indent}${paint("red", label.trimEnd())} `, indent.length + label.length, step.reason));
   }
-  if (step.kind === "topology.scale" && step.runbook !== undefined && step.runbook.length > 0) {
-    out.push(`${indent}runbook:`);
-    step.runbook.forEach((instruction, i) => {
-      const number = `${i + 1}. `;
-      out.push(...hanging(`${indent}  ${number}`, indent.length + 2 + number.length, instruction));
-    });
-  }
+  if (step.kind === "topology.scale") out.push(...runbookBlock(step.runbook, indent));
   if (step.kind === "addon.upgrade" && step.valuesDiff !== "") out.push(...diffBlock("values diff:", step.valuesDiff, indent, paint));
   if ("diff" in step && step.diff !== "") out.push(...diffBlock(step.kind === "backup.schedule" ? "diff:" : "objects diff:", step.diff, indent, paint));
+  return out;
+}
+
+/** A runbook's numbered instructions under `indent`; nothing for none. */
+function runbookBlock(runbook: readonly string[] | undefined, indent: string): string[] {
+  if (runbook === undefined || runbook.length === 0) return [];
+  const out = [`${indent}runbook:`];
+  runbook.forEach((instruction, i) => {
+    const number = `${i + 1}. `;
+    out.push(...hanging(`${indent}  ${number}`, indent.length + 2 + number.length, instruction));
+  });
   return out;
 }
 

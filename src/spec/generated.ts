@@ -214,6 +214,8 @@ export interface KubernetesSpec {
 export interface UpgradePolicy {
   /** strict: workers follow the control plane at every minor step. efficient: workers may skip minors as long as kubelet version skew holds at every step. Default strict. */
   skewPolicy?: "strict" | "efficient";
+  /** The version an intermediate rung of the upgrade ladder targets, one per minor (e.g. ["1.34.10"] to stop at 1.34.10 on the way to 1.35). A minor not listed goes to its latest patch in bosun's bundled table of Kubernetes releases; the plan says which source each version came from. Each entry must be below the desired version's minor. */
+  intermediateVersions?: string[];
   drain?: DrainPolicy;
   workers?: WorkerPolicy;
 }

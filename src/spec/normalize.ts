@@ -91,9 +91,20 @@ function normalizeUpgrade(spec: ClusterSpec): UpgradePolicy {
   const written = spec.upgrade?.workers?.maxUnavailable ?? BUILT_IN_DEFAULTS.maxUnavailable;
   return {
     skewPolicy: spec.upgrade?.skewPolicy ?? BUILT_IN_DEFAULTS.skewPolicy,
+    intermediateVersions: intermediateVersionsByMinor(spec.upgrade?.intermediateVersions ?? []),
     drainTimeoutSeconds: durationSeconds(spec.upgrade?.drain?.timeout ?? BUILT_IN_DEFAULTS.drainTimeout),
     maxUnavailable: typeof written === "number" ? { kind: "count", count: written } : { kind: "percent", percent: Number(written.slice(0, -1)) },
   };
+}
+
+/** The written intermediate versions keyed by `MAJOR.MINOR`, sorted (the rules refuse two of one minor). */
+function intermediateVersionsByMinor(written: readonly string[]): Record<string, string> {
+  const byMinor = new Map<string, string>();
+  for (const version of written) {
+    const minor = version.split(".").slice(0, 2).join(".");
+    if (!byMinor.has(minor)) byMinor.set(minor, version);
+  }
+  return Object.fromEntries([...byMinor].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })));
 }
 
 /** A repository path in the one spelling bosun uses everywhere: relative, `/`-separated, normalized. */

@@ -192,7 +192,36 @@ export function checkMergedSpec(cluster: string, spec: ClusterSpec, clusterAt: S
   if (backup && backup.enabled !== false && backup.schedule === undefined) {
     ctx.issues.error(where(["backup", "etcd"]), "etcd backups need a schedule (or enabled: false)");
   }
+  checkIntermediateVersions(spec, where, ctx);
   checkDependencies(spec, where, ctx);
+}
+
+/** `upgrade.intermediateVersions`: one entry per minor, each a minor the ladder can pass through on the way. */
+function checkIntermediateVersions(spec: ClusterSpec, where: (path: Segment[]) => SourcePosition, ctx: RuleContext): void {
+  const desired = spec.kubernetes?.version;
+  const minorOf = (version: string): [number, number] => {
+    const [major, minor] = version.split(".").map(Number);
+    return [major ?? 0, minor ?? 0];
+  };
+  const firstByMinor = new Map<string, SourcePosition>();
+  (spec.upgrade?.intermediateVersions ?? []).forEach((version, i) => {
+    const entryAt = where(["upgrade", "intermediateVersions", i]);
+    const [major, minor] = minorOf(version);
+    const first = firstByMinor.get(`${major}.${minor}`);
+    if (first) {
+      ctx.issues.error(entryAt, `upgrade.intermediateVersions names ${major}.${minor} twice (first at line ${first.line}): one version per minor`);
+      return;
+    }
+    firstByMinor.set(`${major}.${minor}`, entryAt);
+    if (desired === undefined) return;
+    const [wantMajor, wantMinor] = minorOf(desired);
+    if (major !== wantMajor || minor >= wantMinor) {
+      ctx.issues.error(
+        entryAt,
+        `upgrade.intermediateVersions entry ${version} is not below the desired version's minor (${wantMajor}.${wantMinor}, from kubernetes.version ${desired}): only the minors the ladder passes through can be chosen`,
+      );
+    }
+  });
 }
 
 function checkDependencies(spec: ClusterSpec, where: (path: Segment[]) => SourcePosition, ctx: RuleContext): void {

@@ -137,6 +137,11 @@ export type Provider =
 /** How upgrades are carried out. */
 export interface UpgradePolicy {
   skewPolicy: "strict" | "efficient";
+  /**
+   * `upgrade.intermediateVersions` by minor: `"1.34"` → `"1.34.10"` (the rules allow one per minor, each
+   * below the desired minor). Minors not here go to the bundled release table's latest patch.
+   */
+  intermediateVersions: Record<string, string>;
   drainTimeoutSeconds: number;
   /** A node count, or a percentage of the workers. */
   maxUnavailable: { kind: "count"; count: number } | { kind: "percent"; percent: number };

@@ -13,6 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientsFor, loadKubeConfig } from "../../src/kube/config.js";
 import { ETCD_BACKUP_CRONJOB } from "../../src/backup/template.js";
+import { KUBERNETES_RELEASES } from "../../src/plan/kubernetes-releases.js";
 import { readUpgradeRecords } from "../../src/sandbox/agent.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
@@ -58,7 +59,8 @@ describe("bosun apply on fleet-example", () => {
     const nodes = await staging.core.listNode();
     expect(new Set(nodes.items.map((n) => n.status?.nodeInfo?.kubeletVersion))).toEqual(new Set(["v1.35.4"]));
     const rungs = [...new Set((await readUpgradeRecords(staging.core)).map((r) => r.to))];
-    expect(rungs).toEqual(["v1.34.0", "v1.35.4"]);
+    // The intermediate rung is the latest 1.34 patch of the bundled release table.
+    expect(rungs).toEqual([`v${KUBERNETES_RELEASES.latest["1.34"]?.version}`, "v1.35.4"]);
     for (const cluster of CLUSTERS) {
       const { batch } = clientsFor(loadKubeConfig(kubeconfig, cluster));
       const cronJob = await batch.readNamespacedCronJob({ ...ETCD_BACKUP_CRONJOB });

@@ -180,7 +180,7 @@ describe("observeBackup on the shared sandbox", () => {
     connection: { kind: "context", context: "alpha" },
     provider: { kind: "kubeadm", packageManager: "apt", upgradeScript: null },
     kubernetes: { version: "1.34.4" },
-    upgrade: { skewPolicy: "strict", drainTimeoutSeconds: 600, maxUnavailable: { kind: "count", count: 1 } },
+    upgrade: { skewPolicy: "strict", intermediateVersions: {}, drainTimeoutSeconds: 600, maxUnavailable: { kind: "count", count: 1 } },
     topology: { controlPlane: { replicas: 3, zones: ["zone-a", "zone-b", "zone-c"] }, etcd: { mode: "stacked" }, endpoint: "api.alpha.test:6443" },
     backup: { etcd },
     addons: [],

@@ -13,6 +13,7 @@ import { SNAPSHOT_LABEL } from "../../src/constants.js";
 import { kubeadmPreflight } from "../../src/drivers/kubeadm/execute.js";
 import { NODE_UPGRADE_LABEL } from "../../src/constants.js";
 import { KubeRest } from "../../src/kube/rest.js";
+import { KUBERNETES_RELEASES } from "../../src/plan/kubernetes-releases.js";
 import { loadFleet } from "../../src/spec/load.js";
 import { FAIL_SNAPSHOT_ANNOTATION, FAIL_UPGRADE_ANNOTATION, readUpgradeRecords, type UpgradeRecord } from "../../src/sandbox/agent.js";
 import { BOSUN_CLI, bosun, deleteNamespaces, eventually, sandboxCluster, sharedSandbox } from "../support/sandbox.js";
@@ -122,7 +123,7 @@ describe("kubeadm upgrades through bosun apply", () => {
       ...CONTROL_PLANE.map((n) => `${n} kubelet ${to}`),
       ...WORKERS.map((n) => `${n} kubelet ${to}`),
     ];
-    expect(records.map((r) => `${r.node} ${r.phase} ${r.to}`)).toEqual([...expected("v1.35.0"), ...expected("v1.36.2")]);
+    expect(records.map((r) => `${r.node} ${r.phase} ${r.to}`)).toEqual([...expected(`v${KUBERNETES_RELEASES.latest["1.35"]?.version}`), ...expected("v1.36.2")]);
     expect(replaySkew({ controlPlane: CONTROL_PLANE, workers: WORKERS, version: "1.34.4" }, records)).toEqual([]);
 
     // One at a time: no two upgrade Jobs ran at once (maxUnavailable 1), and the snapshot came first.

@@ -9,6 +9,8 @@
  *   rung was forced (the next control-plane step would have put the workers out of skew),
  * - the final state is exactly the target, every component at the desired version,
  * - a desired version older than any component is refused as a downgrade, and
+ * - every intermediate rung targets exactly the patch the drawn {@link PatchPick} chose for its minor (the
+ *   release table or the cluster's override, in the plan), and
  * - planLadder is deterministic and never throws.
  *
  * The walk is this file's own reading of the rung contract in `src/plan/ladder.ts` — phase A: control-plane
@@ -17,7 +19,7 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { planLadder, type LadderResult, type Rung, type SkewPolicy } from "../../../src/plan/ladder.js";
+import { planLadder, type LadderResult, type PatchPick, type Rung, type SkewPolicy } from "../../../src/plan/ladder.js";
 import { checkSkew, kubeletSkewAllowance, kubeletTooOld, type ControlPlaneNodeVersions, type VersionState } from "../../../src/plan/skew.js";
 import {
   compareVersions,
@@ -185,8 +187,8 @@ function endState(start: VersionState, rungs: readonly Rung[]): VersionState {
   return state;
 }
 
-function assertLadder(start: VersionState, desired: KubeVersion, policy: SkewPolicy, prefix: string): LadderResult {
-  const result = planLadder(toStrings(start, prefix), `${prefix}${formatVersion(desired)}`, policy);
+function assertLadder(start: VersionState, desired: KubeVersion, policy: SkewPolicy, prefix: string, pick: PatchPick): LadderResult {
+  const result = planLadder(toStrings(start, prefix), `${prefix}${formatVersion(desired)}`, policy, pick);
   expect(checkSkew(start)).toEqual([]); // the generator only builds supported start states
   const downgrade = allComponents(start).some((version) => compareVersions(version, desired) > 0);
   if (downgrade) {
@@ -208,8 +210,20 @@ function assertLadder(start: VersionState, desired: KubeVersion, policy: SkewPol
     const previous = index === 0 ? oldestVersion(start.controlPlane.map((node) => node.apiserver)) : cpTargets[index - 1];
     if (previous !== undefined) expect(minorDistance(previous, to)).toBeLessThanOrEqual(1);
   });
+  // Every version a rung targets is the target, a version some component already holds (the converge
+  // rung), or an intermediate minor at exactly the picked patch.
+  const held = new Set(allComponents(start).map(formatVersion));
+  for (const rung of result.rungs) {
+    for (const move of [rung.controlPlane, rung.workers]) {
+      if (move === undefined || compareVersions(move.to, desired) === 0 || held.has(formatVersion(move.to))) continue;
+      expect(move.to.patch).toBe(pick(move.to.major, move.to.minor));
+    }
+  }
   return result;
 }
+
+/** Any patch choice per minor (a pure function of its arguments, as the release table and overrides are). */
+const patchPick: fc.Arbitrary<PatchPick> = fc.func(fc.integer({ min: 0, max: 20 }));
 
 describe("planLadder over every (from, to) pair of minors 1.25–1.37", () => {
   const pairs = MINORS.flatMap((from) => MINORS.map((to) => [from, to] as const));
@@ -217,13 +231,13 @@ describe("planLadder over every (from, to) pair of minors 1.25–1.37", () => {
   it.each(pairs)("1.%i → 1.%i under both policies: skew-safe, no skipped minor, no downgrade, ends at the target", (fromMinor, toMinor) => {
     for (const policy of POLICIES) {
       fc.assert(
-        fc.property(startState(fromMinor), fc.integer({ min: 0, max: 12 }), fc.boolean(), (start, desiredPatch, vPrefix) => {
+        fc.property(startState(fromMinor), fc.integer({ min: 0, max: 12 }), fc.boolean(), patchPick, (start, desiredPatch, vPrefix, pick) => {
           casesRun += 1;
           const desired = kubeVersion(1, toMinor, desiredPatch);
           const prefix = vPrefix ? "v" : "";
-          const first = assertLadder(start, desired, policy, prefix);
+          const first = assertLadder(start, desired, policy, prefix, pick);
           // Deterministic: the same input gives a deep-equal (and byte-identical) result.
-          const again = planLadder(toStrings(start, prefix), `${prefix}${formatVersion(desired)}`, policy);
+          const again = planLadder(toStrings(start, prefix), `${prefix}${formatVersion(desired)}`, policy, pick);
           expect(again).toEqual(first);
           expect(JSON.stringify(again)).toBe(JSON.stringify(first));
           if (toMinor < fromMinor) expect(first.kind).toBe("refused");

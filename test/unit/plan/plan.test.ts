@@ -2,11 +2,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { plan, planCluster } from "../../../src/plan/plan.js";
-import type { ObservedCluster, ObservedReachable } from "../../../src/plan/observed.js";
-import type { ClusterPlan, Step } from "../../../src/plan/types.js";
+import { KUBERNETES_RELEASES } from "../../../src/plan/kubernetes-releases.js";
+import type { ObservedCluster, ObservedKubeadm, ObservedReachable } from "../../../src/plan/observed.js";
+import type { ClusterPlan, Finding, Step } from "../../../src/plan/types.js";
 import { loadFleet } from "../../../src/spec/load.js";
 import type { DesiredCluster, DesiredFleet } from "../../../src/spec/types.js";
-import { backupInSync, change, clusterAPI, helmInSync, kubeadm, kustomizeInSync, observedCluster } from "./observed-builder.js";
+import { backupInSync, change, clusterAPI, helmInSync, kubeadm, kustomizeInSync, observedCluster, type KubeadmShape } from "./observed-builder.js";
 
 const REPO = path.resolve(import.meta.dirname, "../../..");
 const GOLDEN = path.join(import.meta.dirname, "golden/fleet-example-seeded.json");
@@ -40,9 +41,9 @@ function inventory(name: string): ObservedReachable["addons"]["installed"] {
 /** The fleet exactly as its spec asks: every cluster at its version, add-ons and backups in sync. */
 function convergedFleet(): ObservedCluster[] {
   return [
-    observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.35.4"], workers: ["1.35.4", "1.35.4"] }), addonsInSync("canary-1"), inventory("canary-1")),
-    observedCluster("staging-eu-1", kubeadm("staging-eu-1", { controlPlane: ["1.35.4"], workers: ["1.35.4", "1.35.4"] }), addonsInSync("staging-eu-1"), inventory("staging-eu-1")),
-    observedCluster("prod-eu-1", kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: ["1.34.4", "1.34.4", "1.34.4"], zones: ["eu-1a", "eu-1b", "eu-1c"] }), addonsInSync("prod-eu-1"), inventory("prod-eu-1")),
+    observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.35.4"], workers: ["1.35.4", "1.35.4"], zones: ["eu-1a"], endpoint: "api.canary-1.example.internal:6443" }), addonsInSync("canary-1"), inventory("canary-1")),
+    observedCluster("staging-eu-1", kubeadm("staging-eu-1", { controlPlane: ["1.35.4"], workers: ["1.35.4", "1.35.4"], zones: ["eu-1a"], endpoint: "api.staging-eu-1.example.internal:6443" }), addonsInSync("staging-eu-1"), inventory("staging-eu-1")),
+    observedCluster("prod-eu-1", kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: ["1.34.4", "1.34.4", "1.34.4"], zones: ["eu-1a", "eu-1b", "eu-1c"], endpoint: "api.prod-eu-1.example.com:6443" }), addonsInSync("prod-eu-1"), inventory("prod-eu-1")),
     observedCluster("prod-us-1", clusterAPI("prod-us-1", { version: "1.34.4", replicas: 1 }, [{ name: "fleet/prod-us-1-md-0", version: "1.34.4", replicas: 2 }]), addonsInSync("prod-us-1"), inventory("prod-us-1")),
   ];
 }
@@ -65,6 +66,7 @@ describe("plan", () => {
       ["prod-us-1", "production", "in-sync"],
     ]);
     expect(result.clusters.flatMap((c) => c.steps)).toEqual([]);
+    expect(result.clusters.flatMap((c) => c.findings).filter((f) => f.kind.startsWith("topology."))).toEqual([]);
     expect(result.summary).toEqual({ clusters: { "in-sync": 4, changes: 0, blocked: 0, unreachable: 0, invalid: 0 }, steps: { pending: 0, blocked: 0, manual: 0 } });
   });
 
@@ -83,9 +85,9 @@ describe("plan", () => {
       );
     const absent = { present: false, lastSuccessfulTime: null, change: change("CronJob/kube-system/bosun-etcd-backup", "create") };
     const observed: ObservedCluster[] = [
-      observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.34.4"], workers: ["1.34.4", "1.34.4"], zones: ["eu-1a", "eu-1b"] }), fresh("canary-1"), [], absent),
-      observedCluster("staging-eu-1", kubeadm("staging-eu-1", { controlPlane: ["1.33.13"], workers: ["1.33.13", "1.33.13"] }), fresh("staging-eu-1"), [], absent),
-      observedCluster("prod-eu-1", kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: ["1.34.4", "1.34.4", "1.34.4"], zones: ["eu-1a", "eu-1b", "eu-1c"] }), fresh("prod-eu-1"), [], absent),
+      observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.34.4"], workers: ["1.34.4", "1.34.4"], zones: ["eu-1a", "eu-1b"], endpoint: "api.canary-1.example.internal:6443" }), fresh("canary-1"), [], absent),
+      observedCluster("staging-eu-1", kubeadm("staging-eu-1", { controlPlane: ["1.33.13"], workers: ["1.33.13", "1.33.13"], zones: ["eu-1a", "eu-1b"], endpoint: "api.staging-eu-1.example.internal:6443" }), fresh("staging-eu-1"), [], absent),
+      observedCluster("prod-eu-1", kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: ["1.34.4", "1.34.4", "1.34.4"], zones: ["eu-1a", "eu-1b", "eu-1c"], endpoint: "api.prod-eu-1.example.com:6443" }), fresh("prod-eu-1"), [], absent),
       { name: "prod-us-1", status: "unreachable", reason: "cluster prod-us-1: GET /api/v1/nodes: connect ECONNREFUSED 127.0.0.1:6443" },
     ];
     const text = `${JSON.stringify(plan(fleet, observed, CONTEXT), null, 2)}\n`;
@@ -96,15 +98,19 @@ describe("plan", () => {
 
 describe("upgrades", () => {
   it("walks a kubeadm cluster two minors up, snapshot first, control plane before workers each rung", () => {
-    const result = one(observedCluster("staging-eu-1", kubeadm("staging-eu-1", { controlPlane: ["1.33.13"], workers: ["1.33.13", "1.33.13"] }), addonsInSync("staging-eu-1"), inventory("staging-eu-1")));
+    const result = one(observedCluster("staging-eu-1", kubeadm("staging-eu-1", { controlPlane: ["1.33.13"], workers: ["1.33.13", "1.33.13"], zones: ["eu-1a", "eu-1b"], endpoint: "api.staging-eu-1.example.internal:6443" }), addonsInSync("staging-eu-1"), inventory("staging-eu-1")));
     expect(result.status).toBe("changes");
     // staging-eu-1 is "efficient": its workers skip 1.34 while kubelet skew allows it.
     expect(kinds(result.steps)).toEqual([
       "backup.snapshot [pending]",
-      "controlPlane.upgrade 1.34.0 [pending]",
+      "controlPlane.upgrade 1.34.12 [pending]",
       "controlPlane.upgrade 1.35.4 [pending]",
       "workers.upgrade 1.35.4 [pending]",
     ]);
+    // The intermediate rung is the latest 1.34 patch of the bundled release table, and the plan says so.
+    expect(result.steps[1]).toMatchObject({ from: "1.33.13", to: "1.34.12", versionSource: "release-table" });
+    expect(result.steps[1]?.summary).toContain(`1.33.13 → 1.34.12 (latest 1.34 patch, release table of ${KUBERNETES_RELEASES.retrieved})`);
+    expect(result.steps[2]).toMatchObject({ from: "1.34.12", to: "1.35.4", versionSource: "kubernetes.version" });
     const workers = result.steps.at(-1);
     expect(workers).toMatchObject({ kind: "workers.upgrade", from: "1.33.13", targets: ["staging-eu-1-worker-1", "staging-eu-1-worker-2"], batchSize: 1 });
     expect(result.versions).toEqual({ desired: "1.35.4", controlPlane: { oldest: "1.33.13", newest: "1.33.13" }, workers: { oldest: "1.33.13", newest: "1.33.13" } });
@@ -114,18 +120,48 @@ describe("upgrades", () => {
     const result = one(observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.33.2"], workers: ["1.33.2"] }), addonsInSync("canary-1"), inventory("canary-1")));
     expect(kinds(result.steps)).toEqual([
       "backup.snapshot [pending]",
-      "controlPlane.upgrade 1.34.0 [pending]",
-      "workers.upgrade 1.34.0 [pending]",
+      "controlPlane.upgrade 1.34.12 [pending]",
+      "workers.upgrade 1.34.12 [pending]",
       "controlPlane.upgrade 1.35.4 [pending]",
       "workers.upgrade 1.35.4 [pending]",
     ]);
     expect(result.steps.map((s) => s.id)).toEqual([
-      "canary-1/backup.snapshot/1.34.0",
-      "canary-1/controlPlane.upgrade/1.34.0",
-      "canary-1/workers.upgrade/1.34.0",
+      "canary-1/backup.snapshot/1.34.12",
+      "canary-1/controlPlane.upgrade/1.34.12",
+      "canary-1/workers.upgrade/1.34.12",
       "canary-1/controlPlane.upgrade/1.35.4",
       "canary-1/workers.upgrade/1.35.4",
     ]);
+  });
+
+  it("takes the cluster's upgrade.intermediateVersions over the release table, and says so", () => {
+    const base = desired("canary-1");
+    const result = planCluster(
+      { ...base, upgrade: { ...base.upgrade, intermediateVersions: { "1.34": "1.34.7" } } },
+      observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.33.2"], workers: ["1.33.2"] }), addonsInSync("canary-1"), inventory("canary-1")),
+      NOW,
+    );
+    expect(kinds(result.steps)).toEqual([
+      "backup.snapshot [pending]",
+      "controlPlane.upgrade 1.34.7 [pending]",
+      "workers.upgrade 1.34.7 [pending]",
+      "controlPlane.upgrade 1.35.4 [pending]",
+      "workers.upgrade 1.35.4 [pending]",
+    ]);
+    expect(result.steps[1]).toMatchObject({ versionSource: "upgrade.intermediateVersions" });
+    expect(result.steps[1]?.summary).toContain("1.33.2 → 1.34.7 (the cluster's upgrade.intermediateVersions)");
+  });
+
+  it("goes to MINOR.0 for a minor the release table does not know, and says so", () => {
+    const newest = Object.keys(KUBERNETES_RELEASES.latest).map((minor) => Number(minor.split(".")[1])).reduce((a, b) => Math.max(a, b));
+    const base = desired("canary-1");
+    const result = planCluster(
+      { ...base, kubernetes: { version: `1.${newest + 2}.1` } },
+      observedCluster("canary-1", kubeadm("canary-1", { controlPlane: [`1.${newest}.0`], workers: [`1.${newest}.0`] }), addonsInSync("canary-1"), inventory("canary-1")),
+      NOW,
+    );
+    expect(result.steps[1]).toMatchObject({ kind: "controlPlane.upgrade", to: `1.${newest + 1}.0`, versionSource: "minor-zero" });
+    expect(result.steps[1]?.summary).toContain(`1.${newest + 1}.0 is not in the release table of ${KUBERNETES_RELEASES.retrieved}`);
   });
 
   it("lists HA control-plane nodes in order as the targets of each control-plane step", () => {
@@ -145,7 +181,7 @@ describe("upgrades", () => {
   });
 
   it("blocks upgrade steps while a control-plane node is not Ready, and reports it", () => {
-    const result = one(observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.34.4"], workers: ["1.34.4"], notReady: ["canary-1-cp-1"], cordoned: ["canary-1-worker-1"] }), addonsInSync("canary-1"), inventory("canary-1")));
+    const result = one(observedCluster("canary-1", kubeadm("canary-1", { controlPlane: ["1.34.4"], workers: ["1.34.4"], zones: ["eu-1a"], endpoint: "api.canary-1.example.internal:6443", notReady: ["canary-1-cp-1"], cordoned: ["canary-1-worker-1"] }), addonsInSync("canary-1"), inventory("canary-1")));
     expect(result.status).toBe("blocked");
     expect(result.steps.every((s) => s.state === "blocked")).toBe(true);
     expect(result.reason).toContain("control-plane node canary-1-cp-1 not Ready");
@@ -215,6 +251,65 @@ describe("topology", () => {
       NOW,
     );
     expect(result.steps).toMatchObject([{ kind: "topology.scale", state: "pending", from: 1, to: 3 }]);
+  });
+});
+
+describe("HA topology, diffed", () => {
+  const prod = (shape: Partial<KubeadmShape>, etcd?: ObservedKubeadm["etcd"]): ClusterPlan => {
+    const driver = kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: ["1.34.4"], zones: ["eu-1a", "eu-1b", "eu-1c"], endpoint: "api.prod-eu-1.example.com:6443", ...shape });
+    return one(observedCluster("prod-eu-1", etcd === undefined ? driver : { ...driver, etcd }, addonsInSync("prod-eu-1"), inventory("prod-eu-1")));
+  };
+  const topology = (result: ClusterPlan): Finding[] => result.findings.filter((f) => f.kind.startsWith("topology."));
+
+  it("finds nothing when zones, etcd mode and endpoint match", () => {
+    expect(topology(prod({}))).toEqual([]);
+  });
+
+  it("shows the spread finding for two control-plane nodes in one zone, with a runbook", () => {
+    const [finding, ...rest] = topology(prod({ zones: ["eu-1a", "eu-1a", "eu-1c"] }));
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({ kind: "topology.zone-spread" });
+    expect(finding?.message).toBe(
+      "control-plane nodes prod-eu-1-cp-1, prod-eu-1-cp-2 are all in zone eu-1a: losing that zone loses 2 of 3 etcd members, and with them quorum; the spec names 3 zones for 3 nodes",
+    );
+    expect(finding?.runbook?.[0]).toContain("zone eu-1b");
+  });
+
+  it("asks for no spread when the spec names fewer zones than nodes", () => {
+    const base = desired("prod-eu-1");
+    const result = planCluster(
+      { ...base, topology: { ...base.topology, controlPlane: { replicas: 3, zones: ["eu-1a", "eu-1b"] } } },
+      observedCluster("prod-eu-1", kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: [], zones: ["eu-1a", "eu-1a", "eu-1b"], endpoint: "api.prod-eu-1.example.com:6443" }), addonsInSync("prod-eu-1"), inventory("prod-eu-1")),
+      NOW,
+    );
+    expect(topology(result)).toEqual([]);
+  });
+
+  it("names a control-plane node outside the spec's zones, or without a zone", () => {
+    const findings = topology(prod({ zones: ["eu-1a", "eu-1b", "eu-9z"] }));
+    expect(findings.map((f) => f.kind)).toEqual(["topology.zone-unknown"]);
+    expect(findings[0]?.message).toBe("control-plane node prod-eu-1-cp-3 (zone eu-9z) is not in a zone the spec names (eu-1a, eu-1b, eu-1c)");
+    expect(topology(prod({ zones: [] }))[0]?.message).toContain("prod-eu-1-cp-1 (no topology.kubernetes.io/zone label), prod-eu-1-cp-2");
+  });
+
+  it("finds etcd external where the spec says stacked, and different external endpoints", () => {
+    expect(topology(prod({}, { mode: "external", endpoints: ["https://etcd-1:2379"] }))).toMatchObject([
+      { kind: "topology.etcd-mode", message: expect.stringContaining("the spec says etcd is stacked, but kubeadm-config says external (https://etcd-1:2379)") as string },
+    ]);
+    const base = desired("prod-eu-1");
+    const external = { ...base, topology: { ...base.topology, etcd: { mode: "external" as const, endpoints: ["https://e1:2379", "https://e2:2379", "https://e3:2379"] } } };
+    const observed = (endpoints: string[]): ClusterPlan =>
+      planCluster(external, observedCluster("prod-eu-1", { ...kubeadm("prod-eu-1", { controlPlane: ["1.34.4", "1.34.4", "1.34.4"], workers: [], zones: ["eu-1a", "eu-1b", "eu-1c"], endpoint: "api.prod-eu-1.example.com:6443" }), etcd: { mode: "external", endpoints } }, addonsInSync("prod-eu-1"), inventory("prod-eu-1")), NOW);
+    expect(topology(observed(["https://e3:2379", "https://e1:2379", "https://e2:2379"]))).toEqual([]);
+    expect(topology(observed(["https://e1:2379"])).map((f) => f.kind)).toEqual(["topology.etcd-endpoints"]);
+  });
+
+  it("finds the spec's endpoint differing from kubeadm's controlPlaneEndpoint", () => {
+    const [finding] = topology(prod({ endpoint: "10.0.0.10:6443" }));
+    expect(finding).toMatchObject({ kind: "topology.endpoint" });
+    expect(finding?.message).toBe(
+      "the spec's endpoint api.prod-eu-1.example.com:6443 differs from kubeadm's controlPlaneEndpoint 10.0.0.10:6443: nodes and kubeconfigs reach the API server through the latter",
+    );
   });
 });
 

@@ -258,7 +258,14 @@ export function defaultClusters(): ClusterPlan[] {
       wave: "production",
       status: "blocked",
       reason: CERT_MANAGER_ERROR,
-      findings: [{ kind: "backup.stale", message: 'the last successful etcd backup (2026-11-22T06:00:00Z) is older than two runs of "0 */6 * * *"' }],
+      findings: [
+        { kind: "backup.stale", message: 'the last successful etcd backup (2026-11-22T06:00:00Z) is older than two runs of "0 */6 * * *"' },
+        {
+          kind: "topology.zone-spread",
+          message: "control-plane nodes prod-eu-1-cp-1, prod-eu-1-cp-2 are all in zone eu-1a: losing that zone loses 2 of 3 etcd members, and with them quorum; the spec names 3 zones for 3 nodes",
+          runbook: ["Join a new control-plane node in zone eu-1b.", "Remove one of prod-eu-1-cp-1, prod-eu-1-cp-2: `kubectl drain <node> --ignore-daemonsets`."],
+        },
+      ],
       steps: [
         step.scale(prod, 1, 3, {
           state: "manual",
@@ -374,6 +381,10 @@ export function everyKindCluster(name = "kitchen-sink"): ClusterPlan {
       { kind: "node.not-ready", message: `node ${name}-worker-1 (worker) is not Ready` },
       { kind: "node.cordoned", message: `node ${name}-worker-2 is cordoned` },
       { kind: "release.unknown", message: "release monitoring has no readable record" },
+      { kind: "topology.zone-unknown", message: `control-plane node ${name}-cp-1 (zone eu-9z) is not in a zone the spec names (eu-1a)`, runbook: ["Check the node's label."] },
+      { kind: "topology.etcd-mode", message: "the spec says etcd is stacked, but kubeadm-config says external (https://etcd-1:2379)", runbook: ["Change the spec."] },
+      { kind: "topology.etcd-endpoints", message: "the spec's external etcd endpoints (https://e1:2379) differ from kubeadm-config's (https://e2:2379)" },
+      { kind: "topology.endpoint", message: "the spec's endpoint a:6443 differs from kubeadm's controlPlaneEndpoint b:6443" },
     ],
     steps: [
       step.schedule(name),

@@ -66,8 +66,8 @@ describe("renderText", () => {
     const rows = text.split("\n").filter((line) => /^ {2}(pending|blocked|manual|finding) /.test(line));
     expect(rows.length).toBeGreaterThan(20);
     const summaryColumn = new Set(rows.map((row) => /^ {2}\S+\s+\S+\s+/.exec(row)?.[0].length));
-    // The widest state is 7 ("pending", "finding"), the widest kind a finding's: backup.never-succeeded.
-    expect([...summaryColumn]).toEqual([2 + 7 + 2 + "backup.never-succeeded".length + 2]);
+    // The widest state is 7 ("pending", "finding"), the widest kind a finding's: topology.etcd-endpoints.
+    expect([...summaryColumn]).toEqual([2 + 7 + 2 + "topology.etcd-endpoints".length + 2]);
   });
 
   it("hangs blocked reasons and runbooks under the step, multi-line text indented", () => {

@@ -44,6 +44,9 @@ const cases: Case[] = [
   { name: "version read as a number", mutate: (b) => b.set(PROD, ["spec", "kubernetes", "version"], 1.34), file: PROD, needle: "version: 1.34", message: "YAML read a number, put the value in quotes" },
   { name: "version with leading v", mutate: (b) => b.set(PROD, ["spec", "kubernetes", "version"], "v1.34.2"), file: PROD, needle: "v1.34.2", message: "without the leading v" },
   { name: "version without patch", mutate: (b) => b.set(FLEET, ["spec", "defaults", "kubernetes", "version"], "1.34"), file: FLEET, needle: '"1.34"', message: "is not a Kubernetes version MAJOR.MINOR.PATCH" },
+  { name: "two intermediate versions of one minor", mutate: (b) => b.set(PROD, ["spec", "upgrade"], { intermediateVersions: ["1.33.4", "1.33.9"] }), file: PROD, needle: "1.33.9", message: "upgrade.intermediateVersions names 1.33 twice (first at line" },
+  { name: "intermediate version not below the desired minor", mutate: (b) => b.set(PROD, ["spec", "upgrade"], { intermediateVersions: ["1.34.1"] }), file: PROD, needle: "1.34.1", message: "entry 1.34.1 is not below the desired version's minor (1.34" },
+  { name: "intermediate version with a leading v", mutate: (b) => b.set(PROD, ["spec", "upgrade"], { intermediateVersions: ["v1.33.4"] }), file: PROD, needle: "v1.33.4", message: "without the leading v" },
   { name: "no version anywhere", mutate: (b) => b.delete(FLEET, ["spec", "defaults", "kubernetes"]), file: CANARY, needle: "name: canary", message: 'cluster "canary" has no kubernetes.version' },
 
   // Names.

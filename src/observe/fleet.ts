@@ -14,8 +14,10 @@ import { driverFor } from "../drivers/index.js";
 import { BosunError, ToolNotFoundError, asError } from "../errors.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest, UnreachableError } from "../kube/rest.js";
-import type { ObservedCluster } from "../plan/observed.js";
+import type { ObservedCluster, ObservedClusterAPI, ObservedKubeadm } from "../plan/observed.js";
+import { clusterAPIVersionState, versionState } from "../plan/observed-versions.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
+import { observeReadiness } from "./readiness.js";
 import type { DesiredCluster } from "../spec/types.js";
 
 /** How to observe. */
@@ -110,7 +112,7 @@ export async function observeCluster(
     };
     const driverResult = await driverFor(cluster).observe({ rest, connect });
     if ("invalid" in driverResult) return { name: cluster.name, status: "invalid", reason: driverResult.invalid };
-    const [addons, backup] = await Promise.all([
+    const [addons, backup, readiness] = await Promise.all([
       observeAddons(rest, cluster, options.fleetDir, options.env, {
         ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
         ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
@@ -119,6 +121,7 @@ export async function observeCluster(
         ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
       }),
       observeBackup(rest, cluster),
+      upgradePending(cluster, driverResult) ? observeReadiness(rest) : Promise.resolve(undefined),
     ]);
     const total = clients.reduce((sum, client) => sum + client.requests, 0);
     return {
@@ -127,6 +130,7 @@ export async function observeCluster(
       driver: driverResult,
       addons: addons.observed,
       backup,
+      ...(readiness === undefined ? {} : { readiness }),
       requests: { observe: total - addons.diffRequests, diff: addons.diffRequests },
     };
   } catch (error) {
@@ -141,4 +145,12 @@ export async function observeCluster(
   } finally {
     for (const client of clients) client.close();
   }
+}
+
+/** Whether any component is not at the desired version: only then are the pre-upgrade inputs read. */
+function upgradePending(cluster: DesiredCluster, driver: ObservedKubeadm | ObservedClusterAPI): boolean {
+  const state = driver.kind === "kubeadm" ? versionState(driver) : clusterAPIVersionState(driver);
+  const want = cluster.kubernetes.version;
+  const at = (version: string): boolean => version.replace(/^v/, "") === want;
+  return !(state.controlPlane.every((n) => at(n.apiserver) && at(n.controllerManager) && at(n.scheduler) && at(n.kubelet)) && state.workers.every(at));
 }

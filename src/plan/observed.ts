@@ -34,6 +34,8 @@ export interface ObservedReachable {
   driver: ObservedKubeadm | ObservedClusterAPI;
   addons: ObservedAddons;
   backup: ObservedBackup;
+  /** What the pre-upgrade checks read; observed only while the cluster is not at its desired version. */
+  readiness?: ObservedReadiness;
   /** API requests the observation made, all observers together (diff dry-runs counted apart). */
   requests: { observe: number; diff: number };
 }
@@ -184,4 +186,50 @@ export interface ObservedBackup {
   present: boolean;
   /** `status.lastSuccessfulTime` of the CronJob (RFC 3339), null when it never succeeded or is absent. */
   lastSuccessfulTime: string | null;
+}
+
+/**
+ * What the pre-upgrade checks read from the cluster (`src/observe/readiness.ts`): admission webhooks that
+ * fail closed, disruption budgets that allow no eviction, and the deprecated APIs the API server has
+ * served. Reduced to what the checks in `src/plan/preflight-checks.ts` need.
+ */
+export interface ObservedReadiness {
+  /** Admission webhooks with `failurePolicy: Fail` that call a Service, with that Service's ready endpoints. */
+  webhooks: ObservedWebhook[];
+  /** PodDisruptionBudgets whose `status.disruptionsAllowed` is 0, with the nodes their pods run on. */
+  budgets: ObservedBudget[];
+  /** `apiserver_requested_deprecated_apis` of the API server answering; null when its /metrics could not be read. */
+  deprecatedApis: ObservedDeprecatedApi[] | null;
+  /** What could not be read (each check that lacks its input says so rather than passing). */
+  problems: string[];
+}
+
+/** One fail-closed admission webhook that calls a Service. */
+export interface ObservedWebhook {
+  kind: "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration";
+  /** The configuration's name. */
+  configuration: string;
+  /** The webhook's name inside it. */
+  webhook: string;
+  /** `namespace/name` of the Service it calls. */
+  service: string;
+  /** Endpoints of that Service's EndpointSlices that are ready. */
+  readyEndpoints: number;
+}
+
+/** A PodDisruptionBudget that allows no disruption now. */
+export interface ObservedBudget {
+  /** `namespace/name`. */
+  name: string;
+  /** Nodes its selected pods run on, sorted. */
+  nodes: string[];
+}
+
+/** One deprecated API the API server served since it started, with the release that removes it. */
+export interface ObservedDeprecatedApi {
+  group: string;
+  version: string;
+  resource: string;
+  /** `MAJOR.MINOR`, the metric's `removed_release`; empty when the API server names none. */
+  removedRelease: string;
 }

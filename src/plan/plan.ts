@@ -24,6 +24,7 @@ import { addonSteps } from "./addon-steps.js";
 import { backupFindings, backupScheduleSteps } from "./backup-steps.js";
 import { intermediateVersions } from "./intermediate-versions.js";
 import { planLadder } from "./ladder.js";
+import { readinessFindings } from "./preflight-checks.js";
 import { clusterAPIVersionState, versionRanges, versionState } from "./observed-versions.js";
 import type { ObservedCluster, ObservedReachable } from "./observed.js";
 import { topologyFindings } from "./topology-findings.js";
@@ -108,7 +109,9 @@ export function planCluster(desired: DesiredCluster, observed: ObservedCluster, 
   if (ladder.kind === "refused") {
     reasons.push(`upgrade refused: ${ladder.detail}`);
   } else if (ladder.kind === "upgrade") {
-    steps.push(...upgradeSteps(desired, observed, state, ladder.rungs));
+    const upgrade = upgradeSteps(desired, observed, state, ladder.rungs);
+    steps.push(...upgrade);
+    findings.push(...readinessFindings(observed.readiness, drainedNodes(driver, upgrade)));
   }
   const scale = topologyStep(desired, driver);
   if (scale) steps.push(scale);
@@ -126,6 +129,12 @@ export function planCluster(desired: DesiredCluster, observed: ObservedCluster, 
     steps,
     findings,
   };
+}
+
+/** Nodes the upgrade steps drain: their targets (kubeadm), or every node Cluster API rolls. */
+function drainedNodes(driver: ObservedReachable["driver"], upgrade: readonly Step[]): string[] {
+  if (driver.kind === "clusterAPI") return upgrade.length > 0 ? driver.nodes.map((node) => node.name) : [];
+  return upgrade.flatMap((step) => (step.kind === "controlPlane.upgrade" || step.kind === "workers.upgrade" ? step.targets : []));
 }
 
 function nodeFindings(observed: ObservedReachable): Finding[] {

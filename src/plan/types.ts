@@ -86,7 +86,9 @@ export type FindingKind =
   | "topology.zone-unknown"
   | "topology.etcd-mode"
   | "topology.etcd-endpoints"
-  | "topology.endpoint";
+  | "topology.endpoint"
+  | "upgrade.drain-blocked"
+  | "upgrade.check-incomplete";
 
 /** Closed vocabulary of step states in a plan. */
 export type StepState = "pending" | "blocked" | "manual";

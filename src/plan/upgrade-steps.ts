@@ -6,6 +6,7 @@
 import type { DesiredCluster } from "../spec/types.js";
 import { externalEtcdProblem } from "./backup-steps.js";
 import { describeVersionSource, versionSource } from "./intermediate-versions.js";
+import { controlPlaneRungBlocks, upgradeBlocks } from "./preflight-checks.js";
 import type { Rung, VersionMove } from "./ladder.js";
 import type { ObservedClusterAPI, ObservedKubeadm, ObservedReachable } from "./observed.js";
 import type { VersionState } from "./skew.js";
@@ -18,9 +19,13 @@ import { compareVersions, formatVersion, parseVersion, type KubeVersion } from "
  */
 export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachable, state: VersionState<string>, rungs: readonly Rung[]): Step[] {
   const driver = observed.driver;
-  const blockedReason = preflightProblem(driver);
+  const clusterBlocks = [preflightProblem(driver), ...upgradeBlocks(observed.readiness)].filter((p): p is string => p !== undefined);
+  const blockedReason = clusterBlocks.length > 0 ? clusterBlocks.join("; ") : undefined;
   const upgradeState = blockedReason === undefined ? ("pending" as const) : ("blocked" as const);
   const withReason = blockedReason === undefined ? {} : { reason: blockedReason };
+  // Once a rung is blocked, every later step waits for it: the ladder is one path.
+  let carried: string | undefined = blockedReason;
+  const stateOf = (): { state: "pending" | "blocked"; reason?: string } => (carried === undefined ? { state: "pending" } : { state: "blocked", reason: carried });
   const steps: Step[] = [];
   const sourceOf = rungSource(desired, state);
   const firstControlPlane = rungs.find((rung) => rung.controlPlane);
@@ -40,11 +45,12 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
       const to = formatVersion(rung.controlPlane.to);
       const targets = controlPlaneTargets(driver, state, to);
       const source = sourceOf(rung.controlPlane);
+      const rungBlocks = controlPlaneRungBlocks(observed.readiness, driver, rung.controlPlane.to);
+      const rungReason = carried ?? (rungBlocks.length > 0 ? rungBlocks.join("; ") : undefined);
       steps.push({
         id: `${desired.name}/controlPlane.upgrade/${to}`,
         kind: "controlPlane.upgrade",
-        state: upgradeState,
-        ...withReason,
+        ...(rungReason === undefined ? { state: "pending" as const } : { state: "blocked" as const, reason: rungReason }),
         from,
         to,
         versionSource: source.source,
@@ -54,6 +60,7 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
             ? `upgrade the control plane ${from} → ${to}${source.note}, one node at a time: ${targets.join(", ")}`
             : `set KubeadmControlPlane ${driver.controlPlane.name} to v${to}${source.note} and wait for its rollout`,
       });
+      if (carried === undefined && rungReason !== undefined) carried = `the control-plane rung to ${to} is blocked: ${rungReason}`;
     }
     if (rung.workers) {
       const from = formatVersion(rung.workers.from);
@@ -64,8 +71,7 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
       steps.push({
         id: `${desired.name}/workers.upgrade/${to}`,
         kind: "workers.upgrade",
-        state: upgradeState,
-        ...withReason,
+        ...stateOf(),
         from,
         to,
         versionSource: source.source,

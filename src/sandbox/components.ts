@@ -39,8 +39,11 @@ export function apiserverArgs(
   etcdUrl: string,
   etcdPrefix: string,
   port: number,
+  runtimeConfig: readonly string[] = [],
 ): string[] {
   return [
+    // Only entries the seed file's checks accepted (group/version=true|false).
+    ...(runtimeConfig.length > 0 ? [`--runtime-config=${runtimeConfig.join(",")}`] : []),
     `--etcd-servers=${etcdUrl}`,
     `--etcd-prefix=${etcdPrefix}`,
     `--bind-address=127.0.0.1`,

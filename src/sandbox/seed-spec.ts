@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import semver from "semver";
-import { LineCounter, isMap, isSeq, parseDocument, type Node as YamlNode, type Document } from "yaml";
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Document } from "yaml";
 import { identity } from "../identity.js";
 import { CLUSTER_GROUP } from "./capi-crds.js";
 import { InvalidInputError } from "../errors.js";
@@ -40,6 +40,8 @@ export interface SeedCluster {
   kubernetesVersion: string;
   controlPlaneEndpoint: string;
   nodes: SeedNode[];
+  /** `--runtime-config` entries of the cluster's kube-apiserver (`group/version=true|false`), to serve an API it serves off by default. */
+  runtimeConfig?: string[];
   /** Set when the cluster is managed through Cluster API from another sandbox cluster. */
   clusterAPI?: SeedClusterAPI;
 }
@@ -119,7 +121,7 @@ function readClusters(doc: Document, c: Collector): SeedCluster[] {
       c.add(item as YamlNode, at, "a cluster must be a mapping");
       return [];
     }
-    checkKeys(item, at, ["name", "kubernetesVersion", "controlPlaneEndpoint", "nodes", "clusterAPI"], c);
+    checkKeys(item, at, ["name", "kubernetesVersion", "controlPlaneEndpoint", "nodes", "clusterAPI", "runtimeConfig"], c);
     const name = stringField(item, "name", `${at}.name`, c, DNS_LABEL, "a DNS-1123 label");
     if (name !== undefined) {
       if (seen.has(name)) c.add(item.get("name", true), `${at}.name`, `duplicate cluster name "${name}"`);
@@ -133,6 +135,8 @@ function readClusters(doc: Document, c: Collector): SeedCluster[] {
     const nodes = readNodes(item.get("nodes", true), item, at, c, nodeNames, capi === undefined ? undefined : version);
     if (name === undefined || version === undefined) return [];
     const cluster: SeedCluster = { name, kubernetesVersion: version, controlPlaneEndpoint: endpoint, nodes };
+    const runtimeConfig = readRuntimeConfig(item.get("runtimeConfig", true), `${at}.runtimeConfig`, c);
+    if (runtimeConfig !== undefined) cluster.runtimeConfig = runtimeConfig;
     if (capi !== undefined) {
       cluster.clusterAPI = capi.value;
       managed.push({ ...capi, cluster: name, at: `${at}.clusterAPI` });
@@ -285,6 +289,25 @@ function checkKeys(map: YamlNode, at: string, allowed: readonly string[], c: Col
       c.add(pair.key as YamlNode, at ? `${at}.${key}` : key, `unknown field "${key}" (allowed: ${allowed.join(", ")})`);
     }
   }
+}
+
+/** `group/version=true|false`: what kube-apiserver's `--runtime-config` takes for one API version. */
+const RUNTIME_CONFIG_ENTRY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?=(true|false)$/;
+
+function readRuntimeConfig(node: YamlNode | undefined, at: string, c: Collector): string[] | undefined {
+  if (node === undefined) return undefined;
+  if (!isSeq(node)) {
+    c.add(node, at, "runtimeConfig must be a list of group/version=true|false");
+    return undefined;
+  }
+  const entries: string[] = [];
+  node.items.forEach((entry, i) => {
+    const value = isScalar(entry) ? entry.value : undefined;
+    if (typeof value !== "string" || !RUNTIME_CONFIG_ENTRY.test(value)) {
+      c.add(entry as YamlNode, `${at}[${i}]`, `runtimeConfig entries are group/version=true|false, e.g. "networking.k8s.io/v1beta1=true"`);
+    } else entries.push(value);
+  });
+  return entries;
 }
 
 function stringField(map: YamlNode, key: string, at: string, c: Collector, pattern: RegExp, what: string): string | undefined {

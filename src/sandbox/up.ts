@@ -203,7 +203,8 @@ async function startAll(
     const seed = seeds[index];
     if (seed !== undefined && typeof seed !== "string") record.seededVersion = seed.kubernetesVersion;
     state.clusters.push(record);
-    await start(layout, state, record, binaries, "kube-apiserver", apiserverArgs(layout, cluster, state.etcd.clientUrl, record.etcdPrefix, apiserverPort), apiserverPort);
+    const runtimeConfig = seed !== undefined && typeof seed !== "string" ? (seed.runtimeConfig ?? []) : [];
+    await start(layout, state, record, binaries, "kube-apiserver", apiserverArgs(layout, cluster, state.etcd.clientUrl, record.etcdPrefix, apiserverPort, runtimeConfig), apiserverPort);
   }
   await fs.writeFile(
     layout.kubeconfig,

@@ -1,0 +1,152 @@
+/**
+ * The pre-upgrade checks against a real API server (issue 15), in a lite sandbox of its own whose
+ * kube-apiserver serves the deprecated networking.k8s.io/v1beta1 (`runtimeConfig`), seeded as an HA
+ * kubeadm cluster with two control-plane nodes in one zone and one minor below its target:
+ *
+ * - the plan shows the zone-spread finding and, with nothing else wrong, a pending rung;
+ * - a fail-closed ValidatingWebhookConfiguration whose Service has no endpoint blocks every upgrade step,
+ *   naming it; with a ready endpoint in the Service's EndpointSlice it passes;
+ * - once a client requested servicecidrs through networking.k8s.io/v1beta1 (removed in 1.37, as the API
+ *   server's own `apiserver_requested_deprecated_apis` says), the rung to 1.37 is blocked, naming it.
+ */
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadKubeConfig } from "../../src/kube/config.js";
+import { KubeRest } from "../../src/kube/rest.js";
+import type { Plan } from "../../src/plan/types.js";
+import { sandboxDown } from "../../src/sandbox/down.js";
+import { sandboxLayout } from "../../src/sandbox/layout.js";
+import { sandboxUp } from "../../src/sandbox/up.js";
+import { bosun } from "../support/sandbox.js";
+
+const NAME = "preflight";
+const CLUSTER = "pf";
+let root: string;
+let fleet: string;
+let rest: KubeRest;
+let env: Record<string, string | undefined>;
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), "bosun-preflight-"));
+  fleet = path.join(root, "fleet");
+  await fs.mkdir(path.join(fleet, "clusters"), { recursive: true });
+  await fs.writeFile(
+    path.join(fleet, "sandbox.yaml"),
+    [
+      "apiVersion: bosun.dev/v1alpha1",
+      "kind: Sandbox",
+      "clusters:",
+      `  - name: ${CLUSTER}`,
+      '    kubernetesVersion: "1.36.3"',
+      "    controlPlaneEndpoint: api.pf.example.internal:6443",
+      '    runtimeConfig: ["networking.k8s.io/v1beta1=true"]',
+      "    nodes:",
+      "      - { name: pf-cp-1, role: control-plane, zone: zone-a }",
+      "      - { name: pf-cp-2, role: control-plane, zone: zone-a }",
+      "      - { name: pf-cp-3, role: control-plane, zone: zone-c }",
+      "      - { name: pf-worker-1, role: worker, zone: zone-b }",
+      "",
+    ].join("\n"),
+  );
+  await fs.writeFile(
+    path.join(fleet, "fleet.yaml"),
+    "apiVersion: bosun.dev/v1alpha1\nkind: Fleet\nmetadata: { name: preflight }\nspec:\n  defaults:\n    provider: { kubeadm: { packageManager: apt } }\n",
+  );
+  await fs.writeFile(
+    path.join(fleet, "clusters", `${CLUSTER}.yaml`),
+    [
+      "apiVersion: bosun.dev/v1alpha1",
+      "kind: Cluster",
+      `metadata: { name: ${CLUSTER} }`,
+      "spec:",
+      `  connection: { context: ${CLUSTER} }`,
+      '  kubernetes: { version: "1.37.2" }',
+      "  topology:",
+      "    controlPlane: { replicas: 3, zones: [zone-a, zone-b, zone-c] }",
+      "    endpoint: api.pf.example.internal:6443",
+      "",
+    ].join("\n"),
+  );
+  await sandboxUp({ root, name: NAME, mode: "lite", from: fleet, progress: () => undefined });
+  const kubeconfig = sandboxLayout(root, NAME).kubeconfig;
+  rest = new KubeRest(loadKubeConfig(kubeconfig, CLUSTER), { cluster: CLUSTER });
+  env = { ...process.env, KUBECONFIG: kubeconfig, BOSUN_CACHE_DIR: path.join(root, "cache") };
+}, 300_000);
+
+afterAll(async () => {
+  rest.close();
+  await sandboxDown(root, NAME);
+  await fs.rm(root, { recursive: true, force: true });
+}, 120_000);
+
+async function planned(): Promise<Plan["clusters"][number]> {
+  const result = await bosun(["plan", "--fleet", fleet, "-o", "json"], { env });
+  expect(result.stderr).not.toMatch(/internal error/);
+  const plan = JSON.parse(result.stdout) as Plan;
+  const cluster = plan.clusters.find((c) => c.name === CLUSTER);
+  if (!cluster) throw new Error(`no plan for ${CLUSTER}: ${result.stdout.slice(0, 500)}`);
+  return cluster;
+}
+
+const upgradeSteps = (cluster: Plan["clusters"][number]) => cluster.steps.filter((s) => s.kind === "controlPlane.upgrade" || s.kind === "workers.upgrade");
+
+describe("pre-upgrade checks on a real API server", () => {
+  it("shows the zone-spread finding and plans the rung when nothing else is wrong", async () => {
+    const cluster = await planned();
+    const spread = cluster.findings.filter((f) => f.kind === "topology.zone-spread");
+    expect(spread.map((f) => f.message)).toEqual([
+      "control-plane nodes pf-cp-1, pf-cp-2 are all in zone zone-a: losing that zone loses 2 of 3 etcd members, and with them quorum; the spec names 3 zones for 3 nodes",
+    ]);
+    expect(spread[0]?.runbook?.[0]).toContain("zone zone-b");
+    expect(upgradeSteps(cluster).map((s) => `${s.kind} ${s.state}`)).toEqual(["controlPlane.upgrade pending", "workers.upgrade pending"]);
+  });
+
+  it("blocks every upgrade step for a fail-closed webhook without endpoints, and passes once it has one", async () => {
+    await rest.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "pf-hooks" } });
+    await rest.create("/api/v1/namespaces/pf-hooks/services", { apiVersion: "v1", kind: "Service", metadata: { name: "gate" }, spec: { ports: [{ port: 443, targetPort: 8443 }] } });
+    await rest.create("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: "pf-gate" },
+      webhooks: [
+        {
+          name: "gate.pf.example",
+          failurePolicy: "Fail",
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+          clientConfig: { service: { namespace: "pf-hooks", name: "gate", path: "/validate" } },
+          // Matches nothing the test or the sandbox writes, so the API server keeps working.
+          objectSelector: { matchLabels: { "bosun-test/never": "true" } },
+          rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] }],
+        },
+      ],
+    });
+    const blocked = await planned();
+    expect(blocked.status).toBe("blocked");
+    const steps = upgradeSteps(blocked);
+    expect(steps.map((s) => s.state)).toEqual(["blocked", "blocked"]);
+    expect(steps[0]?.reason).toContain("ValidatingWebhookConfiguration pf-gate (webhook gate.pf.example → Service pf-hooks/gate)");
+
+    await rest.create("/apis/discovery.k8s.io/v1/namespaces/pf-hooks/endpointslices", {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "gate-1", labels: { "kubernetes.io/service-name": "gate", "endpointslice.kubernetes.io/managed-by": "bosun-test" } },
+      addressType: "IPv4",
+      ports: [{ port: 8443, protocol: "TCP" }],
+      endpoints: [{ addresses: ["10.0.0.5"], conditions: { ready: true } }],
+    });
+    expect(upgradeSteps(await planned()).map((s) => s.state)).toEqual(["pending", "pending"]);
+  });
+
+  it("blocks the rung to 1.37 once a client requested an API 1.37 removes, naming it", async () => {
+    // A client still on the deprecated version: the API server counts it in its own metric.
+    await rest.list("/apis/networking.k8s.io/v1beta1/servicecidrs");
+    const cluster = await planned();
+    const [controlPlane, workers] = upgradeSteps(cluster);
+    expect(controlPlane).toMatchObject({ kind: "controlPlane.upgrade", to: "1.37.2", state: "blocked" });
+    expect(controlPlane?.reason).toContain("networking.k8s.io/v1beta1 servicecidrs (removed in 1.37) was requested since the API server started, and 1.37 no longer serves it");
+    expect(workers).toMatchObject({ kind: "workers.upgrade", state: "blocked" });
+  });
+});

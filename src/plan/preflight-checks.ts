@@ -25,7 +25,7 @@ export function upgradeBlocks(readiness: ObservedReadiness | undefined): string[
 }
 
 /** What blocks a control-plane rung to `to`; empty when nothing does. */
-export function controlPlaneRungBlocks(readiness: ObservedReadiness | undefined, driver: ObservedKubeadm | ObservedClusterAPI, to: KubeVersion): string[] {
+export function controlPlaneRungBlocks(readiness: ObservedReadiness | undefined, driver: ObservedKubeadm | ObservedClusterAPI | undefined, to: KubeVersion): string[] {
   const blocks: string[] = [];
   const removed = (readiness?.deprecatedApis ?? []).filter((api) => removedBy(api.removedRelease, to));
   if (removed.length > 0) {
@@ -34,7 +34,7 @@ export function controlPlaneRungBlocks(readiness: ObservedReadiness | undefined,
       `${names.join(", ")} ${removed.length === 1 ? "was" : "were"} requested since the API server started, and ${to.major}.${to.minor} no longer serves ${removed.length === 1 ? "it" : "them"}: move ${removed.length === 1 ? "its clients and manifests" : "their clients and manifests"} to a served version first (kubectl get --raw /metrics | grep apiserver_requested_deprecated_apis)`,
     );
   }
-  if (driver.kind === "kubeadm" && driver.etcd.mode === "stacked") {
+  if (driver?.kind === "kubeadm" && driver.etcd.mode === "stacked") {
     const members = driver.controlPlane.filter((node) => node.etcd !== null).map((node) => node.node);
     const missing = driver.controlPlane.filter((node) => node.etcd === null).map((node) => node.node);
     if (missing.length > 0) {

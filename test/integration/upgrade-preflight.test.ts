@@ -13,6 +13,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkRungBeforeStart } from "../../src/drivers/rung-checks.js";
+import { BosunError } from "../../src/errors.js";
 import { loadKubeConfig } from "../../src/kube/config.js";
 import { KubeRest } from "../../src/kube/rest.js";
 import type { Plan } from "../../src/plan/types.js";
@@ -148,5 +150,20 @@ describe("pre-upgrade checks on a real API server", () => {
     expect(controlPlane).toMatchObject({ kind: "controlPlane.upgrade", to: "1.37.2", state: "blocked" });
     expect(controlPlane?.reason).toContain("networking.k8s.io/v1beta1 servicecidrs (removed in 1.37) was requested since the API server started, and 1.37 no longer serves it");
     expect(workers).toMatchObject({ kind: "workers.upgrade", state: "blocked" });
+  });
+
+  it("asks the same checks again right before a rung starts, as the drivers do", async () => {
+    const refusal = await checkRungBeforeStart(rest, undefined, "pf/controlPlane.upgrade/1.37.2", "1.37.2", "pf:").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(BosunError);
+    expect((refusal as BosunError).phase).toBe("guard");
+    expect((refusal as Error).message).toMatch(/^pf\/controlPlane\.upgrade\/1\.37\.2: refused before touching anything: networking\.k8s\.io\/v1beta1 servicecidrs \(removed in 1\.37\)/);
+    // A patch rung within 1.36 removes nothing: it may start.
+    await expect(checkRungBeforeStart(rest, undefined, "pf/controlPlane.upgrade/1.36.5", "1.36.5", "pf:")).resolves.toBeUndefined();
+    // The webhook's endpoint goes away after the plan: the rung is refused naming it.
+    await rest.remove("/apis/discovery.k8s.io/v1/namespaces/pf-hooks/endpointslices/gate-1");
+    await expect(checkRungBeforeStart(rest, undefined, "pf/controlPlane.upgrade/1.36.5", "1.36.5", "pf:")).rejects.toThrow(/ValidatingWebhookConfiguration pf-gate \(webhook gate\.pf\.example → Service pf-hooks\/gate\)/);
   });
 });

@@ -15,6 +15,7 @@
  * blip) is retried with backoff until the step's timeout; only the timeout fails the step, naming the
  * object, what bosun waited for and what it saw last.
  */
+import { checkRungBeforeStart } from "../rung-checks.js";
 import { FIELD_MANAGER } from "../../constants.js";
 import { identity } from "../../identity.js";
 import type { NodeLike } from "../../kube/nodes.js";
@@ -113,6 +114,8 @@ async function upgradeControlPlane(run: StepRun, step: ControlPlaneUpgradeStep):
   const kubelets = nodes.map((n) => ({ node: n.metadata?.name ?? "", version: n.status?.nodeInfo?.kubeletVersion ?? "" }));
   const version = capiVersion(step.to);
   const progress = async (): Promise<Progress> => controlPlaneProgress(await run.getControlPlane(kcp), { version: step.to });
+  // The pre-upgrade checks again on the workload cluster, only before the version is set.
+  if (kcp.object.spec?.version !== version) await checkRungBeforeStart(run.ctx.workload, undefined, step.id, step.to, `${run.ctx.cluster}:`);
   const done = await run.act({
     id: kcp.id,
     name: describe(kcp.key, KUBEADM_CONTROL_PLANE),

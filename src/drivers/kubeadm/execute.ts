@@ -28,6 +28,7 @@ import { versionRanges, versionState } from "../../plan/observed-versions.js";
 import type { BackupSnapshotStep, ControlPlaneUpgradeStep, WorkersUpgradeStep } from "../../plan/types.js";
 import { compareVersions, parseVersion } from "../../plan/versions.js";
 import type { DesiredCluster } from "../../spec/types.js";
+import { checkRungBeforeStart } from "../rung-checks.js";
 import type { Upgrader, UpgradeSession } from "../upgrader.js";
 import { cordon, drain, uncordon } from "./drain.js";
 import { observeKubeadm } from "./observe.js";
@@ -106,6 +107,9 @@ async function controlPlane(ctx: KubeadmContext, step: ControlPlaneUpgradeStep):
   const to = step.to;
   const order = await nodeOrder(ctx, "control-plane", step.targets);
   let upgraded = 0;
+  // The pre-upgrade checks again, only before the rung starts: a rung half done is finished, not left.
+  const atStart = await observe(ctx);
+  if (!order.some((node) => staticPodsAt(atStart, node, to))) await checkRungBeforeStart(ctx.rest, atStart, step.id, to, `${ctx.cluster}:`);
   // Phase A: static pods, one node at a time.
   for (const node of order) {
     // kubeadm replaces the static pods early in `upgrade apply|node` and goes on (configuration, addons):

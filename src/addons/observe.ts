@@ -38,6 +38,12 @@ export interface ObserveAddonsOptions extends RenderOptions {
   concurrency?: number;
   /** helm/kustomize processes running at once (default 2). */
   renderConcurrency?: number;
+  /**
+   * The versions the cluster's control-plane rungs go to, when an upgrade is pending: each Helm add-on is
+   * rendered again for each (`helm template --kube-version`), so a chart whose `kubeVersion` constraint or
+   * templates refuse a target blocks that rung at plan time instead of failing after it.
+   */
+  upgradeTargets?: readonly string[];
 }
 
 /** The add-ons of one cluster as observed, and the API requests that took. */
@@ -73,7 +79,8 @@ export async function observeAddons(
   const renderOptions: RenderOptions = { ...options, ...capabilities };
   const compareSlots = limiter(options.concurrency ?? 8);
   const renderSlots = limiter(options.renderConcurrency ?? 2);
-  const context: AddonContext = { rest: counted.rest, fleetDir, env, inventory, releases, renderOptions, compareSlots, renderSlots };
+  const upgradeTargets = options.upgradeTargets ?? [];
+  const context: AddonContext = { rest: counted.rest, fleetDir, env, inventory, releases, renderOptions, compareSlots, renderSlots, upgradeTargets };
   const settled = await Promise.allSettled(cluster.addons.map((addon) => observeAddon(context, addon)));
   const desired: AddonObservation[] = [];
   for (const result of settled) {
@@ -112,6 +119,7 @@ interface AddonContext {
   renderOptions: RenderOptions;
   compareSlots: Limiter;
   renderSlots: Limiter;
+  upgradeTargets: readonly string[];
 }
 
 async function observeAddon(context: AddonContext, addon: DesiredAddon): Promise<AddonObservation> {
@@ -137,8 +145,10 @@ async function observeHelm(context: AddonContext, addon: DesiredAddon, source: H
     const objects = await compareAll(context, rendered.objects, HELM_FIELD_MANAGER);
     const valuesDiff = diffValues(record?.config ?? {}, rendered.values, secretPaths, record !== undefined);
     const scrubbed = objects.map((o) => ({ ...o, diff: scrubText(o.diff, [...secrets, ...rendered.secrets]) }));
+    const refusals = await targetRefusals(context, addon, secrets);
     return {
       ...base,
+      ...(refusals.length > 0 ? { targetRefusals: refusals } : {}),
       render: {
         ok: true,
         objects: scrubbed,
@@ -152,6 +162,29 @@ async function observeHelm(context: AddonContext, addon: DesiredAddon, source: H
   } catch (error) {
     return { ...base, render: { ok: false, error: failureMessage(error, addon, secrets) } };
   }
+}
+
+/** The upgrade targets `addon`'s chart does not render for, each with helm's message (scrubbed). */
+async function targetRefusals(context: AddonContext, addon: DesiredAddon, secrets: readonly string[]): Promise<{ version: string; error: string }[]> {
+  const refusals: { version: string; error: string }[] = [];
+  for (const version of context.upgradeTargets) {
+    try {
+      await context.renderSlots(() => renderAddon(context.rest, addon, context.fleetDir, context.env, { ...context.renderOptions, kubeVersion: `v${version}` }));
+    } catch (error) {
+      // failureMessage rethrows what is not this add-on's problem (unreachable cluster, missing helm).
+      refusals.push({ version, error: oneLine(failureMessage(error, addon, secrets)) });
+    }
+  }
+  return refusals;
+}
+
+/** helm's message on one line, without its advice to re-run with --debug (a plan reason is one line). */
+function oneLine(message: string): string {
+  return message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("Use --debug"))
+    .join(" ");
 }
 
 async function observeKustomize(context: AddonContext, addon: DesiredAddon): Promise<KustomizeAddonObservation> {

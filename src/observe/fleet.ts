@@ -15,7 +15,10 @@ import { BosunError, ToolNotFoundError, asError } from "../errors.js";
 import { contextOf, defaultKubeConfig, kubeConfigFor, type KubeconfigPolicy } from "../kube/connect.js";
 import { KubeRest, UnreachableError } from "../kube/rest.js";
 import type { ObservedCluster, ObservedClusterAPI, ObservedKubeadm } from "../plan/observed.js";
+import { intermediateVersions } from "../plan/intermediate-versions.js";
+import { planLadder } from "../plan/ladder.js";
 import { clusterAPIVersionState, versionState } from "../plan/observed-versions.js";
+import { formatVersion } from "../plan/versions.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 import { observeReadiness } from "./readiness.js";
 import type { DesiredCluster } from "../spec/types.js";
@@ -112,8 +115,10 @@ export async function observeCluster(
     };
     const driverResult = await driverFor(cluster).observe({ rest, connect });
     if ("invalid" in driverResult) return { name: cluster.name, status: "invalid", reason: driverResult.invalid };
+    const targets = upgradeTargets(cluster, driverResult);
     const [addons, backup, readiness] = await Promise.all([
       observeAddons(rest, cluster, options.fleetDir, options.env, {
+        upgradeTargets: targets,
         ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
         ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
         ...(renderCache ? { renderCache } : {}),
@@ -145,6 +150,14 @@ export async function observeCluster(
   } finally {
     for (const client of clients) client.close();
   }
+}
+
+/** The versions the ladder's control-plane rungs go to (the planner computes the same ladder): add-ons are rendered for each. */
+function upgradeTargets(cluster: DesiredCluster, driver: ObservedKubeadm | ObservedClusterAPI): string[] {
+  const state = driver.kind === "kubeadm" ? versionState(driver) : clusterAPIVersionState(driver);
+  const ladder = planLadder(state, cluster.kubernetes.version, cluster.upgrade.skewPolicy, intermediateVersions(cluster.upgrade));
+  if (ladder.kind !== "upgrade") return [];
+  return ladder.rungs.flatMap((rung) => (rung.controlPlane ? [formatVersion(rung.controlPlane.to)] : []));
 }
 
 /** Whether any component is not at the desired version: only then are the pre-upgrade inputs read. */

@@ -139,6 +139,8 @@ export interface HelmAddonObservation {
     chartVersion: string;
   } | null;
   render: RenderOutcome & { chart?: string; chartVersion?: string; chartDigest?: string; valuesDiff?: string | null };
+  /** Upgrade targets the chart does not render for (`helm template --kube-version`), with helm's message. */
+  targetRefusals?: { version: string; error: string }[];
 }
 
 /** A Kustomize add-on: its inventory entry and the desired build diffed against live. */

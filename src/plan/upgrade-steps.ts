@@ -45,7 +45,7 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
       const to = formatVersion(rung.controlPlane.to);
       const targets = controlPlaneTargets(driver, state, to);
       const source = sourceOf(rung.controlPlane);
-      const rungBlocks = controlPlaneRungBlocks(observed.readiness, driver, rung.controlPlane.to);
+      const rungBlocks = [...controlPlaneRungBlocks(observed.readiness, driver, rung.controlPlane.to), ...addonRefusals(observed, to)];
       const rungReason = carried ?? (rungBlocks.length > 0 ? rungBlocks.join("; ") : undefined);
       steps.push({
         id: `${desired.name}/controlPlane.upgrade/${to}`,
@@ -85,6 +85,17 @@ export function upgradeSteps(desired: DesiredCluster, observed: ObservedReachabl
     }
   }
   return steps;
+}
+
+/** Helm add-ons whose chart does not render for `to`: the rung would leave them behind or broken. */
+function addonRefusals(observed: ObservedReachable, to: string): string[] {
+  return observed.addons.desired.flatMap((addon) =>
+    addon.kind === "helm"
+      ? (addon.targetRefusals ?? [])
+          .filter((refusal) => refusal.version === to)
+          .map((refusal) => `add-on ${addon.name}${addon.render.ok && addon.render.chart ? ` (chart ${addon.render.chart} ${addon.render.chartVersion ?? ""})` : ""} does not render for Kubernetes ${to}: ${refusal.error}`)
+      : [],
+  );
 }
 
 /** Where each move's target version came from, and the note the summary gives it. */

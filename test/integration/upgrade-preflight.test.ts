@@ -7,7 +7,9 @@
  * - a fail-closed ValidatingWebhookConfiguration whose Service has no endpoint blocks every upgrade step,
  *   naming it; with a ready endpoint in the Service's EndpointSlice it passes;
  * - once a client requested servicecidrs through networking.k8s.io/v1beta1 (removed in 1.37, as the API
- *   server's own `apiserver_requested_deprecated_apis` says), the rung to 1.37 is blocked, naming it.
+ *   server's own `apiserver_requested_deprecated_apis` says), the rung to 1.37 is blocked, naming it;
+ * - a chart whose `kubeVersion` excludes 1.37 blocks that rung with helm's message, one that allows it not;
+ * - the drivers' check right before a rung starts reads the same inputs again.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -21,7 +23,7 @@ import type { Plan } from "../../src/plan/types.js";
 import { sandboxDown } from "../../src/sandbox/down.js";
 import { sandboxLayout } from "../../src/sandbox/layout.js";
 import { sandboxUp } from "../../src/sandbox/up.js";
-import { bosun } from "../support/sandbox.js";
+import { bosun, sharedSandbox } from "../support/sandbox.js";
 
 const NAME = "preflight";
 const CLUSTER = "pf";
@@ -74,7 +76,7 @@ beforeAll(async () => {
   await sandboxUp({ root, name: NAME, mode: "lite", from: fleet, progress: () => undefined });
   const kubeconfig = sandboxLayout(root, NAME).kubeconfig;
   rest = new KubeRest(loadKubeConfig(kubeconfig, CLUSTER), { cluster: CLUSTER });
-  env = { ...process.env, KUBECONFIG: kubeconfig, BOSUN_CACHE_DIR: path.join(root, "cache") };
+  env = { ...process.env, KUBECONFIG: kubeconfig, BOSUN_CACHE_DIR: path.join(root, "cache"), BOSUN_HELM: sharedSandbox().binaries.helm };
 }, 300_000);
 
 afterAll(async () => {
@@ -86,6 +88,7 @@ afterAll(async () => {
 async function planned(): Promise<Plan["clusters"][number]> {
   const result = await bosun(["plan", "--fleet", fleet, "-o", "json"], { env });
   expect(result.stderr).not.toMatch(/internal error/);
+  if (result.stdout === "") throw new Error(`bosun plan printed no plan (exit ${result.exitCode}): ${result.stderr}`);
   const plan = JSON.parse(result.stdout) as Plan;
   const cluster = plan.clusters.find((c) => c.name === CLUSTER);
   if (!cluster) throw new Error(`no plan for ${CLUSTER}: ${result.stdout.slice(0, 500)}`);
@@ -93,6 +96,14 @@ async function planned(): Promise<Plan["clusters"][number]> {
 }
 
 const upgradeSteps = (cluster: Plan["clusters"][number]) => cluster.steps.filter((s) => s.kind === "controlPlane.upgrade" || s.kind === "workers.upgrade");
+
+/** A local chart with one ConfigMap and the given `kubeVersion` constraint. */
+async function writeChart(name: string, kubeVersion: string): Promise<void> {
+  const dir = path.join(fleet, "charts", name);
+  await fs.mkdir(path.join(dir, "templates"), { recursive: true });
+  await fs.writeFile(path.join(dir, "Chart.yaml"), `apiVersion: v2\nname: ${name}\nversion: 0.1.0\nkubeVersion: "${kubeVersion}"\n`);
+  await fs.writeFile(path.join(dir, "templates", "configmap.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`);
+}
 
 describe("pre-upgrade checks on a real API server", () => {
   it("shows the zone-spread finding and plans the rung when nothing else is wrong", async () => {
@@ -150,6 +161,28 @@ describe("pre-upgrade checks on a real API server", () => {
     expect(controlPlane).toMatchObject({ kind: "controlPlane.upgrade", to: "1.37.2", state: "blocked" });
     expect(controlPlane?.reason).toContain("networking.k8s.io/v1beta1 servicecidrs (removed in 1.37) was requested since the API server started, and 1.37 no longer serves it");
     expect(workers).toMatchObject({ kind: "workers.upgrade", state: "blocked" });
+  });
+
+  it("blocks the rung to a version a chart's kubeVersion excludes, with the chart's message", async () => {
+    await writeChart("before-137", "<1.37.0-0");
+    await writeChart("any-recent", ">=1.30.0-0");
+    const file = path.join(fleet, "clusters", `${CLUSTER}.yaml`);
+    await fs.appendFile(
+      file,
+      [
+        "  addons:",
+        "    - { name: before-137, namespace: default, helm: { chart: charts/before-137 } }",
+        "    - { name: any-recent, namespace: default, helm: { chart: charts/any-recent } }",
+        "",
+      ].join("\n"),
+    );
+    const cluster = await planned();
+    // Both render for the cluster as it is: they are planned for install.
+    expect(cluster.steps.filter((s) => s.kind === "addon.install").map((s) => `${s.id} ${s.state}`)).toEqual([`${CLUSTER}/addon.install/before-137 pending`, `${CLUSTER}/addon.install/any-recent pending`]);
+    const [controlPlane] = upgradeSteps(cluster);
+    expect(controlPlane?.state).toBe("blocked");
+    expect(controlPlane?.reason).toMatch(/add-on before-137 \(chart before-137 0\.1\.0\) does not render for Kubernetes 1\.37\.2: helm exited with code 1: Error: chart requires kubeVersion: <1\.37\.0-0 which is incompatible with Kubernetes v1\.37\.2/);
+    expect(controlPlane?.reason).not.toContain("any-recent");
   });
 
   it("asks the same checks again right before a rung starts, as the drivers do", async () => {

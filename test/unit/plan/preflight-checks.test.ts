@@ -75,6 +75,34 @@ describe("pre-upgrade checks in the plan", () => {
   });
 });
 
+describe("add-ons rendered for the targets", () => {
+  it("blocks the rung whose target a chart refuses, with helm's message, and the steps after it", () => {
+    const driver = kubeadm("staging-eu-1", { controlPlane: ["1.33.13"], workers: ["1.33.13", "1.33.13"], zones: ["eu-1a"], endpoint: "api.staging-eu-1.example.internal:6443" });
+    const addon = {
+      name: "ingress",
+      kind: "helm" as const,
+      namespace: "ingress",
+      release: null,
+      render: { ok: true as const, objects: [], prune: [], chart: "ingress", chartVersion: "4.0.0", valuesDiff: null },
+      targetRefusals: [{ version: "1.35.4", error: "helm exited with code 1: Error: chart requires kubeVersion: <1.35.0-0 which is incompatible with Kubernetes v1.35.4" }],
+    };
+    const withAddon: DesiredCluster = {
+      ...staging,
+      addons: [{ name: "ingress", namespace: "ingress", dependsOn: [], timeoutSeconds: 300, source: { kind: "helm", chart: { kind: "local", path: "charts/ingress", name: null, version: null }, values: {}, valuesFiles: [], secretValues: [] } }],
+    };
+    const observed = { ...observedCluster("staging-eu-1", driver, [addon], [], { change: null, present: false, lastSuccessfulTime: null }), readiness: ready() };
+    const plan = planCluster(withAddon, observed, NOW);
+    expect(plan.steps.filter((s) => s.kind.endsWith(".upgrade")).map((s) => `${s.id.replace("staging-eu-1/", "")} ${s.state}`)).toEqual([
+      "controlPlane.upgrade/1.34.12 pending",
+      "controlPlane.upgrade/1.35.4 blocked",
+      "workers.upgrade/1.35.4 blocked",
+    ]);
+    expect(plan.steps.find((s) => s.id.endsWith("controlPlane.upgrade/1.35.4"))?.reason).toBe(
+      "add-on ingress (chart ingress 4.0.0) does not render for Kubernetes 1.35.4: helm exited with code 1: Error: chart requires kubeVersion: <1.35.0-0 which is incompatible with Kubernetes v1.35.4",
+    );
+  });
+});
+
 describe("reading the inputs", () => {
   it("reads apiserver_requested_deprecated_apis series that are 1, one per resource", () => {
     const text = [

@@ -2,7 +2,9 @@
  * Runs a plan's clusters wave by wave (DESIGN section 1, loop 2): waves in rollout order; inside a wave
  * up to `maxConcurrent` clusters at once; a cluster that fails halts every later wave, and the other
  * clusters of its wave finish the step they are in and stop; `soak` waits between waves; a cluster outside
- * its maintenance window is deferred, not failed.
+ * its maintenance window is deferred, not failed. A cluster the wave skipped — unreachable, deferred or
+ * blocked — holds every later wave too, unless the wave says `continueOnSkip`: a canary that could not be
+ * changed must not let production go first.
  *
  * What running one cluster means is a parameter (`runCluster`), so this module is only the schedule: the
  * executor passes the function that takes the lock, replays the journal and runs the steps.
@@ -31,6 +33,8 @@ export interface WaveSettings {
   name: string;
   maxConcurrent: number;
   soakSeconds: number;
+  /** Whether skipped clusters (unreachable, deferred) let the next wave start. Default false. */
+  continueOnSkip?: boolean;
 }
 
 /** What the schedule reports while it runs (progress output). */
@@ -80,6 +84,16 @@ export async function runWaves(plan: Plan, options: RunWavesOptions): Promise<Wa
     if (failure !== undefined) {
       halted = `wave ${wave.name} failed (${failure}); later waves do not start`;
       options.onEvent?.({ kind: "halt", wave: wave.name, cause: failure });
+      continue;
+    }
+    const skipped = clusters.flatMap((c) => {
+      const outcome = results.get(c.name);
+      return outcome !== undefined && (outcome.kind === "unreachable" || outcome.kind === "deferred") ? [`${c.name} (${outcome.kind})`] : [];
+    });
+    if (skipped.length > 0 && settings.get(wave.name)?.continueOnSkip !== true && index < plan.waves.length - 1) {
+      const cause = `${skipped.join(", ")} skipped`;
+      halted = `wave ${wave.name} did not finish: ${cause}; later waves do not start (continueOnSkip: true on the wave lets them)`;
+      options.onEvent?.({ kind: "halt", wave: wave.name, cause });
       continue;
     }
     const changed = clusters.some((c) => results.get(c.name)?.kind === "converged");

@@ -4,7 +4,7 @@
  * clusters it does not own.
  *
  * A wave is planned once every earlier wave is done at the target revision (each of its clusters converged
- * there, or unreachable at it: an unreachable cluster does not hold the rollout, as with `bosun apply`)
+ * there; a cluster unreachable at it counts only when the wave says `continueOnSkip`, as with `bosun apply`)
  * and the soak after the last wave that changed anything has passed. A planned wave is applied unless it
  * is halted at this revision, paused (Git's `rollout.paused`, or a pause of the wave), or manual without an
  * approval of this revision. A wave whose clusters turn out in sync converges without an approval: an
@@ -43,10 +43,10 @@ export interface GateInput {
 }
 
 /** Whether a cluster is done at `revision` for the rollout's order. */
-export function clusterDone(state: ClusterState | undefined, revision: string): boolean {
+export function clusterDone(state: ClusterState | undefined, revision: string, continueOnSkip = false): boolean {
   if (!state) return false;
   if (state.convergedRevision === revision) return true;
-  return state.lastAttempt?.revision === revision && state.lastAttempt.outcome === "unreachable";
+  return continueOnSkip && state.lastAttempt?.revision === revision && state.lastAttempt.outcome === "unreachable";
 }
 
 /** Decides every wave, in rollout order. */
@@ -58,7 +58,7 @@ export function waveGates(input: GateInput): WaveGate[] {
     const halt = input.fleet.halts.find((h) => h.wave === wave.name && h.revision === input.revision) ?? null;
     const pause = input.fleet.pauses.find((p) => p.scope === "wave" && p.name === wave.name) ?? null;
     const approved = wave.apply === "auto" || input.fleet.approvals.some((a) => a.wave === wave.name && a.revision === input.revision);
-    const done = wave.clusters.every((name) => clusterDone(input.clusters.get(name), input.revision));
+    const done = wave.clusters.every((name) => clusterDone(input.clusters.get(name), input.revision, wave.continueOnSkip));
     const soaking = soakUntil !== null && soakUntil.getTime() > input.now.getTime() ? soakUntil : null;
     const plan = blockedBy === null && soaking === null;
     let waiting: WaveGate["waiting"] = null;

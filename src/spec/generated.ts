@@ -48,6 +48,8 @@ export interface Wave {
   maxConcurrent?: number;
   /** How long the wave must stay healthy after its last change before the next wave starts, as a duration. Default 0s. */
   soak?: string;
+  /** Let the next wave start although a cluster of this wave was skipped: unreachable, deferred (outside its maintenance window) or blocked by its plan. Default false: a skipped cluster holds the rollout, as a failed one does, so a canary that could not be changed never lets production go first. */
+  continueOnSkip?: boolean;
   /** How the daemon (bosun run) applies a new revision to this wave: auto (the merged pull request is the approval) or manual (it waits for bosun approve of that revision for this wave). bosun apply from a terminal is not affected. Default auto. */
   apply?: "auto" | "manual";
   drift?: DriftPolicy;

@@ -377,6 +377,7 @@ function buildFleet(fleet: FleetDocument, clusters: DesiredCluster[]): DesiredFl
       name: w.name,
       maxConcurrent: w.maxConcurrent ?? 1,
       soakSeconds: durationSeconds(w.soak ?? "0s"),
+      continueOnSkip: w.continueOnSkip ?? false,
       apply: w.apply ?? "auto",
       clusters: inWave(w.name),
     })),

@@ -29,6 +29,8 @@ export interface DesiredWave {
   maxConcurrent: number;
   /** How long the wave must stay healthy before the next one starts. */
   soakSeconds: number;
+  /** Whether a skipped cluster (unreachable, deferred, blocked) lets the next wave start anyway. */
+  continueOnSkip: boolean;
   /** How the daemon applies a new revision to the wave: at once, or after `bosun approve`. */
   apply: "auto" | "manual";
   clusters: string[];

@@ -33,12 +33,12 @@ const WAVES: WaveSettings[] = [
 ];
 
 /** Runs the schedule with scripted outcomes; records the order clusters start and end, and soaks. */
-async function run(p: Plan, outcomes: Record<string, ClusterOutcome>, deferral: Record<string, string> = {}) {
+async function run(p: Plan, outcomes: Record<string, ClusterOutcome>, deferral: Record<string, string> = {}, waves: WaveSettings[] = WAVES) {
   const events: string[] = [];
   let running = 0;
   let maxRunning = 0;
   const results = await runWaves(p, {
-    waves: WAVES,
+    waves,
     deferral: (c) => deferral[c.name],
     sleep: async (seconds) => {
       events.push(`soak ${seconds}`);
@@ -98,24 +98,38 @@ describe("runWaves", () => {
     expect(results.get("p1")).toEqual({ kind: "halted", reason: "wave staging failed (s2 failed at s2/addon.upgrade/echo); later waves do not start", steps: 0 });
   });
 
-  it("defers clusters outside their window and skips in-sync ones, without halting", async () => {
+  /** The waves with `continueOnSkip` on every one. */
+  const lenient = WAVES.map((w) => ({ ...w, continueOnSkip: true }));
+
+  it("defers clusters outside their window and skips in-sync ones; a deferred cluster holds later waves by default", async () => {
     const p = plan([cluster("c1", "canary", "in-sync"), cluster("s1", "staging"), cluster("p1", "prod")]);
-    const { results, events } = await run(p, {}, { s1: "outside its allow window for upgrade: nights" });
+    const held = await run(p, {}, { s1: "outside its allow window for upgrade: nights" });
+    expect(held.results).toEqual({ c1: "in-sync", s1: "deferred", p1: "halted" });
+    expect(held.events).toContain("halt staging");
+    const { results, events } = await run(p, {}, { s1: "outside its allow window for upgrade: nights" }, lenient);
     expect(results).toEqual({ c1: "in-sync", s1: "deferred", p1: "converged" });
     // Nothing changed in staging, so there is nothing to soak.
     expect(events).not.toContain("soak 1800");
   });
 
-  it("reports unreachable clusters, planned or mid-run, and goes on with the rest", async () => {
+  it("reports unreachable clusters, planned or mid-run; they hold later waves unless the wave says continueOnSkip", async () => {
     const p = plan([cluster("c1", "canary", "unreachable"), cluster("s1", "staging"), cluster("s2", "staging"), cluster("p1", "prod")]);
-    const { results } = await run(p, { s2: { kind: "unreachable", reason: "connection refused" } });
+    const held = await run(p, { s2: { kind: "unreachable", reason: "connection refused" } });
+    expect(held.results).toEqual({ c1: "unreachable", s1: "halted", s2: "halted", p1: "halted" });
+    const { results } = await run(p, { s2: { kind: "unreachable", reason: "connection refused" } }, {}, lenient);
     expect(results).toEqual({ c1: "unreachable", s1: "converged", s2: "unreachable", p1: "converged" });
   });
 
-  it("treats a runCluster that throws an unreachable error as that cluster unreachable, without halting", async () => {
+  it("says which clusters were skipped and how to let the rollout go on", async () => {
+    const p = plan([cluster("c1", "canary", "unreachable"), cluster("p1", "prod")]);
+    const results = await runWaves(p, { waves: WAVES, deferral: () => undefined, sleep: async () => Promise.resolve(), runCluster: async () => Promise.resolve({ kind: "converged", steps: 1 }) });
+    expect(results.get("p1")).toEqual({ kind: "halted", reason: "wave canary did not finish: c1 (unreachable) skipped; later waves do not start (continueOnSkip: true on the wave lets them)", steps: 0 });
+  });
+
+  it("treats a runCluster that throws an unreachable error as that cluster unreachable, not failed", async () => {
     const p = plan([cluster("c1", "canary"), cluster("p1", "prod")]);
     const results = await runWaves(p, {
-      waves: WAVES,
+      waves: lenient,
       deferral: () => undefined,
       sleep: async () => Promise.resolve(),
       runCluster: async (c) => {

@@ -7,7 +7,7 @@ const REV = "a".repeat(40);
 const NOW = new Date("2026-12-02T12:00:00Z");
 
 function wave(name: string, clusters: string[], extra: Partial<DesiredWave> = {}): DesiredWave {
-  return { name, maxConcurrent: 1, soakSeconds: 0, apply: "auto", clusters, ...extra };
+  return { name, maxConcurrent: 1, soakSeconds: 0, continueOnSkip: false, apply: "auto", clusters, ...extra };
 }
 
 function converged(name: string, at = "2026-12-02T11:00:00Z", steps = 1): ClusterState {
@@ -38,9 +38,12 @@ describe("waveGates", () => {
     expect(prod).toMatchObject({ plan: true, apply: true });
   });
 
-  it("does not wait for an unreachable cluster of an earlier wave", () => {
+  it("waits for an unreachable cluster of an earlier wave, unless that wave says continueOnSkip", () => {
     const unreachable: ClusterState = { ...emptyClusterState("c1"), lastAttempt: { revision: REV, at: "2026-12-02T11:00:00Z", outcome: "unreachable" } };
-    expect(waveGates(input({ clusters: new Map([["c1", unreachable]]) }))[1]?.plan).toBe(true);
+    const held = waveGates(input({ clusters: new Map([["c1", unreachable]]) }))[1];
+    expect(held).toMatchObject({ plan: false, waiting: "earlier-wave" });
+    const lenient = input({ waves: [wave("canary", ["c1"], { continueOnSkip: true }), wave("prod", ["p1", "p2"])], clusters: new Map([["c1", unreachable]]) });
+    expect(waveGates(lenient)[1]?.plan).toBe(true);
   });
 
   it("waits for a failed cluster (halted) and for one converged at another revision", () => {

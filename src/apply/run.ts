@@ -11,8 +11,8 @@ import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster, type StepEvent } from "./execute.js";
 import { RunGuard } from "./guard.js";
 import { newRunId } from "./lock.js";
-import { runWaves, type WaveEvent, type WaveResults } from "./waves.js";
-import { windowVerdict } from "../plan/windows.js";
+import { runWaves, type ClusterOutcome, type WaveEvent, type WaveResults } from "./waves.js";
+import { nextWindowChange, windowVerdict } from "../plan/windows.js";
 import { chartFetcherFor } from "../source/chart-fetch.js";
 import type { RepoPolicy } from "../spec/repo-policy.js";
 
@@ -69,6 +69,17 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       return undefined;
     },
     runCluster: async (cluster, stop) => {
+      // No step starts once the cluster's maintenance window closes (the step in progress finishes).
+      const closing = options.ignoreWindows ? undefined : windowCloseStop(fleet, cluster, options.now());
+      try {
+        return await runOneCluster(cluster, closing ? AbortSignal.any([stop, closing.signal]) : stop);
+      } finally {
+        closing?.cancel();
+      }
+    },
+  });
+
+  async function runOneCluster(cluster: ClusterPlan, stop: AbortSignal): Promise<ClusterOutcome> {
       const desired = fleet.clusters.find((c) => c.name === cluster.name);
       if (!desired) return { kind: "failed", step: `${cluster.name}/(spec)`, reason: "not in the fleet" };
       let kc;
@@ -118,8 +129,17 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
         },
         stop,
       );
-    },
-  });
+  }
+}
+
+/** Aborts (reason: "a maintenance window closed") when `cluster`'s window for its pending operations closes. */
+export function windowCloseStop(fleet: DesiredFleet, cluster: ClusterPlan, now: Date): { signal: AbortSignal; cancel: () => void } | undefined {
+  const closes = nextWindowChange(fleet.windows, cluster.name, operationsOf(cluster), now);
+  if (closes === null) return undefined;
+  const controller = new AbortController();
+  const timer = setTimeout(() => { controller.abort(new Error("a maintenance window closed")); }, Math.max(0, closes.getTime() - now.getTime()));
+  timer.unref();
+  return { signal: controller.signal, cancel: () => { clearTimeout(timer); } };
 }
 
 /** The maintenance-window operations a cluster's pending steps belong to. */

@@ -88,7 +88,8 @@ export async function runWaves(plan: Plan, options: RunWavesOptions): Promise<Wa
     }
     const skipped = clusters.flatMap((c) => {
       const outcome = results.get(c.name);
-      return outcome !== undefined && (outcome.kind === "unreachable" || outcome.kind === "deferred") ? [`${c.name} (${outcome.kind})`] : [];
+      // halted here means stopped between steps (a window closed, a stop): the cluster did not finish either.
+      return outcome !== undefined && (outcome.kind === "unreachable" || outcome.kind === "deferred" || outcome.kind === "halted") ? [`${c.name} (${outcome.kind})`] : [];
     });
     if (skipped.length > 0 && settings.get(wave.name)?.continueOnSkip !== true && index < plan.waves.length - 1) {
       const cause = `${skipped.join(", ")} skipped`;

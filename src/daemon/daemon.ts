@@ -597,14 +597,7 @@ export class Daemon implements DaemonControl {
     const names = work.map((c) => c.name);
     const { kubeconfigs, ...plan } = planned;
     const subPlan: Plan = { ...plan, waves: [{ name: waveName, clusters: names }], clusters: [...work] };
-    // No step starts once a maintenance window closes: stop at the first close among these clusters.
-    const windowClosed = new AbortController();
-    const closes = work
-      .map((cluster) => nextWindowChange(fleet.windows, cluster.name, operationsOf(cluster), this.now()))
-      .filter((d): d is Date => d !== null)
-      .map((d) => d.getTime());
-    const closeTimer = closes.length > 0 ? setTimeout(() => { windowClosed.abort(new Error("a maintenance window closed")); }, Math.max(0, Math.min(...closes) - this.now().getTime())) : undefined;
-    closeTimer?.unref();
+    // No step starts once a cluster's maintenance window closes: applyFleet stops each cluster at its close.
     const runId = newRunId();
     const started = new Map<string, number>();
     log.info({ clusters: names, runId }, "applying");
@@ -621,7 +614,7 @@ export class Daemon implements DaemonControl {
         skipSoak: true,
         repoPolicy: this.options.policy,
         signal: this.hardStop.signal,
-        stopBetweenSteps: AbortSignal.any([this.draining.signal, windowClosed.signal]),
+        stopBetweenSteps: this.draining.signal,
         runId,
         log: (line) => {
           log.info({ cluster: line.split(":", 1)[0] }, visibleLine(line));
@@ -662,7 +655,6 @@ export class Daemon implements DaemonControl {
       }
       return outcomes;
     } finally {
-      if (closeTimer) clearTimeout(closeTimer);
       for (const name of names) this.applying.delete(name);
     }
   }

@@ -11,6 +11,7 @@
  * never logged or returned.
  */
 import { gunzipSync } from "node:zlib";
+import { parseAllDocuments } from "yaml";
 import { GROUPS, identity } from "../identity.js";
 import type { KubeRest } from "../kube/rest.js";
 
@@ -32,10 +33,23 @@ export interface HelmReleaseRecord {
   /** The values the user supplied (`helm … --values/--set`), not merged with the chart's defaults; `{}` when none. */
   config: Record<string, unknown>;
   /**
+   * The objects of the release's manifest, by identity and API version only (the manifest itself, which
+   * can hold Secret data, is dropped): what the pre-upgrade checks compare with the API removals.
+   */
+  objects: ReleaseObject[];
+  /**
    * Set when the record could not be decoded: why, without any of its content. `status` then comes from
    * the Secret's labels, `chart` and `chartVersion` are empty and `config` is `{}`.
    */
   error?: string;
+}
+
+/** One object of a release's manifest: where it is and which API version it is written in, nothing else. */
+export interface ReleaseObject {
+  apiVersion: string;
+  kind: string;
+  namespace: string | null;
+  name: string;
 }
 
 /** The parts of a release-record Secret bosun looks at. */
@@ -53,6 +67,7 @@ interface ReleaseJson {
   info?: { status?: unknown };
   chart?: { metadata?: { name?: unknown; version?: unknown } };
   config?: unknown;
+  manifest?: unknown;
 }
 
 /**
@@ -104,6 +119,7 @@ export function decodeReleaseSecret(secret: ReleaseSecret, cluster: string): Hel
     chart: "",
     chartVersion: "",
     config: {},
+    objects: [],
     error: `${identity({ cluster, group: GROUPS.core, kind: "Secret", namespace: secret.metadata?.namespace ?? "", name: secret.metadata?.name ?? "" })}: ${why}`,
   });
   const encoded = secret.data?.release;
@@ -129,7 +145,28 @@ export function decodeReleaseSecret(secret: ReleaseSecret, cluster: string): Hel
     chart: stringField(release.chart?.metadata?.name) ?? "",
     chartVersion: stringField(release.chart?.metadata?.version) ?? "",
     config: typeof config === "object" && config !== null && !Array.isArray(config) ? (config as Record<string, unknown>) : {},
+    objects: manifestObjects(release.manifest),
   };
+}
+
+/** The identities and API versions of a manifest's objects; none for a manifest that does not parse. */
+export function manifestObjects(manifest: unknown): ReleaseObject[] {
+  if (typeof manifest !== "string") return [];
+  const objects: ReleaseObject[] = [];
+  try {
+    for (const document of parseAllDocuments(manifest)) {
+      if (!("errors" in document) || document.errors.length > 0) continue;
+      const value: unknown = document.toJS({ maxAliasCount: 0 });
+      if (typeof value !== "object" || value === null) continue;
+      const { apiVersion, kind, metadata } = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+      if (typeof apiVersion !== "string" || typeof kind !== "string") continue;
+      objects.push({ apiVersion, kind, namespace: stringField(metadata?.namespace) ?? null, name: stringField(metadata?.name) ?? "" });
+    }
+  } catch {
+    // Nothing of the manifest is kept or quoted: it may hold Secret data.
+    return [];
+  }
+  return objects;
 }
 
 /**

@@ -7,14 +7,19 @@
  *    webhook calls, LIST its EndpointSlices (one request per distinct Service, at most {@link MAX_SERVICES});
  * 2. LIST PodDisruptionBudgets (1); for each budget allowing no disruption, LIST the pods it selects (one
  *    request per budget, at most {@link MAX_BUDGETS}) for the nodes they run on;
- * 3. GET `/metrics` of the API server answering, for `apiserver_requested_deprecated_apis` (1).
+ * 3. GET `/metrics` of the API server answering, for `apiserver_requested_deprecated_apis` (1);
+ * 4. LIST the Helm release records and GET bosun's inventory (2), for the objects written in an API
+ *    version some release removes (identities and API versions only: manifests can hold Secret data).
  *
  * Every read is a GET (observation never mutates). A part that cannot be read is recorded as a problem,
  * never taken as a pass.
  */
 import { BosunError, asError } from "../errors.js";
 import { UnreachableError, type KubeRest } from "../kube/rest.js";
-import type { ObservedBudget, ObservedDeprecatedApi, ObservedReadiness, ObservedWebhook } from "../plan/observed.js";
+import { readInventoryEntries } from "../addons/inventory.js";
+import { listHelmReleases } from "../addons/releases.js";
+import { API_REMOVALS } from "../plan/api-removals.js";
+import type { ManifestObject, ObservedBudget, ObservedDeprecatedApi, ObservedReadiness, ObservedWebhook } from "../plan/observed.js";
 
 /** Distinct webhook Services whose endpoints are read; more are reported as a problem. */
 export const MAX_SERVICES = 50;
@@ -50,12 +55,36 @@ interface Pod {
 /** Reads the pre-upgrade inputs of the cluster behind `rest`. Unreachable clusters throw `UnreachableError`. */
 export async function observeReadiness(rest: KubeRest): Promise<ObservedReadiness> {
   const problems: string[] = [];
-  const [webhooks, budgets, deprecatedApis] = await Promise.all([
+  const [webhooks, budgets, deprecatedApis, manifestObjects] = await Promise.all([
     failClosedWebhooks(rest, problems),
     blockingBudgets(rest, problems),
     requestedDeprecatedApis(rest, problems),
+    objectsInRemovedApis(rest),
   ]);
-  return { webhooks, budgets, deprecatedApis, problems };
+  return { webhooks, budgets, deprecatedApis, manifestObjects, problems };
+}
+
+/** Objects of Helm releases and of bosun's inventory written in an API version the removal table lists. */
+async function objectsInRemovedApis(rest: KubeRest): Promise<ManifestObject[]> {
+  const [releases, inventory] = await Promise.all([listHelmReleases(rest), readInventoryEntries(rest)]);
+  const listed = new Set(API_REMOVALS.map((r) => `${r.apiVersion} ${r.kind}`));
+  const found: ManifestObject[] = [];
+  for (const release of releases) {
+    for (const object of release.objects) {
+      if (!listed.has(`${object.apiVersion} ${object.kind}`)) continue;
+      found.push({ source: `Helm release ${release.namespace}/${release.name}`, apiVersion: object.apiVersion, kind: object.kind, object: object.namespace === null ? object.name : `${object.namespace}/${object.name}` });
+    }
+  }
+  for (const entry of inventory) {
+    for (const object of entry.objects) {
+      // Inventory ids are `Kind.group/namespace/name` (or `Kind.group/name`): the kind is before the first dot.
+      const [kindPart = "", ...where] = object.id.split("/");
+      const kind = kindPart.split(".")[0] ?? "";
+      if (!listed.has(`${object.apiVersion} ${kind}`)) continue;
+      found.push({ source: `add-on ${entry.name}`, apiVersion: object.apiVersion, kind, object: where.join("/") });
+    }
+  }
+  return found;
 }
 
 async function failClosedWebhooks(rest: KubeRest, problems: string[]): Promise<ObservedWebhook[]> {

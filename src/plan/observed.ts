@@ -202,8 +202,23 @@ export interface ObservedReadiness {
   budgets: ObservedBudget[];
   /** `apiserver_requested_deprecated_apis` of the API server answering; null when its /metrics could not be read. */
   deprecatedApis: ObservedDeprecatedApi[] | null;
+  /**
+   * Objects of the cluster's Helm releases and of bosun's inventory written in an API version some
+   * release removes (`api-removals.ts`), whether or not the target removes it yet.
+   */
+  manifestObjects: ManifestObject[];
   /** What could not be read (each check that lacks its input says so rather than passing). */
   problems: string[];
+}
+
+/** One object a Helm release or bosun's inventory holds in an API version that is removed some day. */
+export interface ManifestObject {
+  /** Where it is recorded: \`Helm release <namespace>/<name>\` or \`add-on <name>\`. */
+  source: string;
+  apiVersion: string;
+  kind: string;
+  /** \`namespace/name\`, or \`name\` for a cluster-scoped object. */
+  object: string;
 }
 
 /** One fail-closed admission webhook that calls a Service. */

@@ -5,11 +5,14 @@
  * - A fail-closed admission webhook whose Service has no ready endpoint blocks every upgrade step: once the
  *   control plane restarts, the API server's own writes that the webhook matches would be refused.
  * - A deprecated API the API server served since it started, removed in the rung's target minor or
- *   before, blocks that control-plane rung (and every later one): its clients would break.
+ *   before, blocks that control-plane rung (and every later one): its clients would break. So does an
+ *   object of a Helm release or of bosun's inventory written in such an API version (`api-removals.ts`):
+ *   Helm could no longer upgrade or delete the release, bosun could no longer prune it.
  * - A stacked etcd whose member count is not one per control-plane node blocks control-plane rungs.
  * - A PodDisruptionBudget allowing no disruption on a node a rung drains is a finding: the drain would
  *   stop there, so it is said before anything is cordoned.
  */
+import { API_REMOVALS } from "./api-removals.js";
 import type { ObservedClusterAPI, ObservedKubeadm, ObservedReadiness } from "./observed.js";
 import type { Finding } from "./types.js";
 import type { KubeVersion } from "./versions.js";
@@ -33,6 +36,14 @@ export function controlPlaneRungBlocks(readiness: ObservedReadiness | undefined,
     blocks.push(
       `${names.join(", ")} ${removed.length === 1 ? "was" : "were"} requested since the API server started, and ${to.major}.${to.minor} no longer serves ${removed.length === 1 ? "it" : "them"}: move ${removed.length === 1 ? "its clients and manifests" : "their clients and manifests"} to a served version first (kubectl get --raw /metrics | grep apiserver_requested_deprecated_apis)`,
     );
+  }
+  const stale = (readiness?.manifestObjects ?? []).flatMap((object) => {
+    const removal = API_REMOVALS.find((r) => r.apiVersion === object.apiVersion && r.kind === object.kind);
+    return removal !== undefined && removedBy(removal.removedIn, to) ? [{ object, removal }] : [];
+  });
+  if (stale.length > 0) {
+    const names = stale.map(({ object, removal }) => `${object.kind} ${object.object} of ${object.source} (${object.apiVersion}, removed in ${removal.removedIn}${removal.replacement ? `; use ${removal.replacement}` : ""})`);
+    blocks.push(`${names.join(", ")}: written in an API version ${to.major}.${to.minor} no longer serves; upgrade or re-apply ${stale.length === 1 ? "it" : "them"} in a served version first`);
   }
   if (driver?.kind === "kubeadm" && driver.etcd.mode === "stacked") {
     const members = driver.controlPlane.filter((node) => node.etcd !== null).map((node) => node.node);

@@ -9,11 +9,13 @@
  * - once a client requested servicecidrs through networking.k8s.io/v1beta1 (removed in 1.37, as the API
  *   server's own `apiserver_requested_deprecated_apis` says), the rung to 1.37 is blocked, naming it;
  * - a chart whose `kubeVersion` excludes 1.37 blocks that rung with helm's message, one that allows it not;
+ * - a Helm release whose manifest holds an object in networking.k8s.io/v1beta1 blocks it, naming the object;
  * - the drivers' check right before a rung starts reads the same inputs again.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkRungBeforeStart } from "../../src/drivers/rung-checks.js";
 import { BosunError } from "../../src/errors.js";
@@ -183,6 +185,31 @@ describe("pre-upgrade checks on a real API server", () => {
     expect(controlPlane?.state).toBe("blocked");
     expect(controlPlane?.reason).toMatch(/add-on before-137 \(chart before-137 0\.1\.0\) does not render for Kubernetes 1\.37\.2: helm exited with code 1: Error: chart requires kubeVersion: <1\.37\.0-0 which is incompatible with Kubernetes v1\.37\.2/);
     expect(controlPlane?.reason).not.toContain("any-recent");
+  });
+
+  it("blocks the rung to 1.37 for a Helm release whose manifest holds an object in an API 1.37 removes", async () => {
+    // A release record as Helm writes it (base64 of gzipped JSON, in a helm.sh/release.v1 Secret).
+    const release = {
+      name: "cidrs",
+      namespace: "default",
+      version: 1,
+      info: { status: "deployed" },
+      chart: { metadata: { name: "cidrs", version: "0.1.0" } },
+      config: {},
+      manifest: "---\napiVersion: networking.k8s.io/v1beta1\nkind: ServiceCIDR\nmetadata:\n  name: extra-cidr\nspec:\n  cidrs: [10.200.0.0/16]\n",
+    };
+    const payload = gzipSync(Buffer.from(JSON.stringify(release))).toString("base64");
+    await rest.create("/api/v1/namespaces/default/secrets", {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "helm.sh/release.v1",
+      metadata: { name: "sh.helm.release.v1.cidrs.v1", labels: { owner: "helm", name: "cidrs", status: "deployed", version: "1" } },
+      data: { release: Buffer.from(payload).toString("base64") },
+    });
+    const [controlPlane] = upgradeSteps(await planned());
+    expect(controlPlane?.state).toBe("blocked");
+    expect(controlPlane?.reason).toContain("ServiceCIDR extra-cidr of Helm release default/cidrs (networking.k8s.io/v1beta1, removed in 1.37): written in an API version 1.37 no longer serves");
+    await rest.remove("/api/v1/namespaces/default/secrets/sh.helm.release.v1.cidrs.v1");
   });
 
   it("asks the same checks again right before a rung starts, as the drivers do", async () => {

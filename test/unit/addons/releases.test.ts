@@ -32,7 +32,11 @@ describe("decodeReleaseSecret", () => {
       chart: "web",
       chartVersion: "0.3.1",
       config: { replicaCount: 2, message: "sample release", auth: { token: "not-a-secret-sample-token" } },
+      objects: record.objects,
     });
+    // Of the manifest only identities and API versions are kept.
+    expect(record.objects.length).toBeGreaterThan(0);
+    for (const object of record.objects) expect(Object.keys(object).sort()).toEqual(["apiVersion", "kind", "name", "namespace"]);
   });
 
   it("reads the fields bosun needs from a synthetic record and ignores the rest", () => {
@@ -40,7 +44,8 @@ describe("decodeReleaseSecret", () => {
       secret("web", "ns", 7, { name: "web", namespace: "ns", version: 7, info: { status: "failed" }, chart: { metadata: { name: "c", version: "1.2.3" } }, config: null, manifest: "secret stuff" }),
       "alpha",
     );
-    expect(record).toEqual({ name: "web", namespace: "ns", revision: 7, status: "failed", chart: "c", chartVersion: "1.2.3", config: {} });
+    // "secret stuff" is a manifest of no object: nothing of it is kept.
+    expect(record).toEqual({ name: "web", namespace: "ns", revision: 7, status: "failed", chart: "c", chartVersion: "1.2.3", config: {}, objects: [] });
   });
 
   it("reports an unreadable record by name, without its content", () => {

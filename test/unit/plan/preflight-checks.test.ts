@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { manifestObjects } from "../../../src/addons/releases.js";
 import { parseDeprecatedApis, selectorText } from "../../../src/observe/readiness.js";
 import type { ObservedReadiness } from "../../../src/plan/observed.js";
 import { planCluster } from "../../../src/plan/plan.js";
@@ -24,7 +25,7 @@ beforeAll(async () => {
   staging = { ...found, addons: [], backup: { etcd: null } };
 });
 
-const ready = (overrides: Partial<ObservedReadiness> = {}): ObservedReadiness => ({ webhooks: [], budgets: [], deprecatedApis: [], problems: [], ...overrides });
+const ready = (overrides: Partial<ObservedReadiness> = {}): ObservedReadiness => ({ webhooks: [], budgets: [], deprecatedApis: [], manifestObjects: [], problems: [], ...overrides });
 
 function planWith(readiness: ObservedReadiness | undefined, etcdOnEveryNode = true): ClusterPlan {
   const driver = kubeadm("staging-eu-1", { controlPlane: ["1.33.13"], workers: ["1.33.13", "1.33.13"], zones: ["eu-1a"], endpoint: "api.staging-eu-1.example.internal:6443" });
@@ -58,6 +59,22 @@ describe("pre-upgrade checks in the plan", () => {
     expect(plan.steps[2]?.reason).toMatch(/^the control-plane rung to 1\.35\.4 is blocked: networking\.k8s\.io/);
     // Removed later than the target: no block.
     expect(planWith(ready({ deprecatedApis: [{ group: "storage.k8s.io", version: "v1beta1", resource: "volumeattributesclasses", removedRelease: "1.37" }] })).status).toBe("changes");
+  });
+
+  it("blocks the rung that removes the API version a release's or an add-on's object is written in", () => {
+    const plan = planWith(
+      ready({
+        manifestObjects: [
+          { source: "Helm release web/web", apiVersion: "policy/v1beta1", kind: "PodDisruptionBudget", object: "web/web" },
+          { source: "add-on net", apiVersion: "networking.k8s.io/v1beta1", kind: "ServiceCIDR", object: "extra" },
+        ],
+      }),
+    );
+    // policy/v1beta1 went in 1.25: already gone at the first rung; ServiceCIDR v1beta1 (1.37) is no concern up to 1.35.
+    expect(plan.steps[0]).toMatchObject({ kind: "controlPlane.upgrade", state: "blocked" });
+    expect(plan.steps[0]?.reason).toBe(
+      "PodDisruptionBudget web/web of Helm release web/web (policy/v1beta1, removed in 1.25; use policy/v1 PodDisruptionBudget): written in an API version 1.34 no longer serves; upgrade or re-apply it in a served version first",
+    );
   });
 
   it("blocks control-plane rungs when stacked etcd lacks a member", () => {
@@ -104,6 +121,16 @@ describe("add-ons rendered for the targets", () => {
 });
 
 describe("reading the inputs", () => {
+  it("keeps only the identity and API version of a release manifest's objects", () => {
+    const manifest = "---\n# Source: web/templates/pdb.yaml\napiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n  namespace: web\nspec: {}\n---\napiVersion: v1\nkind: Secret\nmetadata: { name: token }\ndata: { password: c2VjcmV0 }\n";
+    expect(manifestObjects(manifest)).toEqual([
+      { apiVersion: "policy/v1beta1", kind: "PodDisruptionBudget", namespace: "web", name: "web" },
+      { apiVersion: "v1", kind: "Secret", namespace: null, name: "token" },
+    ]);
+    expect(manifestObjects("key: [unclosed")).toEqual([]);
+    expect(manifestObjects(undefined)).toEqual([]);
+  });
+
   it("reads apiserver_requested_deprecated_apis series that are 1, one per resource", () => {
     const text = [
       "# HELP apiserver_requested_deprecated_apis [STABLE] Gauge of deprecated APIs that have been requested, broken out by API group, version, resource, subresource, and removed_release.",

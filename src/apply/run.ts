@@ -11,6 +11,8 @@ import type { Upgrader } from "../drivers/upgrader.js";
 import { executeCluster, type StepEvent } from "./execute.js";
 import { RunGuard } from "./guard.js";
 import { newRunId } from "./lock.js";
+import { asError } from "../errors.js";
+import { soakProblems } from "./soak-health.js";
 import { runWaves, type ClusterOutcome, type WaveEvent, type WaveResults } from "./waves.js";
 import { nextWindowChange, windowVerdict } from "../plan/windows.js";
 import { chartFetcherFor } from "../source/chart-fetch.js";
@@ -58,6 +60,19 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
   return runWaves(plan, {
     waves: options.skipSoak ? fleet.waves.map((wave) => ({ ...wave, soakSeconds: 0 })) : fleet.waves,
     sleep: options.sleep,
+    soak: async (_wave, clusters, seconds) => {
+      // Observed again every 30 s (or at the soak's end when shorter); the first problem ends the soak.
+      for (let waited = 0; waited < seconds; ) {
+        const step = Math.min(SOAK_CHECK_SECONDS, seconds - waited);
+        await options.sleep(step);
+        waited += step;
+        for (const cluster of clusters) {
+          const problem = await soakCheck(cluster);
+          if (problem !== undefined) return `${cluster.name}: ${problem}`;
+        }
+      }
+      return undefined;
+    },
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.stopBetweenSteps ? { stop: options.stopBetweenSteps } : {}),
     deferral: (cluster) => {
@@ -78,6 +93,22 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       }
     },
   });
+
+  /** What is unhealthy in a soaking cluster now, or undefined; a cluster that does not answer is unhealthy too. */
+  async function soakCheck(cluster: ClusterPlan): Promise<string | undefined> {
+    const desired = fleet.clusters.find((c) => c.name === cluster.name);
+    if (!desired) return undefined;
+    let rest: KubeRest | undefined;
+    try {
+      rest = new KubeRest(kubeConfigFor(cluster.name, desired.connection, options.env, baseConfig, options.kubeconfigs), { cluster: cluster.name, ...(options.signal ? { signal: options.signal } : {}) });
+      const problems = await soakProblems(rest);
+      return problems.length === 0 ? undefined : problems.join("; ");
+    } catch (error) {
+      return `could not be observed: ${asError(error).message}`;
+    } finally {
+      rest?.close();
+    }
+  }
 
   async function runOneCluster(cluster: ClusterPlan, stop: AbortSignal): Promise<ClusterOutcome> {
       const desired = fleet.clusters.find((c) => c.name === cluster.name);
@@ -131,6 +162,9 @@ export async function applyFleet(options: ApplyFleetOptions): Promise<WaveResult
       );
   }
 }
+
+/** How often a soaking wave's clusters are observed again. */
+const SOAK_CHECK_SECONDS = 30;
 
 /** Aborts (reason: "a maintenance window closed") when `cluster`'s window for its pending operations closes. */
 export function windowCloseStop(fleet: DesiredFleet, cluster: ClusterPlan, now: Date): { signal: AbortSignal; cancel: () => void } | undefined {

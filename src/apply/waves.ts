@@ -57,6 +57,12 @@ export interface RunWavesOptions {
   deferral: (cluster: ClusterPlan) => string | undefined;
   /** Waits between waves; injected so tests do not sleep. */
   sleep: (seconds: number) => Promise<void>;
+  /**
+   * The soak after a wave that changed something, health-gated: watches `clusters` (the ones it changed)
+   * for `seconds` and returns why one turned unhealthy, which halts every later wave. Without it the soak
+   * is `sleep(seconds)`.
+   */
+  soak?: (wave: string, clusters: readonly ClusterPlan[], seconds: number) => Promise<string | undefined>;
   onEvent?: (event: WaveEvent) => void;
   /**
    * Stops every cluster after the step it is in, as a failed cluster does to its wave, but halts nothing:
@@ -101,7 +107,12 @@ export async function runWaves(plan: Plan, options: RunWavesOptions): Promise<Wa
     const soak = settings.get(wave.name)?.soakSeconds ?? 0;
     if (changed && soak > 0 && index < plan.waves.length - 1) {
       options.onEvent?.({ kind: "soak", wave: wave.name, seconds: soak });
-      await options.sleep(soak);
+      const converged = clusters.filter((c) => results.get(c.name)?.kind === "converged");
+      const unhealthy = options.soak ? await options.soak(wave.name, converged, soak) : (await options.sleep(soak), undefined);
+      if (unhealthy !== undefined) {
+        halted = `wave ${wave.name} turned unhealthy during its soak (${unhealthy}); later waves do not start`;
+        options.onEvent?.({ kind: "halt", wave: wave.name, cause: `unhealthy during its soak: ${unhealthy}` });
+      }
     }
   }
   return results;

@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { soakProblems } from "../../src/apply/soak-health.js";
 import { checkRungBeforeStart } from "../../src/drivers/rung-checks.js";
 import { BosunError } from "../../src/errors.js";
 import { loadKubeConfig } from "../../src/kube/config.js";
@@ -210,6 +211,43 @@ describe("pre-upgrade checks on a real API server", () => {
     expect(controlPlane?.state).toBe("blocked");
     expect(controlPlane?.reason).toContain("ServiceCIDR extra-cidr of Helm release default/cidrs (networking.k8s.io/v1beta1, removed in 1.37): written in an API version 1.37 no longer serves");
     await rest.remove("/api/v1/namespaces/default/secrets/sh.helm.release.v1.cidrs.v1");
+  });
+
+  it("finds what a soak must stop for: a workload of a Helm release gone or not ready, a node not Ready", async () => {
+    expect(await soakProblems(rest)).toEqual([]);
+    const release = {
+      name: "web",
+      namespace: "default",
+      version: 1,
+      info: { status: "deployed" },
+      chart: { metadata: { name: "web", version: "0.1.0" } },
+      config: {},
+      manifest: "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n",
+    };
+    await rest.create("/api/v1/namespaces/default/secrets", {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "helm.sh/release.v1",
+      metadata: { name: "sh.helm.release.v1.web.v1", labels: { owner: "helm", name: "web", status: "deployed", version: "1" } },
+      data: { release: Buffer.from(gzipSync(Buffer.from(JSON.stringify(release))).toString("base64")).toString("base64") },
+    });
+    expect(await soakProblems(rest)).toEqual(["Deployment default/web is gone"]);
+    // No controller runs in a lite sandbox: the Deployment never reports itself ready.
+    await rest.create("/apis/apps/v1/namespaces/default/deployments", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "registry.k8s.io/pause:3.10" }] } } },
+    });
+    const [notReady] = await soakProblems(rest);
+    expect(notReady).toMatch(/^Deployment default\/web is not ready: /);
+    await rest.call({
+      method: "PATCH",
+      path: "/api/v1/nodes/pf-worker-1/status",
+      contentType: "application/strategic-merge-patch+json",
+      body: JSON.stringify({ status: { conditions: [{ type: "Ready", status: "False", reason: "KubeletDown", message: "test", lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }] } }),
+    });
+    expect((await soakProblems(rest))[0]).toBe("node pf-worker-1 is not Ready");
   });
 
   it("asks the same checks again right before a rung starts, as the drivers do", async () => {

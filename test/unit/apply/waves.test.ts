@@ -120,6 +120,23 @@ describe("runWaves", () => {
     expect(results).toEqual({ c1: "unreachable", s1: "converged", s2: "unreachable", p1: "converged" });
   });
 
+  it("halts later waves when a cluster turns unhealthy during the soak, and soaks only the clusters it changed", async () => {
+    const p = plan([cluster("s1", "staging"), cluster("s2", "staging", "in-sync"), cluster("p1", "prod")]);
+    const soaked: string[][] = [];
+    const results = await runWaves(p, {
+      waves: WAVES,
+      deferral: () => undefined,
+      sleep: async () => Promise.resolve(),
+      soak: async (_wave, clusters, seconds) => {
+        soaked.push([...clusters.map((c) => c.name), String(seconds)]);
+        return Promise.resolve("s1: node s1-worker-1 is not Ready");
+      },
+      runCluster: async () => Promise.resolve({ kind: "converged", steps: 1 }),
+    });
+    expect(soaked).toEqual([["s1", "1800"]]);
+    expect(results.get("p1")).toEqual({ kind: "halted", reason: "wave staging turned unhealthy during its soak (s1: node s1-worker-1 is not Ready); later waves do not start", steps: 0 });
+  });
+
   it("says which clusters were skipped and how to let the rollout go on", async () => {
     const p = plan([cluster("c1", "canary", "unreachable"), cluster("p1", "prod")]);
     const results = await runWaves(p, { waves: WAVES, deferral: () => undefined, sleep: async () => Promise.resolve(), runCluster: async () => Promise.resolve({ kind: "converged", steps: 1 }) });

@@ -108,6 +108,18 @@ async function writeChart(name: string, kubeVersion: string): Promise<void> {
   await fs.writeFile(path.join(dir, "templates", "configmap.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`);
 }
 
+/** A Helm release record in `default` as Helm writes it: base64 of gzipped JSON in a helm.sh/release.v1 Secret. */
+async function writeReleaseRecord(name: string, manifest: string): Promise<void> {
+  const release = { name, namespace: "default", version: 1, info: { status: "deployed" }, chart: { metadata: { name, version: "0.1.0" } }, config: {}, manifest };
+  await rest.create("/api/v1/namespaces/default/secrets", {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "helm.sh/release.v1",
+    metadata: { name: `sh.helm.release.v1.${name}.v1`, labels: { owner: "helm", name, status: "deployed", version: "1" } },
+    data: { release: Buffer.from(gzipSync(Buffer.from(JSON.stringify(release))).toString("base64")).toString("base64") },
+  });
+}
+
 describe("pre-upgrade checks on a real API server", () => {
   it("shows the zone-spread finding and plans the rung when nothing else is wrong", async () => {
     const cluster = await planned();
@@ -189,24 +201,7 @@ describe("pre-upgrade checks on a real API server", () => {
   });
 
   it("blocks the rung to 1.37 for a Helm release whose manifest holds an object in an API 1.37 removes", async () => {
-    // A release record as Helm writes it (base64 of gzipped JSON, in a helm.sh/release.v1 Secret).
-    const release = {
-      name: "cidrs",
-      namespace: "default",
-      version: 1,
-      info: { status: "deployed" },
-      chart: { metadata: { name: "cidrs", version: "0.1.0" } },
-      config: {},
-      manifest: "---\napiVersion: networking.k8s.io/v1beta1\nkind: ServiceCIDR\nmetadata:\n  name: extra-cidr\nspec:\n  cidrs: [10.200.0.0/16]\n",
-    };
-    const payload = gzipSync(Buffer.from(JSON.stringify(release))).toString("base64");
-    await rest.create("/api/v1/namespaces/default/secrets", {
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "helm.sh/release.v1",
-      metadata: { name: "sh.helm.release.v1.cidrs.v1", labels: { owner: "helm", name: "cidrs", status: "deployed", version: "1" } },
-      data: { release: Buffer.from(payload).toString("base64") },
-    });
+    await writeReleaseRecord("cidrs", "---\napiVersion: networking.k8s.io/v1beta1\nkind: ServiceCIDR\nmetadata:\n  name: extra-cidr\nspec:\n  cidrs: [10.200.0.0/16]\n");
     const [controlPlane] = upgradeSteps(await planned());
     expect(controlPlane?.state).toBe("blocked");
     expect(controlPlane?.reason).toContain("ServiceCIDR extra-cidr of Helm release default/cidrs (networking.k8s.io/v1beta1, removed in 1.37): written in an API version 1.37 no longer serves");
@@ -215,22 +210,7 @@ describe("pre-upgrade checks on a real API server", () => {
 
   it("finds what a soak must stop for: a workload of a Helm release gone or not ready, a node not Ready", async () => {
     expect(await soakProblems(rest)).toEqual([]);
-    const release = {
-      name: "web",
-      namespace: "default",
-      version: 1,
-      info: { status: "deployed" },
-      chart: { metadata: { name: "web", version: "0.1.0" } },
-      config: {},
-      manifest: "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n",
-    };
-    await rest.create("/api/v1/namespaces/default/secrets", {
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "helm.sh/release.v1",
-      metadata: { name: "sh.helm.release.v1.web.v1", labels: { owner: "helm", name: "web", status: "deployed", version: "1" } },
-      data: { release: Buffer.from(gzipSync(Buffer.from(JSON.stringify(release))).toString("base64")).toString("base64") },
-    });
+    await writeReleaseRecord("web", "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n");
     expect(await soakProblems(rest)).toEqual(["Deployment default/web is gone"]);
     // No controller runs in a lite sandbox: the Deployment never reports itself ready.
     await rest.create("/apis/apps/v1/namespaces/default/deployments", {

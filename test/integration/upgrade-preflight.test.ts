@@ -10,6 +10,7 @@
  *   server's own `apiserver_requested_deprecated_apis` says), the rung to 1.37 is blocked, naming it;
  * - a chart whose `kubeVersion` excludes 1.37 blocks that rung with helm's message, one that allows it not;
  * - a Helm release whose manifest holds an object in networking.k8s.io/v1beta1 blocks it, naming the object;
+ * - a PodDisruptionBudget allowing no disruption on a drained node is a finding;
  * - the drivers' check right before a rung starts reads the same inputs again.
  */
 import fs from "node:fs/promises";
@@ -206,6 +207,36 @@ describe("pre-upgrade checks on a real API server", () => {
     expect(controlPlane?.state).toBe("blocked");
     expect(controlPlane?.reason).toContain("ServiceCIDR extra-cidr of Helm release default/cidrs (networking.k8s.io/v1beta1, removed in 1.37): written in an API version 1.37 no longer serves");
     await rest.remove("/api/v1/namespaces/default/secrets/sh.helm.release.v1.cidrs.v1");
+  });
+
+  it("reports a PodDisruptionBudget allowing no disruption on a node the upgrade drains, before anything is cordoned", async () => {
+    // No controller-manager makes the namespace's default ServiceAccount in a lite sandbox; pods need it.
+    await rest.create("/api/v1/namespaces/default/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } });
+    await rest.create("/api/v1/namespaces/default/pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "db-0", labels: { app: "db" } },
+      spec: { nodeName: "pf-worker-1", containers: [{ name: "db", image: "registry.k8s.io/pause:3.10" }] },
+    });
+    await rest.create("/apis/policy/v1/namespaces/default/poddisruptionbudgets", {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "db" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "db" } } },
+    });
+    // No disruption controller runs in a lite sandbox: its status is what the controller would write.
+    await rest.call({
+      method: "PATCH",
+      path: "/apis/policy/v1/namespaces/default/poddisruptionbudgets/db/status",
+      contentType: "application/merge-patch+json",
+      body: JSON.stringify({ status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1, observedGeneration: 1 } }),
+    });
+    const cluster = await planned();
+    expect(cluster.findings.filter((f) => f.kind === "upgrade.drain-blocked").map((f) => f.message)).toEqual([
+      "PodDisruptionBudget default/db allows no disruption now, and its pods run on pf-worker-1, which the upgrade drains: the drain will stop there until the budget allows an eviction",
+    ]);
+    await rest.remove("/apis/policy/v1/namespaces/default/poddisruptionbudgets/db");
+    await rest.remove("/api/v1/namespaces/default/pods/db-0");
   });
 
   it("finds what a soak must stop for: a workload of a Helm release gone or not ready, a node not Ready", async () => {

@@ -115,10 +115,10 @@ export async function observeCluster(
     };
     const driverResult = await driverFor(cluster).observe({ rest, connect });
     if ("invalid" in driverResult) return { name: cluster.name, status: "invalid", reason: driverResult.invalid };
-    const targets = upgradeTargets(cluster, driverResult);
+    const upgrade = pendingUpgrade(cluster, driverResult);
     const [addons, backup, readiness] = await Promise.all([
       observeAddons(rest, cluster, options.fleetDir, options.env, {
-        upgradeTargets: targets,
+        upgradeTargets: upgrade?.targets ?? [],
         ...(options.env.BOSUN_HELM ? { helm: options.env.BOSUN_HELM } : {}),
         ...(options.env.BOSUN_KUSTOMIZE ? { kustomize: options.env.BOSUN_KUSTOMIZE } : {}),
         ...(renderCache ? { renderCache } : {}),
@@ -126,8 +126,11 @@ export async function observeCluster(
         ...(options.repoPolicy ? { repoPolicy: options.repoPolicy } : {}),
       }),
       observeBackup(rest, cluster),
-      upgradePending(cluster, driverResult) ? observeReadiness(rest) : Promise.resolve(undefined),
+      upgrade === undefined ? Promise.resolve(undefined) : observeReadiness(rest),
     ]);
+    if (readiness && upgrade && upgrade.unchecked > 0) {
+      readiness.problems.push(`the add-ons were rendered for the first ${MAX_TARGET_RENDERS} control-plane rungs only; ${upgrade.unchecked} later rung${upgrade.unchecked === 1 ? " is" : "s are"} not checked against the charts (plan again once nearer)`);
+    }
     const total = clients.reduce((sum, client) => sum + client.requests, 0);
     return {
       name: cluster.name,
@@ -152,18 +155,18 @@ export async function observeCluster(
   }
 }
 
-/** The versions the ladder's control-plane rungs go to (the planner computes the same ladder): add-ons are rendered for each. */
-function upgradeTargets(cluster: DesiredCluster, driver: ObservedKubeadm | ObservedClusterAPI): string[] {
+/** Control-plane rung targets add-ons are rendered for at most: a spec naming a far-off version cannot make a plan run helm without end. */
+export const MAX_TARGET_RENDERS = 8;
+
+/**
+ * Whether an upgrade is planned (the planner computes the same ladder) and the versions its control-plane
+ * rungs go to, the first {@link MAX_TARGET_RENDERS} of them: only then are the pre-upgrade inputs read and
+ * the add-ons rendered for those versions.
+ */
+export function pendingUpgrade(cluster: DesiredCluster, driver: ObservedKubeadm | ObservedClusterAPI): { targets: string[]; unchecked: number } | undefined {
   const state = driver.kind === "kubeadm" ? versionState(driver) : clusterAPIVersionState(driver);
   const ladder = planLadder(state, cluster.kubernetes.version, cluster.upgrade.skewPolicy, intermediateVersions(cluster.upgrade));
-  if (ladder.kind !== "upgrade") return [];
-  return ladder.rungs.flatMap((rung) => (rung.controlPlane ? [formatVersion(rung.controlPlane.to)] : []));
-}
-
-/** Whether any component is not at the desired version: only then are the pre-upgrade inputs read. */
-function upgradePending(cluster: DesiredCluster, driver: ObservedKubeadm | ObservedClusterAPI): boolean {
-  const state = driver.kind === "kubeadm" ? versionState(driver) : clusterAPIVersionState(driver);
-  const want = cluster.kubernetes.version;
-  const at = (version: string): boolean => version.replace(/^v/, "") === want;
-  return !(state.controlPlane.every((n) => at(n.apiserver) && at(n.controllerManager) && at(n.scheduler) && at(n.kubelet)) && state.workers.every(at));
+  if (ladder.kind !== "upgrade") return undefined;
+  const all = ladder.rungs.flatMap((rung) => (rung.controlPlane ? [formatVersion(rung.controlPlane.to)] : []));
+  return { targets: all.slice(0, MAX_TARGET_RENDERS), unchecked: Math.max(0, all.length - MAX_TARGET_RENDERS) };
 }
